@@ -1,0 +1,1 @@
+"""Card templates (TOML), shipped as package data `cdshooks.card_templates`."""

@@ -1,0 +1,250 @@
+"""Finding -> CDS Hooks card, using the templates in `cards/` (shipped as
+package data `cdshooks.card_templates`).
+
+A template file `cards/<topic>.toml`:
+
+    topic = "dose-guidance"            # must equal the file name
+    title = "Tofacitinib dose guidance" # source.topic.display
+    indicator = "info"
+    source = "USPI"                    # key in cards/_evidence.toml
+    links = ["USPI", "CHEN2019"]       # evidence keys -> absolute links
+    summary = "Tofacitinib {regimen}: ..."   # < 140 characters once filled
+    detail = '''Markdown with {placeholders}'''
+    selection_behavior = "at-most-one" # optional, default at-most-one
+
+    [variants.severe]                  # optional; overrides any key above
+    indicator = "critical"
+    summary = "..."
+
+    [suggestions.reduce-dose]          # label per Suggestion.key
+    label = "Change to {regimen}"
+
+    [[override_reasons]]               # coded, specific to the card
+    code = "specialist-decision"
+    display = "Specialist decision documented"
+
+Placeholders are filled from `Finding.facts` (and a suggestion's facts for its
+label). Values are escaped so that no HTML from input data reaches a client;
+wrap pre-built Markdown in `Markdown` to insert it as is.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from importlib import resources
+from string import Formatter
+from typing import Any, Iterable, Mapping
+
+from cdshooks.clinical.findings import INDICATOR_RANK, Finding, Suggestion
+
+TOPIC_SYSTEM = "urn:tofacitinib-cds:rule"
+OVERRIDE_SYSTEM = "urn:tofacitinib-cds:override-reason"
+SUMMARY_MAX = 139  # the spec says "< 140 characters"
+INDICATORS = frozenset({"info", "warning", "critical"})
+SELECTION_BEHAVIORS = frozenset({"at-most-one", "any"})
+
+
+class Markdown(str):
+    """Markdown built by trusted code (already escaped); inserted unescaped."""
+
+
+class TemplateError(ValueError):
+    """A card template is malformed or a placeholder has no value."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    key: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CardTemplate:
+    topic: str
+    title: str
+    data: Mapping[str, Any]
+
+    def part(self, variant: str, key: str, default: Any = None) -> Any:
+        """A template key, taken from the variant when it overrides it."""
+        if variant != "default":
+            variants = self.data.get("variants", {})
+            if variant not in variants:
+                raise TemplateError(f"{self.topic}: no variant {variant!r}")
+            if key in variants[variant]:
+                return variants[variant][key]
+        return self.data.get(key, default)
+
+
+def _templates_root():
+    return resources.files("cdshooks.card_templates")
+
+
+@lru_cache(maxsize=1)
+def evidence() -> Mapping[str, Evidence]:
+    """Citations from cards/_evidence.toml, by key."""
+    raw = tomllib.loads(_templates_root().joinpath("_evidence.toml").read_text(encoding="utf-8"))
+    return {k: Evidence(k, v["label"], v["url"]) for k, v in raw.items()}
+
+
+@lru_cache(maxsize=None)
+def template(topic: str) -> CardTemplate:
+    """The card template for a topic (cached; files are package data)."""
+    path = _templates_root().joinpath(f"{topic}.toml")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TemplateError(f"no card template for topic {topic!r}") from exc
+    if data.get("topic") != topic:
+        raise TemplateError(f"{topic}.toml declares topic {data.get('topic')!r}")
+    return CardTemplate(topic=topic, title=data.get("title", topic), data=data)
+
+
+def topics() -> list[str]:
+    """Every topic that has a template."""
+    return sorted(
+        p.name[:-5]
+        for p in _templates_root().iterdir()
+        if p.name.endswith(".toml") and not p.name.startswith("_")
+    )
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, Markdown):
+        return value
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_display(v) for v in value)
+    return str(value)
+
+
+def escape_markdown(text: str) -> str:
+    """Neutralize HTML (and Markdown link/image syntax) in a value from input data."""
+    escaped = html.escape(text, quote=False)
+    for ch in "[]`*_|":
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
+
+
+def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> str:
+    """Fill `{name}` placeholders; a missing fact is a template error, not a blank."""
+    out: list[str] = []
+    for literal, field_name, spec, conv in Formatter().parse(text):
+        out.append(literal)
+        if field_name is None:
+            continue
+        if field_name not in facts:
+            raise TemplateError(f"{where}: no value for placeholder {{{field_name}}}")
+        value = facts[field_name]
+        rendered = format(value, spec) if spec and not isinstance(value, str) else _display(value)
+        if markdown and not isinstance(value, Markdown):
+            rendered = escape_markdown(rendered)
+        elif not markdown:
+            rendered = " ".join(rendered.replace("<", "‹").replace(">", "›").split())
+        out.append(rendered)
+    return "".join(out)
+
+
+def render_card(finding: Finding) -> dict[str, Any]:
+    """One CDS Hooks card (no null or empty fields)."""
+    from cdshooks.fhir_validation import validate_resource  # deferred: pydantic import cost
+
+    t = template(finding.topic)
+    v = finding.variant
+    where = f"cards/{t.topic}.toml[{v}]"
+    indicator = finding.indicator or t.part(v, "indicator")
+    if indicator not in INDICATORS:
+        raise TemplateError(f"{where}: indicator {indicator!r}")
+    summary = fill(t.part(v, "summary"), finding.facts, markdown=False, where=where)
+    if len(summary) > SUMMARY_MAX:
+        summary = summary[: SUMMARY_MAX - 1].rstrip() + "…"
+    ev = evidence()
+    source_key = t.part(v, "source")
+    if source_key not in ev:
+        raise TemplateError(f"{where}: unknown evidence key {source_key!r}")
+    source = ev[source_key]
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": summary,
+        "indicator": indicator,
+        "source": {
+            "label": source.label,
+            "url": source.url,
+            "topic": {"system": TOPIC_SYSTEM, "code": t.topic, "display": t.title},
+        },
+    }
+    detail_t = t.part(v, "detail")
+    if detail_t:
+        detail = fill(detail_t, finding.facts, markdown=True, where=where).strip()
+        if detail:
+            card["detail"] = detail
+    if finding.suggestions:
+        card["suggestions"] = [
+            _render_suggestion(t, v, s, finding.facts, validate_resource) for s in finding.suggestions
+        ]
+        behavior = t.part(v, "selection_behavior", "at-most-one")
+        if behavior not in SELECTION_BEHAVIORS:
+            raise TemplateError(f"{where}: selection_behavior {behavior!r}")
+        card["selectionBehavior"] = behavior
+    reasons = t.part(v, "override_reasons", [])
+    if reasons:
+        card["overrideReasons"] = [
+            {"system": OVERRIDE_SYSTEM, "code": r["code"], "display": r["display"]} for r in reasons
+        ]
+    links = []
+    for key in t.part(v, "links", []):
+        if key not in ev:
+            raise TemplateError(f"{where}: unknown evidence key {key!r} in links")
+        links.append({"label": ev[key].label, "url": ev[key].url, "type": "absolute"})
+    if links:
+        card["links"] = links
+    return card
+
+
+def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, validate) -> dict[str, Any]:
+    where = f"cards/{t.topic}.toml[suggestions.{s.key}]"
+    spec = t.data.get("suggestions", {}).get(s.key)
+    if spec is None:
+        raise TemplateError(f"{where}: no such suggestion template")
+    label = fill(spec["label"], {**facts, **s.facts}, markdown=False, where=where)
+    actions = []
+    for a in s.actions:
+        action: dict[str, Any] = {"type": a.type, "description": a.description}
+        if a.type == "delete":
+            if not a.resource_id:
+                raise TemplateError(f"{where}: delete action without resourceId")
+            action["resourceId"] = a.resource_id  # a string in 2.0.1
+        else:
+            if a.resource is None:
+                raise TemplateError(f"{where}: {a.type} action without resource")
+            action["resource"] = validate(a.resource)
+        actions.append(action)
+    out: dict[str, Any] = {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
+    if s.is_recommended:
+        out["isRecommended"] = True
+    return out
+
+
+def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """Cards for all findings, critical first, exact duplicates merged."""
+    cards = []
+    seen: set[tuple] = set()
+    for f in findings:
+        card = render_card(f)
+        key = (card["source"]["topic"]["code"], card["summary"], card.get("detail"))
+        if key in seen:
+            continue
+        seen.add(key)
+        cards.append(card)
+    cards.sort(key=lambda c: INDICATOR_RANK[c["indicator"]])
+    return cards

@@ -1,0 +1,1 @@
+"""Clinical logic: pure functions from a PatientRecord to Findings."""

@@ -1,0 +1,56 @@
+"""What a rule concludes, before it becomes a CDS Hooks card.
+
+Rules return Findings; `cdshooks.cards` renders them with the templates in
+`cards/`. A Finding carries facts (the values, dates and codes the rule used),
+never card wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+Indicator = Literal["info", "warning", "critical"]
+ActionType = Literal["create", "update", "delete"]
+
+INDICATOR_RANK: Mapping[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One FHIR change in a suggestion; `resource` is a complete R4 resource (JSON)."""
+
+    type: ActionType
+    description: str
+    resource: Mapping[str, Any] | None = None
+    resource_id: str | None = None  # for delete: "MedicationRequest/123"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggestion; `key` names its label template in the topic's card file."""
+
+    key: str
+    actions: tuple[Action, ...]
+    is_recommended: bool = False
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's conclusion.
+
+    topic:    the rule's topic code (clinical-rules.md), = the card file name.
+    variant:  which template of the topic file to use ("default", "severe", ...).
+    facts:    placeholder values for the templates (values, dates, drug names).
+    order_id: the draft order (MedicationRequest id) the finding is about, if any;
+              used to suppress `dose-guidance` and to merge dose suggestions.
+    indicator: overrides the template's indicator when set.
+    """
+
+    topic: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    variant: str = "default"
+    suggestions: tuple[Suggestion, ...] = ()
+    order_id: str | None = None
+    indicator: Indicator | None = None

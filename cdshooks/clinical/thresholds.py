@@ -1,0 +1,78 @@
+"""Clinical thresholds and windows, with the defaults of clinical-rules.md.
+
+Every number a rule compares against lives here, so a site can review and
+override them in one TOML file (env `CDSHOOKS_RULES_CONFIG`), never in code.
+Keys in the TOML file are the field names below.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # --- Dosing (IR-equivalent mg/day) ---
+    dose_guidance_max_mg_day: float = 10.0
+    dose_escalation_max_mg_day: float = 20.0
+    # --- Renal ---
+    renal_clcr_max_ml_min: float = 50.0  # CLcr (or eGFR approximation) <= this fires
+    renal_creatinine_lookback_days: int = 90
+    renal_weight_lookback_days: int = 365
+    renal_egfr_lookback_days: int = 90
+    # --- CMV / EBV ---
+    cmv_viremia_iu_ml: float = 500.0
+    cmv_lookback_days: int = 30
+    cmv_rising_window_days: int = 30
+    cmv_pcr_interval_early_days: int = 14
+    cmv_pcr_interval_late_days: int = 30
+    cmv_early_phase_weeks: int = 12
+    cmv_baseline_lookback_days: int = 14
+    ebv_viremia_iu_ml: float = 500.0
+    ebv_lookback_days: int = 30
+    # --- Lab safety (cells/uL = cells/mm3; g/dL) ---
+    lab_lookback_days: int = 90
+    alc_critical_below: float = 500.0
+    alc_info_below: float = 900.0
+    anc_critical_below: float = 500.0
+    anc_warning_below: float = 1000.0
+    hb_warning_below_g_dl: float = 8.0
+    hb_fall_g_dl: float = 2.0
+    hb_new_start_below_g_dl: float = 9.0
+    pretreatment_hb_lookback_days: int = 90
+    # --- Risk groups ---
+    age_infection_risk_years: int = 65
+    age_cv_risk_years: int = 50
+    # --- PJP ---
+    pjp_prednisone_eq_mg_day: float = 15.0
+    pjp_pulse_methylpred_mg_day: float = 250.0
+    pjp_pulse_lookback_days: int = 30
+    # --- Screening ---
+    tb_screen_lookback_months: int = 12
+    tb_positive_lookback_months: int = 24
+    ltbi_min_treatment_days: int = 28
+    baseline_labs_lookback_days: int = 30
+    baseline_lipids_lookback_days: int = 90
+    # --- Monitoring windows (days after tofacitinib start) ---
+    monitor_first_window_start_day: int = 28
+    monitor_first_window_end_day: int = 56
+    monitor_cbc_interval_days: int = 90
+    monitor_lft_interval_days: int = 90
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def load_thresholds(path: str | Path | None) -> Thresholds:
+    """Defaults, overridden by the TOML file at `path` (unknown keys are an error)."""
+    if not path:
+        return DEFAULT_THRESHOLDS
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    known = {f.name: f.type for f in fields(Thresholds)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown threshold(s) in {path}: {', '.join(unknown)}")
+    return replace(DEFAULT_THRESHOLDS, **data)

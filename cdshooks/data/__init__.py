@@ -1,0 +1,1 @@
+"""Data gathering (prefetch, FHIR fallback) and the PatientRecord."""

@@ -1,0 +1,166 @@
+"""PatientRecord: a normalized, read-only view of what the hook call gave us.
+
+Built by `cdshooks.data.builder.build_record` from prefetch / FHIR fallback
+resources and the hook context. Rules read only this; they never see raw
+request JSON except `MedicationOrder.resource`, which is kept so a dose
+suggestion can return the whole draft resource updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Mapping
+
+# Statuses a MedicationRequest may have and still count as "on the drug".
+ACTIVE_MED_STATUSES = frozenset({"active"})
+
+
+@dataclass(frozen=True)
+class Coding:
+    system: str | None
+    code: str | None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class MedicationOrder:
+    """A MedicationRequest from the record or from draftOrders.
+
+    names:  every human-readable name found (medicationCodeableConcept.text,
+            coding displays, a contained or bundled Medication's code), for
+            name matching when codes are missing or local.
+    dosage_instructions: the raw `dosageInstruction` list (dicts); the dosing
+            module computes daily doses from it.
+    """
+
+    id: str | None
+    status: str | None
+    intent: str | None
+    authored_on: datetime | None
+    codings: tuple[Coding, ...]
+    names: tuple[str, ...]
+    dosage_instructions: tuple[Mapping[str, Any], ...]
+    is_draft: bool = False
+    selected: bool = True  # order-select: is this draft among `selections`?
+    resource: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def reference(self) -> str | None:
+        return f"MedicationRequest/{self.id}" if self.id else None
+
+    @property
+    def label(self) -> str:
+        """The best human-readable name for cards."""
+        for name in self.names:
+            if name:
+                return name
+        for c in self.codings:
+            if c.display:
+                return c.display
+        return "unnamed medication"
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """An Observation, as reported (unit conversion happens in terminology.units).
+
+    effective: effectiveDateTime, else effectivePeriod.start/end, else issued.
+    value / unit / unit_code / comparator: from valueQuantity (or a numeric
+            valueString such as "<35").
+    value_text: a text or coded result ("Detected", "Positive") lower-cased
+            codes and text joined, for presence tests.
+    """
+
+    id: str | None
+    codings: tuple[Coding, ...]
+    status: str | None
+    effective: datetime | None
+    value: float | None = None
+    unit: str | None = None
+    unit_code: str | None = None
+    comparator: str | None = None
+    value_text: str | None = None
+    value_codings: tuple[Coding, ...] = ()
+    interpretation: tuple[Coding, ...] = ()
+    text: str | None = None  # code.text, for tests with no LOINC (e.g. "PPD")
+
+    @property
+    def loinc_codes(self) -> frozenset[str]:
+        return frozenset(
+            c.code for c in self.codings if c.code and c.system == "http://loinc.org"
+        )
+
+    @property
+    def preliminary(self) -> bool:
+        return self.status == "preliminary"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A clinically active, not refuted Condition."""
+
+    id: str | None
+    codings: tuple[Coding, ...]
+    text: str | None
+    clinical_status: str | None
+    verification_status: str | None
+    onset: datetime | None = None
+    recorded: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Vaccination:
+    id: str | None
+    codings: tuple[Coding, ...]
+    status: str | None
+    occurrence: datetime | None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class SkippedResource:
+    """A resource that could not be read; recorded, never fatal."""
+
+    resource_type: str | None
+    id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Everything the rules may read about one patient at one moment.
+
+    medications:  the record's MedicationRequests (all statuses; rules filter).
+    drafts:       MedicationRequests from draftOrders (order-select/sign).
+    observations: newest first; entered-in-error and cancelled removed.
+    conditions:   clinically active and not refuted / entered-in-error.
+    unavailable:  prefetch keys whose data could not be had (rules that need
+                  them stay silent or say what they could not check).
+    """
+
+    patient_id: str
+    now: datetime
+    birth_date: date | None = None
+    sex: str | None = None
+    medications: tuple[MedicationOrder, ...] = ()
+    drafts: tuple[MedicationOrder, ...] = ()
+    observations: tuple[LabResult, ...] = ()
+    conditions: tuple[Problem, ...] = ()
+    immunizations: tuple[Vaccination, ...] = ()
+    skipped: tuple[SkippedResource, ...] = ()
+    unavailable: frozenset[str] = frozenset()
+
+    @property
+    def age(self) -> int | None:
+        if self.birth_date is None:
+            return None
+        today = self.now.date()
+        years = today.year - self.birth_date.year
+        if (today.month, today.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+    @property
+    def selected_drafts(self) -> tuple[MedicationOrder, ...]:
+        return tuple(d for d in self.drafts if d.selected)

@@ -1,0 +1,1 @@
+"""Value sets (as JSON data), code/name matching and unit normalization."""

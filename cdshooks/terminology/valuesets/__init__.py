@@ -1,0 +1,1 @@
+"""Value set JSON files (package data)."""
