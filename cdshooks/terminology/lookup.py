@@ -1,4 +1,4 @@
-"""Value sets as data: load `valuesets/<name>.json`, match codings first, then names.
+"""Value set lookup: load `valuesets/<name>.json`, match codings first, then names.
 
 File format (one value set per file, reviewed by a terminologist):
 
