@@ -10,7 +10,8 @@ File format (one value set per file, reviewed by a terminologist):
         {"name": "ketoconazole",
          "codes": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                     "code": "6135", "confidence": "M"}],
-         "patterns": ["ketoconazole", "nizoral"]}
+         "patterns": ["ketoconazole", "nizoral"],
+         "properties": {}}          # optional, free-form (e.g. strength_mg)
       ]
     }
 
@@ -23,10 +24,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from cdshooks.data.record import Coding
 
@@ -75,6 +76,7 @@ class Member:
     name: str
     codes: tuple[tuple[str, str, bool], ...]  # (system, code, is_prefix)
     patterns: tuple[str, ...]
+    properties: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 class ValueSet:
@@ -164,7 +166,14 @@ def _parse(data: dict) -> ValueSet:
             )
             for c in m.get("codes", ())
         )
-        members.append(Member(name=m["name"], codes=codes, patterns=tuple(m.get("patterns", ()))))
+        members.append(
+            Member(
+                name=m["name"],
+                codes=codes,
+                patterns=tuple(m.get("patterns", ())),
+                properties=m.get("properties", {}),
+            )
+        )
     return ValueSet(data["name"], data.get("title", data["name"]), data.get("source", ""), members)
 
 

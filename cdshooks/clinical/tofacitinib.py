@@ -1,0 +1,94 @@
+"""Which orders are tofacitinib, which product, and the patient's therapy context.
+
+Shared by every rule family: "tofacitinib context", "new start" and the
+therapy start date are defined once here (clinical-rules.md, Definitions).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.terminology import lookup
+
+# A renewal does not restart the clock: these statuses count for the start date.
+START_DATE_STATUSES = frozenset({"active", "completed", "on-hold"})
+_XR_MARKERS = re.compile(r"\b(XR|ER|extended[- ]release|24 ?HR)\b", re.IGNORECASE)
+_SOLUTION_MARKERS = re.compile(r"\b(oral solution|solution|mg/ml)\b", re.IGNORECASE)
+_STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*ml)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Product:
+    """The tofacitinib product of an order, as far as codes and text tell."""
+
+    name: str
+    strength_mg: float | None  # per tablet; per mL for the oral solution
+    extended_release: bool
+    solution: bool
+
+
+def product(order: MedicationOrder) -> Product | None:
+    """The tofacitinib product ordered, or None if the order is not tofacitinib."""
+    member = lookup.load("tofacitinib").match(order.codings, order.names)
+    if member is None:
+        return None
+    props = member.properties
+    texts = " ".join(order.names) + " " + " ".join(c.display or "" for c in order.codings)
+    form = props.get("form")
+    xr = form == "xr-tablet" or (form is None and bool(_XR_MARKERS.search(texts)))
+    solution = form == "solution" or (form is None and bool(_SOLUTION_MARKERS.search(texts)))
+    strength = props.get("strength_mg")
+    if strength is None and not solution:
+        m = _STRENGTH.search(texts)
+        strength = float(m.group(1)) if m else None
+    if strength is None and solution:
+        strength = 1.0  # the only oral solution is 1 mg/mL (terminology.md)
+    return Product(member.name, float(strength) if strength is not None else None, xr, solution)
+
+
+def is_tofacitinib(order: MedicationOrder) -> bool:
+    return product(order) is not None
+
+
+def record_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
+    """Tofacitinib MedicationRequests in the record (not drafts), any status."""
+    return tuple(o for o in record.medications if is_tofacitinib(o))
+
+
+def active_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
+    return tuple(o for o in record_orders(record) if o.status == "active")
+
+
+def selected_drafts(record: PatientRecord) -> tuple[MedicationOrder, ...]:
+    """Tofacitinib drafts the clinician is working on (order-select: selected ones)."""
+    return tuple(d for d in record.selected_drafts if is_tofacitinib(d))
+
+
+def is_new_start(record: PatientRecord) -> bool:
+    """No active tofacitinib order on record."""
+    return not active_orders(record)
+
+
+def in_context(record: PatientRecord) -> bool:
+    """A tofacitinib draft is selected, or the patient has an active tofacitinib order."""
+    return bool(selected_drafts(record)) or bool(active_orders(record))
+
+
+def start_date(record: PatientRecord) -> datetime | None:
+    """Earliest authoredOn of an active/completed/on-hold order; for a new start, now.
+
+    None when the patient is on tofacitinib but no order carries a date.
+    """
+    dates = [
+        o.authored_on
+        for o in record_orders(record)
+        if o.status in START_DATE_STATUSES and o.authored_on is not None
+    ]
+    if dates:
+        return min(dates)
+    if is_new_start(record):
+        return record.now
+    return None
