@@ -1,0 +1,134 @@
+"""Frequencies and doses written as words: timing codes and free-text sigs.
+
+Used by `cdshooks.clinical.dosing` when the structured parts of a
+dosageInstruction are missing. Every reader returns None (or a problem)
+rather than a guess: "5 mg twice daily" is read, "5 mg as directed" is not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# HL7 v3-GTSAbbreviation codes (the FHIR R4 timing-abbreviation value set) plus
+# the spellings EHRs put in timing.code anyway: administrations per day.
+TIMING_CODES: dict[str, float] = {
+    "QD": 1, "DAILY": 1, "OD": 1, "Q24H": 1, "AM": 1, "QAM": 1, "PM": 1, "QPM": 1,
+    "BED": 1, "HS": 1, "QHS": 1, "QN": 1,
+    "BID": 2, "Q12H": 2,
+    "TID": 3, "Q8H": 3,
+    "QID": 4, "Q6H": 4,
+    "Q4H": 6, "Q3H": 8, "Q2H": 12, "Q1H": 24, "QH": 24,
+    "QOD": 0.5, "Q48H": 0.5,
+    "WK": 1 / 7, "QW": 1 / 7, "QWK": 1 / 7, "Q1W": 1 / 7, "WEEKLY": 1 / 7,
+    "BIW": 2 / 7, "TIW": 3 / 7,
+    "MO": 12 / 365.25, "MONTHLY": 12 / 365.25,
+}
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_NUM = r"(\d+(?:\.\d+)?|one|two|three|four|five|six)"
+
+# (pattern, administrations per day or a function of the match). Order does not
+# matter: every pattern is tried and different answers are a problem.
+_FREQUENCY_PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), v)
+    for p, v in (
+        (r"\b(once|1 time|one time)\s*(a|per|each)?\s*day\b|\bonce daily\b|\b(?<!twice )(?<!times )(?<!x )(?<!\dx )daily\b"
+         r"|\bevery day\b|\bq\.?\s?d\.?(?!\w)|\bo\.?d\.?(?!\w)|\bq\.?\s?24\s?h(ou)?r?s?\b|\bnightly\b"
+         r"|\bat bedtime\b|\bq\.?\s?hs\b|\bevery (morning|evening|night)\b|\bq\.?\s?am\b|\bq\.?\s?pm\b", 1),
+        (r"\btwice\s*(a|per|each)?\s*(day|daily)\b|\bb\.?i\.?d\.?(?!\w)|\bq\.?\s?12\s?h(ou)?r?s?\b", 2),
+        (r"\bt\.?i\.?d\.?(?!\w)|\bq\.?\s?8\s?h(ou)?r?s?\b", 3),
+        (r"\bq\.?i\.?d\.?(?!\w)|\bq\.?\s?6\s?h(ou)?r?s?\b", 4),
+        (r"\bevery other day\b|\bq\.?o\.?d\.?(?!\w)|\bevery 48 hours\b|\balternate days\b", 0.5),
+        (r"\b(once\s*(a|per|each)?\s*week|weekly|every week)\b", 1 / 7),
+        (_NUM + r"\s*(x|times)\s*(a|per|each)?\s*(day|daily)\b", "times"),
+        (r"\bevery\s+" + _NUM + r"\s*(h|hr|hrs|hour|hours)\b", "every-hours"),
+    )
+)
+
+_AS_NEEDED = re.compile(r"\b(p\.?r\.?n\.?|as needed|when needed|if needed)\b", re.IGNORECASE)
+_DOSE = re.compile(
+    _NUM + r"\s*(mg|milligrams?|mcg|micrograms?|µg|ug|g|grams?|ml|milliliters?|tablets?|tabs?)\b",
+    re.IGNORECASE,
+)
+
+
+def _number(token: str) -> float:
+    return float(_NUMBER_WORDS.get(token.lower(), token))
+
+
+def frequency_from_code(code: str | None) -> float | None:
+    """Administrations per day for a timing code (BID, Q8H, ...), else None."""
+    if not code:
+        return None
+    key = re.sub(r"[\s.]", "", code).upper()
+    return TIMING_CODES.get(key)
+
+
+@dataclass(frozen=True)
+class TextReading:
+    """What a free-text sig says: a value, or why it could not be read."""
+
+    value: float | None
+    unit: str | None = None  # for doses: mg, mcg, g, ml, tablet
+    problem: str | None = None
+
+
+def frequency_from_text(text: str | None) -> TextReading:
+    """Administrations per day from a sig such as "5 mg twice daily"."""
+    if not text:
+        return TextReading(None, problem="no frequency")
+    found: set[float] = set()
+    for pattern, value in _FREQUENCY_PATTERNS:
+        for m in pattern.finditer(text):
+            if value == "times":
+                found.add(_number(m.group(1)))
+            elif value == "every-hours":
+                hours = _number(m.group(1))
+                if hours > 0:
+                    found.add(24 / hours)
+            else:
+                found.add(float(value))  # type: ignore[arg-type]
+    if not found:
+        return TextReading(None, problem=f"no frequency in text {text!r}")
+    if len(found) > 1:
+        return TextReading(None, problem=f"conflicting frequencies in text {text!r}")
+    return TextReading(found.pop())
+
+
+def dose_from_text(text: str | None) -> TextReading:
+    """The dose per administration in a sig; a mass wins over a tablet count."""
+    if not text:
+        return TextReading(None, problem="no dose")
+    masses: set[tuple[float, str]] = set()
+    others: set[tuple[float, str]] = set()
+    for m in _DOSE.finditer(text):
+        unit = _normalize_unit(m.group(2))
+        # "mg/mL" is a concentration, not a dose
+        if text[m.end() : m.end() + 3].lstrip().startswith("/"):
+            continue
+        (masses if unit in ("mg", "mcg", "g") else others).add((_number(m.group(1)), unit))
+    chosen = masses or others
+    if not chosen:
+        return TextReading(None, problem=f"no dose in text {text!r}")
+    if len(chosen) > 1:
+        return TextReading(None, problem=f"more than one dose in text {text!r}")
+    value, unit = chosen.pop()
+    return TextReading(value, unit)
+
+
+def says_as_needed(text: str | None) -> bool:
+    return bool(text and _AS_NEEDED.search(text))
+
+
+def _normalize_unit(unit: str) -> str:
+    u = unit.lower()
+    if u.startswith("mg") or u.startswith("milligram"):
+        return "mg"
+    if u in ("mcg", "ug", "µg") or u.startswith("microgram"):
+        return "mcg"
+    if u in ("g",) or u.startswith("gram"):
+        return "g"
+    if u.startswith("ml") or u.startswith("milliliter"):
+        return "ml"
+    return "tablet"

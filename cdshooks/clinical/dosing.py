@@ -1,0 +1,201 @@
+"""Daily dose of any MedicationOrder, from its `dosageInstruction` (never guessed).
+
+Daily dose = sum over dosageInstruction of dose x administrations per day
+(clinical-rules.md, "Data the rules read"). Each part is read from the
+structured fields first and falls back to the instruction's `text`:
+
+- dose: `doseAndRate[].doseQuantity` in mg / g / mcg, tablets x `strength_mg`,
+  mL x `concentration_mg_per_ml`; else the text ("5 mg", "1 tablet").
+- frequency: `timing.repeat` (frequency per period periodUnit, or the number of
+  `when` / `timeOfDay` entries per day), else `timing.code` (BID, Q8H, ...),
+  else the text ("twice daily", "every 12 hours").
+
+Decisions (documented because they are choices):
+- Ranges are not doses: `doseRange`, `frequencyMax` and `periodMax` give a
+  problem, not the high or low end (a range is not one daily dose).
+- `asNeeded` (or "PRN" in the text) gives a problem: no fixed daily dose.
+- Instructions with different `sequence` numbers run one after another (a
+  taper), so they are not summed: a problem. Same or no sequence = concurrent.
+- A month is 365.25/12 days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from cdshooks.clinical import dose_text
+from cdshooks.data.record import MedicationOrder
+
+_MASS_FACTORS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "ug": 0.001, "µg": 0.001}
+_TABLET_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "{tablet}", "{tablets}", "{tab}", "tbl"}
+_ML_UNITS = {"ml", "milliliter", "milliliters", "millilitre"}
+_PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 365.25 / 12, "a": 365.25}
+
+
+@dataclass(frozen=True)
+class DoseReading:
+    """A daily dose and how it was read; `mg_per_day` is None when `problem` says why.
+
+    dose_mg:  mg per administration (None if unread, or different across instructions)
+    per_day:  administrations per day, summed over concurrent instructions
+    basis:    how the numbers were read, for the card's detail
+    """
+
+    mg_per_day: float | None
+    dose_mg: float | None
+    per_day: float | None
+    basis: str
+    problem: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.mg_per_day is not None
+
+
+@dataclass(frozen=True)
+class _Part:
+    value: float | None
+    basis: str
+    problem: str | None = None
+
+
+def daily_dose(
+    order: MedicationOrder,
+    strength_mg: float | None = None,
+    concentration_mg_per_ml: float | None = None,
+) -> DoseReading:
+    """The order's daily dose in mg, or a reading whose `problem` says what was missing."""
+    instructions = [d for d in order.dosage_instructions if isinstance(d, Mapping)]
+    if not instructions:
+        return DoseReading(None, None, None, "no dosageInstruction", "the order has no dosage instructions")
+    sequences = {d.get("sequence") for d in instructions}
+    if len(sequences - {None}) > 1:
+        return DoseReading(
+            None, None, None, "sequential dosageInstruction",
+            "sequential dosage instructions (a taper): no single daily dose",
+        )
+    doses: list[_Part] = []
+    freqs: list[_Part] = []
+    for d in instructions:
+        doses.append(_dose(d, strength_mg, concentration_mg_per_ml))
+        freqs.append(_frequency(d))
+    basis = "; ".join(f"{dp.basis} x {fp.basis}" for dp, fp in zip(doses, freqs))
+    dose_values = {p.value for p in doses}
+    dose_mg = dose_values.pop() if len(dose_values) == 1 else None
+    per_day = None if any(f.value is None for f in freqs) else sum(f.value for f in freqs)  # type: ignore[misc]
+    problems = [p.problem for p in (*doses, *freqs) if p.problem]
+    if problems:
+        return DoseReading(None, dose_mg, per_day, basis, "; ".join(dict.fromkeys(problems)))
+    total = sum(dp.value * fp.value for dp, fp in zip(doses, freqs))  # type: ignore[operator]
+    return DoseReading(round(total, 6), dose_mg, per_day, basis)
+
+
+def _dose(d: Mapping[str, Any], strength: float | None, concentration: float | None) -> _Part:
+    text = d.get("text") if isinstance(d.get("text"), str) else None
+    if _as_needed(d) or dose_text.says_as_needed(text):
+        return _Part(None, "as needed", "taken as needed: no fixed daily dose")
+    for dr in _list(d.get("doseAndRate")):
+        if not isinstance(dr, Mapping):
+            continue
+        if isinstance(dr.get("doseQuantity"), Mapping):
+            q = dr["doseQuantity"]
+            value = q.get("value")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return _Part(None, "doseQuantity", "doseQuantity has no numeric value")
+            unit = q.get("code") or q.get("unit")
+            return _amount(float(value), str(unit) if unit else None, "doseQuantity", strength, concentration)
+        if dr.get("doseRange") is not None:
+            return _Part(None, "doseRange", "the dose is a range (doseRange), not a single dose")
+    reading = dose_text.dose_from_text(text)
+    if reading.value is None:
+        return _Part(None, "no dose", reading.problem or "no dose")
+    return _amount(reading.value, reading.unit, "text", strength, concentration)
+
+
+def _amount(value: float, unit: str | None, where: str, strength: float | None, conc: float | None) -> _Part:
+    if unit is None:
+        return _Part(None, f"{value:g} ({where})", f"dose {value:g} has no unit")
+    u = unit.strip().lower()
+    if u in ("milligram", "milligrams"):
+        u = "mg"
+    if u in _MASS_FACTORS:
+        return _Part(value * _MASS_FACTORS[u], f"{value:g} {u} ({where})")
+    if u in _TABLET_UNITS:
+        if strength is None:
+            return _Part(None, f"{value:g} tablet ({where})", "tablet count without a known tablet strength")
+        return _Part(value * strength, f"{value:g} tablet x {strength:g} mg ({where})")
+    if u in _ML_UNITS:
+        if conc is None:
+            return _Part(None, f"{value:g} mL ({where})", "volume without a known concentration")
+        return _Part(value * conc, f"{value:g} mL x {conc:g} mg/mL ({where})")
+    return _Part(None, f"{value:g} {unit} ({where})", f"dose unit {unit!r} is not a mass, tablet or mL")
+
+
+def _frequency(d: Mapping[str, Any]) -> _Part:
+    timing = d.get("timing") if isinstance(d.get("timing"), Mapping) else {}
+    repeat = timing.get("repeat") if isinstance(timing.get("repeat"), Mapping) else None
+    if repeat:
+        part = _from_repeat(repeat)
+        if part is not None:
+            return part
+    code = timing.get("code") if isinstance(timing.get("code"), Mapping) else None
+    if code:
+        for c in _list(code.get("coding")):
+            if isinstance(c, Mapping):
+                per_day = dose_text.frequency_from_code(c.get("code"))
+                if per_day is not None:
+                    return _Part(per_day, f"{_per_day(per_day)} (timing.code {c.get('code')})")
+        code_text = code.get("text")
+        if isinstance(code_text, str):
+            reading = dose_text.frequency_from_code(code_text) or dose_text.frequency_from_text(code_text).value
+            if reading is not None:
+                return _Part(reading, f"{_per_day(reading)} (timing.code text)")
+    text = d.get("text") if isinstance(d.get("text"), str) else None
+    reading = dose_text.frequency_from_text(text)
+    if reading.value is None:
+        return _Part(None, "frequency unknown", reading.problem or "no frequency")
+    return _Part(reading.value, f"{_per_day(reading.value)} (text)")
+
+
+def _from_repeat(r: Mapping[str, Any]) -> _Part | None:
+    """Administrations per day from timing.repeat; None when it says nothing about frequency."""
+    if r.get("frequencyMax") is not None or r.get("periodMax") is not None:
+        return _Part(None, "timing.repeat range", "the frequency is a range (frequencyMax/periodMax)")
+    times = len(set(_list(r.get("when")))) + len(set(_list(r.get("timeOfDay"))))
+    frequency, period, unit = r.get("frequency"), r.get("period"), r.get("periodUnit")
+    if period is None and unit is None:
+        if times:
+            return _Part(float(times), f"{times}/day (timing.repeat when/timeOfDay)")
+        if frequency is not None:
+            return _Part(None, "timing.repeat", "timing.repeat frequency without a period")
+        return None
+    if not _positive(period) or unit not in _PERIOD_DAYS:
+        return _Part(None, "timing.repeat", f"unreadable timing.repeat period {period!r} {unit!r}")
+    if frequency is not None and not _positive(frequency):
+        return _Part(None, "timing.repeat", f"unreadable timing.repeat frequency {frequency!r}")
+    n = float(frequency) if frequency is not None else 1.0
+    if times and frequency is not None and times != n:
+        return _Part(None, "timing.repeat", "timing.repeat frequency disagrees with its when/timeOfDay")
+    n = float(times) if times else n
+    per_day = n / (float(period) * _PERIOD_DAYS[unit])
+    return _Part(per_day, f"{_per_day(per_day)} (timing.repeat {n:g} per {float(period):g} {unit})")
+
+
+def _per_day(n: float) -> str:
+    return f"{n:.4g}/day"
+
+
+def _positive(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0
+
+
+def _as_needed(d: Mapping[str, Any]) -> bool:
+    return d.get("asNeededBoolean") is True or isinstance(d.get("asNeededCodeableConcept"), Mapping)
+
+
+def _list(x: Any) -> list:
+    """FHIR arrays as EHRs send them: a list, a single object, or nothing."""
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]
