@@ -1,0 +1,184 @@
+"""Lab results by test, newest first, in canonical units, with presence reading.
+
+`results(record, "lymphocytes-absolute")` -> every usable result of that test;
+`latest(record, test, within_days=90)` -> the newest one in the window. Test
+keys are the member names of the `lab-tests` value set. Entered-in-error and
+cancelled results are already gone (the record builder drops them; dropped
+here too, for records built by hand). Preliminary results are usable but
+flagged so a card can say so. A result without any date cannot be placed in
+time and is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from cdshooks.data.record import Coding, LabResult, PatientRecord
+from cdshooks.terminology import lookup
+from cdshooks.terminology.units import Measurement, to_canonical
+
+UNUSABLE_STATUSES = frozenset({"entered-in-error", "cancelled"})
+
+# Coded answers (SNOMED qualifiers, HL7 v3 ObservationInterpretation).
+_POSITIVE_CODES = frozenset({"260373001", "10828004", "11214006", "52101004", "POS", "DET", "RR"})
+_NEGATIVE_CODES = frozenset({"260415000", "260385009", "131194007", "2667000", "NEG", "ND", "NR"})
+_INDETERMINATE_CODES = frozenset({"82334004", "419984006", "IND"})
+# Text answers; negatives are tested first ("not detected" contains "detected").
+_NEGATIVE_TEXT = re.compile(
+    r"\b(not\s+detected|undetected|undetectable|none\s+detected|tnd|negative|neg|non-?reactive|absent)\b"
+    r"|^\s*<"
+)
+_INDETERMINATE_TEXT = re.compile(r"\b(indeterminate|inconclusive|equivocal|borderline)\b")
+_POSITIVE_TEXT = re.compile(r"\b(detected|positive|pos|reactive|present)\b")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One lab result as the rules read it."""
+
+    lab: LabResult
+    test: str
+    measurement: Measurement | None  # None: no number, or a unit we cannot convert
+    when: datetime
+    preliminary: bool
+
+    @property
+    def below_limit(self) -> bool:
+        """A "<35 IU/mL" style result: measured, under the assay's limit."""
+        return self.lab.comparator in ("<", "<=")
+
+    @property
+    def unconvertible(self) -> bool:
+        """A number was reported but its unit could not be normalized."""
+        return self.lab.value is not None and self.measurement is None
+
+    @property
+    def answer(self) -> str | None:
+        """"positive" / "negative" / "indeterminate" from coded or text values."""
+        return _answer(self.lab.value_codings, self.lab.value_text, self.lab.interpretation)
+
+    @property
+    def is_positive(self) -> bool:
+        return self.answer == "positive"
+
+    @property
+    def is_negative(self) -> bool:
+        return self.answer == "negative"
+
+    @property
+    def quantified(self) -> bool:
+        """A number above the assay's limit, in a canonical unit."""
+        return self.measurement is not None and not self.below_limit and self.measurement.value > 0
+
+    @property
+    def detected(self) -> bool:
+        """Detected: a positive answer or a quantified amount."""
+        if self.not_detected:
+            return False
+        return self.is_positive or self.quantified
+
+    @property
+    def not_detected(self) -> bool:
+        """Not detected: a negative answer, a below-limit result, or zero."""
+        if self.is_negative or self.below_limit:
+            return True
+        return self.lab.value is not None and self.lab.value == 0
+
+    @property
+    def value_label(self) -> str:
+        """The result as a clinician would read it: "<35 [IU]/mL", "Not detected"."""
+        lab = self.lab
+        if self.measurement is not None:
+            prefix = lab.comparator or ""
+            return f"{prefix}{_number(self.measurement.value)} {self.measurement.unit}"
+        if lab.value is not None:
+            unit = lab.unit or lab.unit_code or "no unit"
+            return f"{lab.comparator or ''}{_number(lab.value)} {unit} (unit not convertible)"
+        if self.answer:
+            return self.answer
+        return (lab.value_text or "no value").strip()
+
+
+def _number(v: float) -> str:
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:g}" if v == round(v, 2) else f"{v:.2f}"
+
+
+def _answer(codings: tuple[Coding, ...], text: str | None, interpretation: tuple[Coding, ...]) -> str | None:
+    for group in (codings, interpretation):
+        codes = {(c.code or "").strip().upper() for c in group}
+        if codes & _NEGATIVE_CODES:
+            return "negative"
+        if codes & _INDETERMINATE_CODES:
+            return "indeterminate"
+        if codes & _POSITIVE_CODES:
+            return "positive"
+    texts = [text or ""] + [c.display or "" for c in codings]
+    for t in texts:
+        t = t.lower()
+        if _NEGATIVE_TEXT.search(t):
+            return "negative"
+        if _INDETERMINATE_TEXT.search(t):
+            return "indeterminate"
+        if _POSITIVE_TEXT.search(t):
+            return "positive"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _test_key(codings: tuple[Coding, ...], text: str | None) -> str | None:
+    member = lookup.load("lab-tests").match(codings, (text,))
+    return member.name if member else None
+
+
+def lab_test_key(lab: LabResult) -> str | None:
+    """The lab-tests key of an Observation (LOINC first, then code text)."""
+    return _test_key(lab.codings, lab.text)
+
+
+def _to_result(lab: LabResult, test: str) -> Result | None:
+    if lab.effective is None or lab.status in UNUSABLE_STATUSES:
+        return None
+    measurement = (
+        to_canonical(test, lab.value, lab.unit, lab.unit_code) if lab.value is not None else None
+    )
+    return Result(lab, test, measurement, lab.effective, lab.preliminary)
+
+
+def results(record: PatientRecord, test: str) -> list[Result]:
+    """Every usable result of `test`, newest first."""
+    out = []
+    for lab in record.observations:
+        if lab_test_key(lab) != test:
+            continue
+        r = _to_result(lab, test)
+        if r is not None:
+            out.append(r)
+    out.sort(key=lambda r: r.when, reverse=True)
+    return out
+
+
+def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:
+    """Results of any of `tests` (e.g. CMV in IU and in copies), newest first."""
+    out = [r for t in tests for r in results(record, t)]
+    out.sort(key=lambda r: r.when, reverse=True)
+    return out
+
+
+def within(items: list[Result], now: datetime, days: int | None) -> list[Result]:
+    """The results dated within `days` before now (all of them when `days` is None)."""
+    if days is None:
+        return list(items)
+    since = now - timedelta(days=days)
+    return [r for r in items if r.when >= since]
+
+
+def latest(record: PatientRecord, test: str, within_days: int | None = None) -> Result | None:
+    """The newest usable result of `test`, optionally within `within_days` of now."""
+    found = within(results(record, test), record.now, within_days)
+    return found[0] if found else None
+

@@ -1,0 +1,118 @@
+"""Lab results: selection by test, ordering, windows, presence reading."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from cdshooks.clinical import labs
+from cdshooks.data.record import Coding, LabResult, PatientRecord
+
+NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+
+
+def lab(oid, loinc, days_ago, value=None, unit=None, *, status="final", comparator=None,
+        value_text=None, value_codings=(), text=None, interpretation=()):
+    return LabResult(
+        id=oid,
+        codings=(Coding(LOINC, loinc),) if loinc else (),
+        status=status,
+        effective=NOW - timedelta(days=days_ago) if days_ago is not None else None,
+        value=value,
+        unit=unit,
+        unit_code=unit,
+        comparator=comparator,
+        value_text=value_text,
+        value_codings=tuple(value_codings),
+        interpretation=tuple(interpretation),
+        text=text,
+    )
+
+
+def record(*observations):
+    return PatientRecord(patient_id="p1", now=NOW, observations=tuple(observations))
+
+
+def test_results_newest_first_and_only_that_test():
+    rec = record(
+        lab("old", "731-0", 40, 1.1, "10*3/uL"),
+        lab("anc", "751-8", 1, 3.0, "10*3/uL"),
+        lab("new", "731-0", 2, 450, "cells/uL"),
+        lab("mid", "26474-7", 10, 0.9, "10*3/uL"),
+    )
+    got = labs.results(rec, "lymphocytes-absolute")
+    assert [r.lab.id for r in got] == ["new", "mid", "old"]
+    assert got[0].measurement.value == pytest.approx(0.45)
+
+
+def test_entered_in_error_cancelled_and_undated_are_dropped():
+    rec = record(
+        lab("eie", "731-0", 1, 0.2, "10*3/uL", status="entered-in-error"),
+        lab("cx", "731-0", 1, 0.2, "10*3/uL", status="cancelled"),
+        lab("undated", "731-0", None, 0.2, "10*3/uL"),
+        lab("ok", "731-0", 5, 1.3, "10*3/uL"),
+    )
+    assert [r.lab.id for r in labs.results(rec, "lymphocytes-absolute")] == ["ok"]
+
+
+def test_latest_within_window_boundaries():
+    rec = record(lab("a", "718-7", 90, 12.0, "g/dL"))
+    assert labs.latest(rec, "hemoglobin", within_days=90).lab.id == "a"
+    assert labs.latest(rec, "hemoglobin", within_days=89) is None
+    assert labs.latest(rec, "hemoglobin").lab.id == "a"
+
+
+def test_preliminary_is_usable_but_flagged():
+    r = labs.latest(record(lab("p", "718-7", 1, 7.5, "g/dL", status="preliminary")), "hemoglobin")
+    assert r.preliminary and r.measurement.value == 7.5
+
+
+def test_unconvertible_unit_keeps_the_result_without_measurement():
+    r = labs.latest(record(lab("u", "718-7", 1, 7.5, "furlongs")), "hemoglobin")
+    assert r.measurement is None and r.unconvertible
+    assert "not convertible" in r.value_label
+
+
+def test_tst_found_by_text():
+    rec = record(lab("ppd", None, 30, text="PPD skin test", value_text="negative"))
+    assert labs.latest(rec, "tst").is_negative
+
+
+@pytest.mark.parametrize(
+    "kwargs, detected, not_detected",
+    [
+        (dict(value_codings=[Coding(SNOMED, "260415000", "Not detected")]), False, True),
+        (dict(value_codings=[Coding(SNOMED, "260373001", "Detected")]), True, False),
+        (dict(value_text="not detected"), False, True),
+        (dict(value_text="Detected"), True, False),
+        (dict(value_text="<35 IU/mL"), False, True),
+        (dict(value=35, unit="IU/mL", comparator="<"), False, True),
+        (dict(value=0, unit="IU/mL"), False, True),
+        (dict(value=820, unit="IU/mL"), True, False),
+        (dict(value=2.9, unit="log IU/mL"), True, False),
+        (dict(value_text="indeterminate"), False, False),
+        (dict(interpretation=[Coding(None, "NEG")]), False, True),
+        (dict(interpretation=[Coding(None, "POS")]), True, False),
+    ],
+)
+def test_cmv_presence(kwargs, detected, not_detected):
+    r = labs.latest(record(lab("c", "72493-0", 1, **kwargs)), "cmv-dna-quant")
+    assert r.detected is detected
+    assert r.not_detected is not_detected
+
+
+def test_positive_negative_answers():
+    pos = labs.latest(record(lab("i", "71773-6", 1, value_codings=[Coding(SNOMED, "10828004", "Positive")])), "igra")
+    neg = labs.latest(record(lab("i", "71773-6", 1, value_text="Negative")), "igra")
+    ind = labs.latest(record(lab("i", "71773-6", 1, value_text="Indeterminate")), "igra")
+    assert pos.is_positive and not pos.is_negative
+    assert neg.is_negative and not neg.is_positive
+    assert ind.answer == "indeterminate" and not ind.is_positive and not ind.is_negative
+
+
+def test_results_any_merges_iu_and_copies():
+    rec = record(lab("iu", "72493-0", 5, 300, "IU/mL"), lab("cp", "29604-6", 1, 900, "copies/mL"))
+    got = labs.results_any(rec, ("cmv-dna-quant", "cmv-dna-copies"))
+    assert [r.lab.id for r in got] == ["cp", "iu"]
+    assert got[0].measurement.unit == "{copies}/mL"
