@@ -56,6 +56,14 @@ class Settings:
     now: datetime | None = None  # evaluation time override (fixtures, demos)
     auth_enabled: bool = True
     trusted_issuers_file: str | None = None  # JSON: issuers -> JWKS url / static keys
+    trust_sandbox: bool = False  # also trust the public CDS Hooks sandbox (testing only)
+    jwt_clock_skew_seconds: int = 60
+    jwt_max_lifetime_seconds: int = 3600  # exp - iat; bounds how long a jti is remembered
+    jwks_timeout_seconds: float = 3.0
+    jwks_cache_seconds: int = 600
+    jwks_min_refresh_seconds: float = 10.0  # unknown-kid refreshes, per key set URL
+    jti_cache: str | None = None  # None: SQLite beside feedback_db; "memory"; or a file path
+    max_id_length: int = 256  # hookInstance, ids and other strings echoed back or stored
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -76,6 +84,14 @@ class Settings:
             now=_now(env.get("CDSHOOKS_NOW")),
             auth_enabled=_bool(env.get("CDSHOOKS_AUTH"), True),
             trusted_issuers_file=env.get("CDSHOOKS_TRUSTED_ISSUERS") or None,
+            trust_sandbox=_bool(env.get("CDSHOOKS_TRUST_SANDBOX"), False),
+            jwt_clock_skew_seconds=int(env.get("CDSHOOKS_JWT_CLOCK_SKEW_SECONDS", 60)),
+            jwt_max_lifetime_seconds=int(env.get("CDSHOOKS_JWT_MAX_LIFETIME_SECONDS", 3600)),
+            jwks_timeout_seconds=float(env.get("CDSHOOKS_JWKS_TIMEOUT_SECONDS", 3.0)),
+            jwks_cache_seconds=int(env.get("CDSHOOKS_JWKS_CACHE_SECONDS", 600)),
+            jwks_min_refresh_seconds=float(env.get("CDSHOOKS_JWKS_MIN_REFRESH_SECONDS", 10.0)),
+            jti_cache=env.get("CDSHOOKS_JTI_CACHE") or None,
+            max_id_length=int(env.get("CDSHOOKS_MAX_ID_LENGTH", 256)),
             thresholds=load_thresholds(env.get("CDSHOOKS_RULES_CONFIG")),
         )
         if overrides:

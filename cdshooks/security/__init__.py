@@ -6,10 +6,106 @@ the checks that run before every discovery, service and feedback call.
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
 
+from flask import Flask, Response, g, request
+
+from cdshooks import request_log
 from cdshooks.config import Settings
+from cdshooks.security.issuers import IssuerConfigError, TrustedIssuer, load_issuers, sandbox_issuer
+from cdshooks.security.jwks import KeySetRegistry
+from cdshooks.security.jti_cache import replay_cache_for
+from cdshooks.security.tokens import AuthFailure, TokenVerifier
+
+log = logging.getLogger(__name__)
+
+PROTECTED_PREFIX = "/cds-services"
+VERIFIER_KEY = "cdshooks.token_verifier"
+
+
+def protected(path: str, method: str) -> bool:
+    """Discovery, service and feedback calls need a token; preflights, health and openapi do not."""
+    if method == "OPTIONS":
+        return False
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+
+
+def unauthorized() -> Response:
+    """A bare 401: no body, nothing that tells an attacker which check failed."""
+    return Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def trusted_issuers(settings: Settings) -> list[TrustedIssuer]:
+    """Issuers from the configured file (plus the sandbox when asked); errors are logged."""
+    issuers: list[TrustedIssuer] = []
+    if settings.trusted_issuers_file:
+        try:
+            issuers = load_issuers(settings.trusted_issuers_file)
+        except IssuerConfigError as exc:
+            log.error("Trusted issuers file rejected, no CDS client can authenticate: %s", exc)
+    if settings.trust_sandbox and all(i.iss != sandbox_issuer().iss for i in issuers):
+        log.warning(
+            "Trusting the public CDS Hooks sandbox (https://sandbox.cds-hooks.org): its private key "
+            "is public, anyone can sign tokens it would accept. For testing only, never in production."
+        )
+        issuers.append(sandbox_issuer())
+    return issuers
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    """The app's token verifier, from the settings."""
+    return TokenVerifier(
+        trusted_issuers(settings),
+        replay_cache_for(settings.jti_cache, settings.feedback_db),
+        KeySetRegistry(
+            timeout=settings.jwks_timeout_seconds,
+            cache_seconds=settings.jwks_cache_seconds,
+            min_refresh_seconds=settings.jwks_min_refresh_seconds,
+        ),
+        clock_skew_seconds=settings.jwt_clock_skew_seconds,
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+    )
+
+
+def endpoint_url(settings: Settings) -> str:
+    """The public URL of the endpoint called: the JWT `aud` must name it."""
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/") + request.path
+    return request.base_url  # as Flask sees it: for local testing only (see README)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Install authentication and request logging on the app (filled in by issue 5)."""
+    """Install request logging and, unless disabled, the JWT check."""
+    request_log.init_app(app, settings)
+    if not settings.auth_enabled:
+        log.warning(
+            "AUTHENTICATION IS OFF (--no-auth / CDSHOOKS_AUTH=0): any caller can invoke the services "
+            "and make this server fetch from allowlisted FHIR servers. Use only for local testing."
+        )
+        return
+    verifier = build_verifier(settings)
+    app.extensions[VERIFIER_KEY] = verifier
+    if not verifier.has_issuers:
+        log.error(
+            "Authentication is on but no trusted CDS client is configured: every call to /cds-services "
+            "will be refused with 401. Set CDSHOOKS_TRUSTED_ISSUERS to an issuers file, or "
+            "CDSHOOKS_TRUST_SANDBOX=1 for sandbox testing, or run with --no-auth for local testing."
+        )
+    if settings.public_base_url is None:
+        log.warning("CDSHOOKS_PUBLIC_BASE_URL is unset: JWT `aud` is checked against the URL Flask sees.")
+
+    def check_token() -> Response | None:
+        if not protected(request.path, request.method):
+            g.auth_outcome = "not-required"
+            return None
+        try:
+            client = verifier.verify(request.headers.get("Authorization"), endpoint_url(settings))
+        except AuthFailure as failure:
+            g.auth_outcome = failure.category
+            log.warning("CDS client authentication failed: %s", failure.category)
+            return unauthorized()
+        g.auth_outcome = "ok"
+        g.cds_client = client
+        return None
+
+    app.before_request(check_token)

@@ -1,0 +1,112 @@
+"""One structured JSON log line per request (logger `cdshooks.requests`).
+
+Fields: method, path kind, service id, hook, hookInstance, status, duration in
+ms, card count, auth outcome category. Never headers, tokens, JWTs,
+fhirAuthorization, or resource contents. Views add what only they know with
+`note(hook=..., hook_instance=..., card_count=...)`; otherwise hook and
+hookInstance come from the body the web layer parsed (`g.json_body`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from cdshooks.config import Settings
+
+logger = logging.getLogger("cdshooks.requests")
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_NOTE_KEY = "request_log_note"
+
+
+def _safe(value: Any) -> str | None:
+    """An identifier fit for the log, or None (odd input is never echoed verbatim)."""
+    if isinstance(value, str) and _SAFE_ID.fullmatch(value):
+        return value
+    return None if value is None else "<invalid>"
+
+
+def note(**fields: Any) -> None:
+    """Add fields to this request's log line (hook, hook_instance, card_count)."""
+    g.setdefault(_NOTE_KEY, {}).update(fields)
+
+
+def _service_and_kind(path: str) -> tuple[str | None, str]:
+    parts = path.strip("/").split("/")
+    if parts[0] != "cds-services":
+        return None, "other"
+    if len(parts) == 1:
+        return None, "discovery"
+    kind = "feedback" if len(parts) == 3 and parts[2] == "feedback" else "service"
+    return _safe(parts[1]), kind
+
+
+def _from_body(noted: dict[str, Any]) -> None:
+    """Hook and hookInstance from the body the web layer parsed (never parsed again here)."""
+    body = g.get("json_body")
+    if isinstance(body, dict):
+        noted.setdefault("hook", body.get("hook"))
+        noted.setdefault("hook_instance", body.get("hookInstance"))
+
+
+def _card_count(response: Response) -> int | None:
+    if response.status_code != 200 or not response.is_json or response.is_streamed:
+        return None
+    try:
+        body = response.get_json(silent=True)
+    except Exception:
+        return None
+    cards = body.get("cards") if isinstance(body, dict) else None
+    return len(cards) if isinstance(cards, list) else None
+
+
+def record(response: Response, started: float) -> dict[str, Any]:
+    """The log record for the finished request."""
+    service, kind = _service_and_kind(request.path)
+    noted = dict(g.get(_NOTE_KEY, {}))
+    if kind == "service":
+        _from_body(noted)
+    entry: dict[str, Any] = {
+        "event": "request",
+        "method": request.method,
+        "kind": kind,
+        "service": service,
+        "hook": _safe(noted.get("hook")),
+        "hookInstance": _safe(noted.get("hook_instance")),
+        "status": response.status_code,
+        "durationMs": round((time.perf_counter() - started) * 1000, 1),
+        "cards": noted["card_count"] if "card_count" in noted else (_card_count(response) if kind == "service" else None),
+        "auth": g.get("auth_outcome", "off"),
+    }
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Time every request and log one line when it ends."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        # Nothing configured logging (e.g. gunicorn without --log-config): still emit the lines.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+    def start() -> None:
+        g.request_started = time.perf_counter()
+
+    def finish(response: Response) -> Response:
+        started = g.get("request_started", time.perf_counter())
+        try:
+            logger.info(json.dumps(record(response, started), separators=(",", ":")))
+        except Exception:  # logging must never turn a good answer into a 500
+            logger.exception("request log line failed")
+        return response
+
+    # Registered before the JWT check so that refused requests are timed and logged too.
+    app.before_request(start)
+    app.after_request(finish)

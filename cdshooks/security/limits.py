@@ -1,0 +1,102 @@
+"""Input limits on a parsed hook or feedback request (the body size is the web layer's).
+
+`check_limits(body, settings)` raises `InputLimitExceeded` (a 400 with an
+OperationOutcome, via the web layer's error handlers). It checks sizes only,
+never types: a value of the wrong type is left for request validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from cdshooks.config import Settings
+from cdshooks.web.errors import BadRequest
+
+MAX_COMMENT_LENGTH = 4000  # feedback overrideReason.userComment, stored as given
+
+
+class InputLimitExceeded(BadRequest):
+    """The request is well-formed JSON but larger than the service accepts."""
+
+    code = "too-costly"
+
+
+def nesting_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether JSON nests deeper than `limit` containers (iterative: no recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _get(value: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _entries(bundle: Any) -> list[Any]:
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    return entries if isinstance(entries, list) else []
+
+
+def prefetch_entry_count(prefetch: Any) -> int:
+    """Resources in the prefetch: each Bundle counts its entries, any other value counts one."""
+    if not isinstance(prefetch, dict):
+        return 0
+    return sum(len(_entries(v)) if _get(v, "resourceType") == "Bundle" else 1 for v in prefetch.values())
+
+
+def _echoed_strings(body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(FHIRPath-like expression, value) of strings the service echoes back or stores."""
+    yield "hookInstance", body.get("hookInstance")
+    context = body.get("context")
+    for name in ("userId", "patientId", "encounterId"):
+        yield f"context.{name}", _get(context, name)
+    for i, entry in enumerate(_entries(_get(context, "draftOrders"))):
+        yield f"context.draftOrders.entry[{i}].resource.id", _get(entry, "resource", "id")
+    feedback = body.get("feedback")
+    for i, item in enumerate(feedback if isinstance(feedback, list) else []):
+        yield f"feedback[{i}].card", _get(item, "card")
+        accepted = _get(item, "acceptedSuggestions")
+        for j, suggestion in enumerate(accepted if isinstance(accepted, list) else []):
+            yield f"feedback[{i}].acceptedSuggestions[{j}].id", _get(suggestion, "id")
+
+
+def check_limits(body: Any, settings: Settings) -> None:
+    """Reject a parsed request that exceeds the configured limits (InputLimitExceeded)."""
+    if nesting_depth_exceeds(body, settings.max_json_depth):
+        raise InputLimitExceeded(f"JSON nests deeper than {settings.max_json_depth} levels")
+    if not isinstance(body, dict):
+        return
+    if prefetch_entry_count(body.get("prefetch")) > settings.max_prefetch_entries:
+        raise InputLimitExceeded(
+            f"prefetch holds more than {settings.max_prefetch_entries} resources", expression="prefetch"
+        )
+    draft_orders = _entries(_get(body, "context", "draftOrders"))
+    if len(draft_orders) > settings.max_draft_orders:
+        raise InputLimitExceeded(
+            f"more than {settings.max_draft_orders} draft orders", expression="context.draftOrders"
+        )
+    for expression, value in _echoed_strings(body):
+        if isinstance(value, str) and len(value) > settings.max_id_length:
+            raise InputLimitExceeded(f"longer than {settings.max_id_length} characters", expression=expression)
+    feedback = body.get("feedback")
+    for i, item in enumerate(feedback if isinstance(feedback, list) else []):
+        comment = _get(item, "overrideReason", "userComment")
+        if isinstance(comment, str) and len(comment) > MAX_COMMENT_LENGTH:
+            raise InputLimitExceeded(
+                f"longer than {MAX_COMMENT_LENGTH} characters",
+                expression=f"feedback[{i}].overrideReason.userComment",
+            )
