@@ -1,1 +1,16 @@
-"""The thin HTTP layer: Flask blueprints translating HTTP to calls and errors to codes."""
+"""The thin HTTP layer: Flask blueprints translating HTTP to calls and errors to codes.
+
+`BLUEPRINTS` is the one list `create_app` registers; add a blueprint here.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from cdshooks.web import discovery, feedback, hooks
+
+BLUEPRINTS: list[Blueprint] = [
+    discovery.bp,
+    hooks.bp,
+    feedback.bp,
+]

@@ -1,0 +1,42 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Flask
+from flask.json.provider import JSONProvider
+
+from cdshooks import security
+from cdshooks.config import Settings
+from cdshooks.feedback import FeedbackStore
+from cdshooks.web import BLUEPRINTS, cors
+from cdshooks.web.context import attach
+from cdshooks.web.errors import register_error_handlers
+
+
+class OrjsonProvider(JSONProvider):
+    """Flask's JSON (jsonify, request.get_json) through orjson: several times faster."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """A configured app; settings from the environment when none are given."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.json = OrjsonProvider(app)
+    # werkzeug also enforces the limit on the input stream (413 for chunked bodies).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    attach(app, settings, FeedbackStore(settings.feedback_db))
+    register_error_handlers(app)
+    cors.init_app(app, settings)  # first: preflights are answered before authentication
+    security.init_app(app, settings)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app

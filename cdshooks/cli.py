@@ -1,0 +1,76 @@
+"""The `cdshooks` command: serve the service or replay a fixture scenario."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from datetime import datetime
+
+from cdshooks.config import Settings
+
+
+def _when(value: str) -> datetime:
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-01-15T12:00:00Z")
+    return dt
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cdshooks.app import create_app
+    from cdshooks.web.server import run
+
+    settings = Settings.from_env()
+    if args.no_auth:
+        settings = replace(settings, auth_enabled=False)
+        print(
+            "WARNING: --no-auth: JWT authentication is OFF. Anyone who can reach "
+            f"{args.host}:{args.port} can call the service. Local testing only.",
+            file=sys.stderr,
+        )
+    if args.now:
+        settings = replace(settings, now=args.now)
+    run(create_app(settings), args.host, args.port, args.workers)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from cdshooks.replay import replay
+
+    try:
+        return replay(args.fixture, url=args.url, as_json=args.json, now=args.now)
+    except FileNotFoundError as exc:
+        print(f"cdshooks replay: {exc}", file=sys.stderr)
+        return 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cdshooks", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the CDS Hooks endpoints")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080))
+    serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: WEB_CONCURRENCY or 1)")
+    serve.add_argument("--no-auth", action="store_true", help="turn JWT authentication off (local testing)")
+    serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset (demos)")
+    serve.set_defaults(func=_serve)
+
+    rp = sub.add_parser("replay", help="send a fixture's hook request and print the cards")
+    rp.add_argument("fixture", help="fixtures/<name>, its scenario.json, or a fixture name")
+    rp.add_argument("--url", help="base URL of a running service (default: in-process)")
+    rp.add_argument("--json", action="store_true", help="print the raw JSON response")
+    rp.add_argument("--now", type=_when, help="evaluation time (default: the scenario's asOf)")
+    rp.set_defaults(func=_replay)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Feedback (CDS Hooks 2.0 §Feedback): validation and durable storage in SQLite.
+
+One transaction per request: every entry of a body is stored, or none. WAL mode
+lets gunicorn workers write concurrently; synchronous=FULL so that a 200 means
+the entry survives a crash or restart.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from cdshooks.protocol import InvalidRequest
+
+OUTCOMES = ("accepted", "overridden")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id                   INTEGER PRIMARY KEY,
+    service_id           TEXT NOT NULL,
+    card_uuid            TEXT NOT NULL,
+    outcome              TEXT NOT NULL,
+    accepted_suggestions TEXT NOT NULL,  -- JSON array of suggestion uuids
+    override_system      TEXT,
+    override_code        TEXT,
+    override_display     TEXT,
+    override_comment     TEXT,
+    outcome_timestamp    TEXT NOT NULL,
+    received_at          TEXT NOT NULL,
+    entry_json           TEXT NOT NULL   -- the entry as received
+);
+CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid);
+"""
+
+
+@dataclass(frozen=True)
+class OverrideReason:
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One validated feedback entry."""
+
+    card: str
+    outcome: str
+    accepted_suggestions: tuple[str, ...]
+    override_reason: OverrideReason | None
+    outcome_timestamp: str
+    raw: Mapping[str, Any]
+
+
+def _coding(value: Mapping[str, Any], where: str) -> OverrideReason:
+    parts = {}
+    for key in ("system", "code", "display"):
+        v = value.get(key)
+        if v is not None and not isinstance(v, str):
+            raise InvalidRequest(f"{where}.{key} must be a string.", f"{where}.{key}")
+        parts[key] = v
+    return OverrideReason(**parts)
+
+
+def _override_reason(value: Any, where: str) -> OverrideReason | None:
+    """Lenient: a Coding, `{reason: Coding, userComment}`, or a bare string (free text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return OverrideReason(comment=value)
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{where} must be a JSON object.", where)
+    comment = value.get("userComment")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidRequest(f"{where}.userComment must be a string.", f"{where}.userComment")
+    reason = value.get("reason")
+    if reason is None:
+        coded = _coding(value, where)  # a Coding sent in place of the OverrideReason
+    elif isinstance(reason, dict):
+        coded = _coding(reason, f"{where}.reason")
+    elif isinstance(reason, str):
+        coded = OverrideReason(code=reason)
+    else:
+        raise InvalidRequest(f"{where}.reason must be a Coding.", f"{where}.reason")
+    return OverrideReason(coded.system, coded.code, coded.display, comment)
+
+
+def _accepted(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{where} must be a JSON array.", where)
+    ids = []
+    for i, item in enumerate(value):
+        sid = item.get("id") if isinstance(item, dict) else item  # a bare uuid is tolerated
+        if not isinstance(sid, str) or not sid:
+            raise InvalidRequest(f"{where}[{i}].id must be a non-empty string.", f"{where}[{i}].id")
+        ids.append(sid)
+    return tuple(ids)
+
+
+def _entry(raw: Any, where: str) -> FeedbackEntry:
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"{where} must be a JSON object.", where)
+    card = raw.get("card")
+    if not isinstance(card, str) or not card:
+        raise InvalidRequest(f"{where}.card must be the card uuid (a string).", f"{where}.card")
+    outcome = raw.get("outcome")
+    if outcome not in OUTCOMES:
+        raise InvalidRequest(f"{where}.outcome must be one of {', '.join(OUTCOMES)}.", f"{where}.outcome")
+    stamp = raw.get("outcomeTimestamp")
+    try:
+        datetime.fromisoformat(stamp)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidRequest(
+            f"{where}.outcomeTimestamp must be an ISO 8601 date-time.", f"{where}.outcomeTimestamp"
+        ) from None
+    return FeedbackEntry(
+        card=card,
+        outcome=outcome,
+        accepted_suggestions=_accepted(raw.get("acceptedSuggestions"), f"{where}.acceptedSuggestions"),
+        override_reason=_override_reason(raw.get("overrideReason"), f"{where}.overrideReason"),
+        outcome_timestamp=stamp,
+        raw=raw,
+    )
+
+
+def parse_feedback(body: Any) -> list[FeedbackEntry]:
+    """Validate a feedback body; raises InvalidRequest on the first bad entry."""
+    if not isinstance(body, dict) or not isinstance(body.get("feedback"), list):
+        raise InvalidRequest("The body must be a JSON object with a 'feedback' array.", "feedback")
+    return [_entry(raw, f"feedback[{i}]") for i, raw in enumerate(body["feedback"])]
+
+
+class FeedbackStore:
+    """Feedback entries in a SQLite file (created with its folder on first use)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    with sqlite3.connect(self.path) as conn:
+                        conn.execute("PRAGMA journal_mode=WAL")
+                        conn.executescript(_SCHEMA)
+                    self._ready = True
+        # A connection per call: safe across threads and gunicorn workers.
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def record(self, service_id: str, entries: Iterable[FeedbackEntry], received_at: datetime) -> int:
+        """Store all entries in one transaction; returns how many were stored."""
+        received = received_at.isoformat()
+        rows = [
+            (
+                service_id,
+                e.card,
+                e.outcome,
+                json.dumps(list(e.accepted_suggestions)),
+                e.override_reason.system if e.override_reason else None,
+                e.override_reason.code if e.override_reason else None,
+                e.override_reason.display if e.override_reason else None,
+                e.override_reason.comment if e.override_reason else None,
+                e.outcome_timestamp,
+                received,
+                json.dumps(e.raw, separators=(",", ":"), ensure_ascii=False),
+            )
+            for e in entries
+        ]
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions,"
+                    " override_system, override_code, override_display, override_comment,"
+                    " outcome_timestamp, received_at, entry_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return len(rows)
+
+    def entries(self, service_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored entries, oldest first (for inspection and tests)."""
+        if not self.path.exists():
+            return []
+        conn = self._connect()
+        conn.row_factory = sqlite3.Row
+        try:
+            sql = "SELECT * FROM feedback"
+            args: tuple = ()
+            if service_id is not None:
+                sql, args = sql + " WHERE service_id = ?", (service_id,)
+            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+        finally:
+            conn.close()
+        out = []
+        for row in rows:
+            d = dict(row)
+            d["accepted_suggestions"] = json.loads(d["accepted_suggestions"])
+            d["entry"] = json.loads(d.pop("entry_json"))
+            out.append(d)
+        return out

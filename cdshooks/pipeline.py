@@ -1,0 +1,40 @@
+"""One hook call, end to end: gather data -> PatientRecord -> rules -> cards."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from cdshooks import cards, engine
+from cdshooks.config import Settings
+from cdshooks.data.builder import build_record
+from cdshooks.data.gather import gather
+from cdshooks.protocol import HookRequest
+from cdshooks.services import Service
+
+
+def evaluation_time(settings: Settings) -> datetime:
+    """`Settings.now` when set (fixtures, demos), else the current time in UTC."""
+    return settings.now or datetime.now(timezone.utc)
+
+
+def run_hook(service: Service, hook_request: HookRequest, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The CDS Hooks response body for a validated request (raises DataUnavailable -> 412)."""
+    gathered = gather(
+        service.prefetch,
+        hook_request.context,
+        hook_request.prefetch,
+        hook_request.fhir_server,
+        hook_request.fhir_authorization,
+        settings,
+        service.required_prefetch,
+    )
+    record = build_record(
+        gathered,
+        patient_id=hook_request.patient_id,
+        draft_orders=hook_request.draft_orders,
+        selections=hook_request.selections,
+        now=now,
+    )
+    findings = engine.evaluate(record, hook_request.hook, settings.thresholds)
+    return {"cards": cards.render_cards(findings)}

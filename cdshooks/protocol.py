@@ -1,0 +1,184 @@
+"""CDS Hooks 2.0 requests: validation of the JSON body into a `HookRequest`.
+
+Strict where a wrong shape would make the answer wrong (hook, ids, selections
+that point nowhere), lenient where real clients are sloppy: unknown fields are
+ignored, JSON `null` counts as absent for optional fields, order-sign may carry
+no selections, and the draft resources themselves are not validated here (the
+record builder reads them leniently).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# Who may trigger a hook (patient-view also allows patients and proxies).
+USER_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson")
+# Type/id; the id part is looser than FHIR's [A-Za-z0-9.-]{1,64}: EHR ids vary.
+_REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([^/\s]{1,200})$")
+ORDER_HOOKS = ("order-select", "order-sign")
+
+
+class InvalidRequest(ValueError):
+    """The request does not conform to the hook; `expression` points at the culprit."""
+
+    def __init__(self, diagnostics: str, expression: str | None = None):
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.expression = expression
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    """A validated CDS Hooks call (JSON names in the docstrings of the fields)."""
+
+    hook: str
+    hook_instance: str  # hookInstance
+    context: Mapping[str, Any]
+    fhir_server: str | None = None  # fhirServer
+    fhir_authorization: Mapping[str, Any] | None = field(default=None, repr=False)  # never logged
+    prefetch: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    # The spec's JSON names, for code written against them.
+    @property
+    def hookInstance(self) -> str:  # noqa: N802
+        return self.hook_instance
+
+    @property
+    def fhirServer(self) -> str | None:  # noqa: N802
+        return self.fhir_server
+
+    @property
+    def fhirAuthorization(self) -> Mapping[str, Any] | None:  # noqa: N802
+        return self.fhir_authorization
+
+    @property
+    def patient_id(self) -> str:
+        return self.context["patientId"]
+
+    @property
+    def user_id(self) -> str:
+        return self.context["userId"]
+
+    @property
+    def encounter_id(self) -> str | None:
+        return self.context.get("encounterId")
+
+    @property
+    def draft_orders(self) -> list[dict[str, Any]]:
+        """The resources of context.draftOrders (entries without a resource skipped)."""
+        bundle = self.context.get("draftOrders") or {}
+        return [
+            e["resource"]
+            for e in bundle.get("entry") or ()
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        ]
+
+    @property
+    def selections(self) -> list[str] | None:
+        """context.selections for order-select; None when the hook has none."""
+        sel = self.context.get("selections")
+        return list(sel) if isinstance(sel, list) else None
+
+
+def _optional(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise InvalidRequest(f"{where}{key} must be a {_TYPE_NAMES[kind]}.", f"{where}{key}")
+    return value
+
+
+def _required(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    value = obj.get(key)
+    if value is None:
+        raise InvalidRequest(f"{where}{key} is required.", f"{where}{key}")
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        raise InvalidRequest(f"{where}{key} must be a non-empty {_TYPE_NAMES[kind]}.", f"{where}{key}")
+    return value
+
+
+_TYPE_NAMES = {str: "string", dict: "JSON object", list: "JSON array"}
+
+
+def _check_user(user_id: str) -> None:
+    m = _REFERENCE.match(user_id)
+    if not m or m.group(1) not in USER_TYPES:
+        raise InvalidRequest(
+            f"context.userId must be a reference 'Type/id' with Type one of {', '.join(USER_TYPES)}.",
+            "context.userId",
+        )
+
+
+def _draft_keys(bundle: Mapping[str, Any], max_orders: int) -> set[str]:
+    """Validate context.draftOrders; return the 'Type/id' of its resources."""
+    where = "context.draftOrders"
+    if bundle.get("resourceType") != "Bundle":
+        raise InvalidRequest(f"{where} must be a FHIR Bundle.", f"{where}.resourceType")
+    entries = _optional(bundle, "entry", list, f"{where}.")
+    entries = entries or []
+    if len(entries) > max_orders:
+        raise InvalidRequest(f"{where} has {len(entries)} entries; at most {max_orders} are accepted.", where)
+    keys = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise InvalidRequest(f"{where}.entry[{i}] must be a JSON object.", f"{where}.entry[{i}]")
+        resource = entry.get("resource")
+        if resource is None:
+            continue
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise InvalidRequest(
+                f"{where}.entry[{i}].resource must be a FHIR resource.", f"{where}.entry[{i}].resource"
+            )
+        if isinstance(resource.get("id"), str):
+            keys.add(f"{resource['resourceType']}/{resource['id']}")
+    return keys
+
+
+def _check_order_context(hook: str, ctx: Mapping[str, Any], max_orders: int) -> None:
+    drafts = _required(ctx, "draftOrders", dict, "context.")
+    keys = _draft_keys(drafts, max_orders)
+    if hook != "order-select":
+        # order-sign has no selections; a stray one from a sloppy client is ignored.
+        return
+    selections = _required(ctx, "selections", list, "context.")
+    if not selections:
+        raise InvalidRequest("context.selections must name at least one draft order.", "context.selections")
+    for i, sel in enumerate(selections):
+        where = f"context.selections[{i}]"
+        if not isinstance(sel, str) or not _REFERENCE.match(sel):
+            raise InvalidRequest(f"{where} must be a reference 'Type/id'.", where)
+        if sel not in keys:
+            raise InvalidRequest(f"{where} ({sel}) is not an entry of context.draftOrders.", where)
+
+
+def parse_hook_request(body: Any, expected_hook: str, *, max_draft_orders: int = 200) -> HookRequest:
+    """Validate a parsed JSON body for a service bound to `expected_hook`."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    hook = _required(body, "hook", str, "")
+    if hook != expected_hook:
+        raise InvalidRequest(f"This service answers the {expected_hook!r} hook, not {hook!r}.", "hook")
+    hook_instance = _required(body, "hookInstance", str, "")
+    fhir_server = _optional(body, "fhirServer", str, "")
+    fhir_authorization = _optional(body, "fhirAuthorization", dict, "")
+    if fhir_authorization is not None:
+        _optional(fhir_authorization, "access_token", str, "fhirAuthorization.")
+    prefetch = _optional(body, "prefetch", dict, "")
+    for key, value in (prefetch or {}).items():
+        if value is not None and not isinstance(value, dict):
+            raise InvalidRequest(f"prefetch.{key} must be a FHIR resource or null.", f"prefetch.{key}")
+    ctx = _required(body, "context", dict, "")
+    _check_user(_required(ctx, "userId", str, "context."))
+    _required(ctx, "patientId", str, "context.")
+    _optional(ctx, "encounterId", str, "context.")
+    if hook in ORDER_HOOKS:
+        _check_order_context(hook, ctx, max_draft_orders)
+    return HookRequest(
+        hook=hook,
+        hook_instance=hook_instance,
+        context=ctx,
+        fhir_server=fhir_server,
+        fhir_authorization=fhir_authorization,
+        prefetch=prefetch,
+    )

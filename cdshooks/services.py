@@ -1,0 +1,127 @@
+"""The three CDS services: id, hook, discovery text and prefetch templates.
+
+Prefetch keys are a contract (tests/fixturekit.py, cdshooks/data/gather.py):
+patient, medications, observations, conditions, immunizations. The
+Observation query names every exact LOINC code of the lab-test value set, so a
+code added there is prefetched without touching this file. CDS Hooks 2.0
+prefetch tokens cannot express relative dates, so the lab query is bounded by
+`_sort=-date&_count=500` and older results are dropped when the record is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+
+from cdshooks.terminology.lookup import LOINC, load
+
+PATIENT = "{{context.patientId}}"
+
+
+@lru_cache(maxsize=1)
+def observation_codes() -> tuple[str, ...]:
+    """`http://loinc.org|CODE` for every exact LOINC code in the lab-test value set."""
+    seen: dict[str, None] = {}
+    for member in load("lab-tests").members:
+        for system, code, is_prefix in member.codes:
+            if system == LOINC and not is_prefix:
+                seen.setdefault(f"{LOINC}|{code}", None)
+    return tuple(seen)
+
+
+@lru_cache(maxsize=1)
+def prefetch_templates() -> Mapping[str, str]:
+    """The prefetch templates, identical for the three services."""
+    return {
+        "patient": f"Patient/{PATIENT}",
+        # completed / on-hold orders give the tofacitinib start date and past LTBI treatment
+        "medications": f"MedicationRequest?subject=Patient/{PATIENT}&status=active,on-hold,completed&_count=200",
+        "observations": (
+            f"Observation?subject=Patient/{PATIENT}&code={','.join(observation_codes())}"
+            "&_sort=-date&_count=500"
+        ),
+        "conditions": f"Condition?subject=Patient/{PATIENT}&_count=200",
+        "immunizations": f"Immunization?patient=Patient/{PATIENT}&_count=100",
+    }
+
+
+# Without these the service cannot judge safely: 412 when neither prefetched nor fetchable.
+REQUIRED_PREFETCH = frozenset({"patient", "medications", "observations", "conditions"})
+
+_USAGE = (
+    "Send the prefetch (or a fhirServer on the service's allowlist with fhirAuthorization "
+    "granting read access to Patient, MedicationRequest, Observation, Condition and Immunization). "
+    "Requests must carry a CDS Hooks JWT unless the operator disabled authentication. "
+    "Off-label use of tofacitinib: guidance is for specialists."
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    """One CDS service as announced in discovery."""
+
+    id: str
+    hook: str
+    title: str
+    description: str
+    usage_requirements: str = _USAGE
+
+    @property
+    def prefetch(self) -> Mapping[str, str]:
+        return prefetch_templates()
+
+    @property
+    def required_prefetch(self) -> frozenset[str]:
+        return REQUIRED_PREFETCH
+
+    def discovery(self) -> dict[str, Any]:
+        """This service's entry in the discovery response."""
+        return {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "usageRequirements": self.usage_requirements,
+            "prefetch": dict(self.prefetch),
+        }
+
+
+SERVICES: Mapping[str, Service] = {
+    s.id: s
+    for s in (
+        Service(
+            id="tofacitinib-order-select",
+            hook="order-select",
+            title="Tofacitinib in myositis ILD: order check",
+            description=(
+                "When tofacitinib (or a drug interacting with it) is selected: dose, renal and "
+                "hepatic adjustment, interactions, infection (CMV, TB, HBV, zoster) and lab safety "
+                "checks for anti-MDA5 dermatomyositis with interstitial lung disease."
+            ),
+        ),
+        Service(
+            id="tofacitinib-order-sign",
+            hook="order-sign",
+            title="Tofacitinib in myositis ILD: signing check",
+            description=(
+                "Before a tofacitinib order (or an interacting order) is signed: the same safety "
+                "checks as at selection, on the final draft orders."
+            ),
+        ),
+        Service(
+            id="tofacitinib-patient-view",
+            hook="patient-view",
+            title="Tofacitinib in myositis ILD: on-therapy monitoring",
+            description=(
+                "When the chart of a patient on tofacitinib opens: overdue CMV PCR and safety labs, "
+                "abnormal results, interactions and screening gaps."
+            ),
+        ),
+    )
+}
+
+
+def discovery_document() -> dict[str, Any]:
+    """The body of GET /cds-services."""
+    return {"services": [s.discovery() for s in SERVICES.values()]}

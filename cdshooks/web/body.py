@@ -1,0 +1,44 @@
+"""The request body: size-limited, parsed once with orjson, cached for the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import g, request
+
+from cdshooks.web.context import current_settings
+from cdshooks.web.errors import BadRequest, PayloadTooLarge
+
+_MISSING = object()
+
+
+def raw_body() -> bytes:
+    """The body bytes; 413 when over the limit (declared or actual length)."""
+    limit = current_settings().max_body_bytes
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
+    # Read at most one byte more than allowed: a chunked or lying client is
+    # caught without buffering an unbounded body.
+    data = request.stream.read(limit + 1)
+    # werkzeug's own limit truncates at `limit` and raises (413) only on a further read.
+    if len(data) > limit or (len(data) == limit and request.stream.read(1)):
+        raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+    return data
+
+
+def json_body() -> Any:
+    """The parsed JSON body (400 when absent or malformed); parsed once per request."""
+    cached = g.get("json_body", _MISSING)
+    if cached is not _MISSING:
+        return cached
+    data = raw_body()
+    if not data.strip():
+        raise BadRequest("Request body is empty; a JSON object is required.")
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}") from None
+    g.json_body = parsed
+    return parsed

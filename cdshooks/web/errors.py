@@ -1,0 +1,135 @@
+"""HTTP error types and the FHIR OperationOutcome body every error response carries.
+
+Views (and the security layer) raise an `ApiError` subclass; the handlers
+installed by `register_error_handlers` turn it, any werkzeug HTTP error and any
+unexpected exception into an OperationOutcome response. A stack trace never
+reaches the client: real bugs are logged server-side and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+
+# werkzeug status -> OperationOutcome issue code (http://hl7.org/fhir/issue-type).
+_ISSUE_CODE_FOR_STATUS = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    412: "incomplete",
+    413: "too-costly",
+    415: "not-supported",
+    429: "throttled",
+}
+
+
+def operation_outcome(
+    diagnostics: str,
+    *,
+    code: str = "invalid",
+    severity: str = "error",
+    expression: str | None = None,
+) -> dict[str, Any]:
+    """A FHIR R4 OperationOutcome with one issue (no empty fields)."""
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def outcome_response(status: int, outcome: dict[str, Any]) -> Response:
+    """An OperationOutcome as a JSON response with the given status."""
+    return Response(orjson.dumps(outcome), status=status, mimetype="application/json")
+
+
+class ApiError(Exception):
+    """An error the client caused (or a precondition it did not meet): a 4xx."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, diagnostics: str, *, expression: str | None = None):
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.expression = expression
+
+    def response(self) -> Response:
+        body = operation_outcome(self.diagnostics, code=self.code, expression=self.expression)
+        return outcome_response(self.status, body)
+
+
+class BadRequest(ApiError):
+    status, code = 400, "invalid"
+
+
+class Unauthorized(ApiError):
+    """Authentication failed; the body says no more than that (no oracle for attackers)."""
+
+    status, code = 401, "login"
+
+    def response(self) -> Response:
+        resp = super().response()
+        resp.headers["WWW-Authenticate"] = "Bearer"
+        return resp
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not-found"
+
+
+class MethodNotAllowed(ApiError):
+    status, code = 405, "not-supported"
+
+
+class PreconditionFailed(ApiError):
+    """Required data was neither prefetched nor fetchable (CDS Hooks: 412)."""
+
+    status, code = 412, "incomplete"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "too-costly"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "not-supported"
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status >= 500:
+        return _server_error(exc)
+    body = operation_outcome(
+        exc.description or exc.name, code=_ISSUE_CODE_FOR_STATUS.get(status, "processing")
+    )
+    resp = outcome_response(status, body)
+    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    return resp
+
+
+def _server_error(exc: BaseException) -> Response:
+    log.error("unhandled error while serving a request", exc_info=exc)
+    body = operation_outcome("Internal error; the incident was logged.", code="exception", severity="fatal")
+    return outcome_response(500, body)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map ApiError, werkzeug HTTP errors and unexpected exceptions to OperationOutcomes."""
+    app.register_error_handler(ApiError, lambda exc: exc.response())
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)

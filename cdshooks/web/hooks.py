@@ -1,0 +1,51 @@
+"""POST /cds-services/{id}: validate the call, run the pipeline, return cards."""
+
+from __future__ import annotations
+
+import orjson
+from flask import Blueprint, Response
+
+from cdshooks.data.gather import DataUnavailable
+from cdshooks.pipeline import evaluation_time, run_hook
+from cdshooks.protocol import InvalidRequest, parse_hook_request
+from cdshooks.services import SERVICES, Service
+from cdshooks.web.body import json_body
+from cdshooks.web.context import current_settings
+from cdshooks.web.errors import BadRequest, NotFound, PreconditionFailed
+
+bp = Blueprint("hooks", __name__)
+
+
+def find_service(service_id: str) -> Service:
+    """The service with this id, or a 404."""
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise NotFound(f"No CDS service with id {service_id!r}; see GET /cds-services.")
+    return service
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    settings = current_settings()
+    service = find_service(service_id)
+    now = evaluation_time(settings)
+    try:
+        hook_request = parse_hook_request(
+            json_body(), service.hook, max_draft_orders=settings.max_draft_orders
+        )
+    except InvalidRequest as exc:
+        raise BadRequest(exc.diagnostics, expression=exc.expression) from None
+    try:
+        body = run_hook(service, hook_request, settings, now)
+    except DataUnavailable as exc:
+        raise PreconditionFailed(
+            f"Required data neither prefetched nor fetchable from fhirServer: {_keys(exc)}."
+        ) from None
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _keys(exc: DataUnavailable) -> str:
+    keys = getattr(exc, "keys", None)
+    if isinstance(keys, (set, frozenset, list, tuple)):
+        return ", ".join(sorted(map(str, keys)))
+    return str(exc)

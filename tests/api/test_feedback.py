@@ -1,0 +1,126 @@
+"""POST /cds-services/{id}/feedback: durable storage, all entries or none."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from cdshooks.feedback import FeedbackStore, parse_feedback
+
+URL = "/cds-services/tofacitinib-order-select/feedback"
+
+ACCEPTED = {
+    "card": "4e0a3a1e-3283-4575-ab82-028d55fe2719",
+    "outcome": "accepted",
+    "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
+    "outcomeTimestamp": "2021-12-11T10:05:31Z",
+}
+OVERRIDDEN_SPEC = {
+    "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+    "outcome": "overridden",
+    "overrideReason": {
+        "reason": {"code": "d7ecf885", "system": "https://example.com/cds-hooks/override-reason-system"},
+        "userComment": "A comment entered by the clinician.",
+    },
+    "outcomeTimestamp": "2020-12-11T00:00:00Z",
+}
+OVERRIDDEN_BARE_CODING = {
+    "card": "c-2",
+    "outcome": "overridden",
+    "overrideReason": {"system": "urn:tofacitinib-cds:override-reason", "code": "specialist-decision"},
+    "outcomeTimestamp": "1985-04-12T23:20:50.52Z",
+}
+OVERRIDDEN_STRING = {"card": "c-3", "outcome": "overridden", "overrideReason": "already discussed", "outcomeTimestamp": "2020-12-11T00:00:00+01:00"}
+OVERRIDDEN_NO_REASON = {"card": "c-4", "outcome": "overridden", "outcomeTimestamp": "2020-12-11T00:00:00Z"}
+
+
+def stored(settings) -> list[dict]:
+    return FeedbackStore(settings.feedback_db).entries()
+
+
+def test_spec_examples_are_stored_in_one_call(client, settings):
+    body = {"feedback": [ACCEPTED, OVERRIDDEN_SPEC, OVERRIDDEN_BARE_CODING, OVERRIDDEN_STRING, OVERRIDDEN_NO_REASON]}
+    resp = client.post(URL, json=body)
+    assert resp.status_code == 200
+    rows = stored(settings)
+    assert [r["card_uuid"] for r in rows] == [e["card"] for e in body["feedback"]]
+    assert {r["service_id"] for r in rows} == {"tofacitinib-order-select"}
+    accepted, spec, coding, text, bare = rows
+    assert accepted["accepted_suggestions"] == ["e56e1945-20b3-4393-8503-a1a20fd73152"]
+    assert accepted["outcome"] == "accepted" and accepted["outcome_timestamp"] == "2021-12-11T10:05:31Z"
+    assert (spec["override_code"], spec["override_comment"]) == ("d7ecf885", "A comment entered by the clinician.")
+    assert (coding["override_system"], coding["override_code"]) == (
+        "urn:tofacitinib-cds:override-reason",
+        "specialist-decision",
+    )
+    assert text["override_comment"] == "already discussed" and text["override_code"] is None
+    assert bare["override_code"] is None and bare["outcome"] == "overridden"
+    assert spec["entry"] == OVERRIDDEN_SPEC  # the raw entry, as received
+    assert all(r["received_at"] for r in rows)
+
+
+def test_feedback_survives_an_app_restart(make_app, settings):
+    make_app().test_client().post(URL, json={"feedback": [ACCEPTED]})
+    restarted = make_app().test_client()  # a new app on the same database file
+    assert restarted.post(URL, json={"feedback": [OVERRIDDEN_SPEC]}).status_code == 200
+    assert [r["card_uuid"] for r in stored(settings)] == [ACCEPTED["card"], OVERRIDDEN_SPEC["card"]]
+
+
+def test_database_uses_wal_and_its_folder_is_created(make_app, tmp_path):
+    db = tmp_path / "nested" / "dir" / "fb.sqlite3"
+    client = make_app(feedback_db=str(db)).test_client()
+    assert client.post(URL, json={"feedback": [ACCEPTED]}).status_code == 200
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+MALFORMED = {
+    "not JSON": b"{feedback",
+    "no feedback array": b'{"cards": []}',
+    "feedback not an array": b'{"feedback": {"card": "x"}}',
+    "entry not an object": b'{"feedback": ["x"]}',
+    "no card": b'{"feedback": [{"outcome": "accepted", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "bad outcome": b'{"feedback": [{"card": "c", "outcome": "ignored", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "bad timestamp": b'{"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]}',
+    "no timestamp": b'{"feedback": [{"card": "c", "outcome": "accepted"}]}',
+    "suggestions not a list": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": {"id": "s"}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "suggestion without id": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": [{}], "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "override reason a number": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": 3, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "override code a number": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": {"code": 3}}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_feedback_is_400_and_nothing_is_written(client, settings, case):
+    resp = client.post(URL, data=MALFORMED[case], content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.get_json()["resourceType"] == "OperationOutcome"
+    assert stored(settings) == []
+
+
+def test_one_bad_entry_rejects_the_whole_body(client, settings):
+    bad = dict(ACCEPTED, outcome="maybe")
+    resp = client.post(URL, json={"feedback": [ACCEPTED, OVERRIDDEN_SPEC, bad]})
+    assert resp.status_code == 400
+    assert resp.get_json()["issue"][0]["expression"] == ["feedback[2].outcome"]
+    assert stored(settings) == []
+
+
+def test_a_failing_write_leaves_nothing_half_written(tmp_path):
+    """The second row violates NOT NULL after the first was inserted: both are rolled back."""
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    good, second = parse_feedback({"feedback": [ACCEPTED, OVERRIDDEN_SPEC]})
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record("tofacitinib-order-select", [good, replace(second, card=None)], datetime.now(timezone.utc))
+    assert store.entries() == []
+    store.record("tofacitinib-order-select", [good], datetime.now(timezone.utc))
+    assert len(store.entries()) == 1
+
+
+def test_feedback_for_an_unknown_service_is_404(client):
+    resp = client.post("/cds-services/nope/feedback", json={"feedback": [ACCEPTED]})
+    assert resp.status_code == 404
+    assert resp.get_json()["resourceType"] == "OperationOutcome"
