@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from cdshooks.fixture_upload import transaction
+
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "fhir-server.mjs"
 NODE_MODULES = HERE / "node_modules"
@@ -64,21 +66,6 @@ def install() -> None:
         )
         if done.returncode != 0:
             raise RuntimeError(f"npm ci failed in {HERE}:\n{done.stdout}\n{done.stderr}")
-
-
-def transaction(resources: Iterable[dict]) -> dict:
-    """A transaction Bundle that PUTs each resource at its own id."""
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "resource": r,
-                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-            }
-            for r in resources
-        ],
-    }
 
 
 class FhirServer:

@@ -8,7 +8,7 @@ import pytest
 
 from cdshooks.services import prefetch_templates
 from tests import fixturekit as k
-from tests.integration.scenario_data import isolate, server_resources
+from cdshooks.fixture_upload import namespaced, server_resources
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def patient_view(fhir_server):
     """The on-therapy base patient, loaded under ids of its own."""
-    request = isolate("test-fhir-server", k.patient_view())
+    request = namespaced("test-fhir-server", k.patient_view())
     fhir_server.load(server_resources(request))
     return request
 
@@ -45,7 +45,7 @@ def test_patient_read_keeps_the_id(fhir_server, patient_view):
 
 
 def test_searches_do_not_leak_across_patients(fhir_server, patient_view):
-    other = isolate("another-patient", k.patient_view())
+    other = namespaced("another-patient", k.patient_view())
     fhir_server.load(server_resources(other))
     query = _query(prefetch_templates()["observations"], patient_view["context"]["patientId"])
     assert _ids(fhir_server.request("GET", query)) == _ids(patient_view["prefetch"]["observations"])
