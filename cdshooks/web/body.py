@@ -1,4 +1,4 @@
-"""The request body: size-limited, parsed once with orjson, cached for the request."""
+"""The request body: size-limited, parsed once with orjson, limit-checked, cached on `g.json_body`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from flask import g, request
 
+from cdshooks.security.limits import check_limits
 from cdshooks.web.context import current_settings
 from cdshooks.web.errors import BadRequest, PayloadTooLarge
 
@@ -40,5 +41,6 @@ def json_body() -> Any:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}") from None
+    check_limits(parsed, current_settings())  # depth, entry counts, id lengths (security layer)
     g.json_body = parsed
     return parsed
