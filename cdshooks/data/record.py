@@ -150,6 +150,9 @@ class PatientRecord:
     immunizations: tuple[Vaccination, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()
     unavailable: frozenset[str] = frozenset()
+    # "year" | "month" | "day": a partial birthDate ("1980", "1980-05") is
+    # stored as its first possible day, so `age` may be up to a year too high.
+    birth_date_precision: str | None = None
 
     @property
     def age(self) -> int | None:

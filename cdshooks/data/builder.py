@@ -1,0 +1,183 @@
+"""Gathered resources + hook context -> PatientRecord (the only view rules read).
+
+Resources are sorted by their own `resourceType`, whatever prefetch key they
+came in, deduplicated by type and id, and read by `cdshooks.data.parsers`.
+A resource that cannot be read is skipped and listed in `PatientRecord.skipped`;
+nothing here raises on bad data.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from cdshooks.data.bundles import is_bundle, resources_of
+from cdshooks.data.dates import parse_partial_date
+from cdshooks.data.elements import reference_id, text
+from cdshooks.data.gather import Gathered
+from cdshooks.data.parsers import Unreadable, lab_result, medication_order, problem, vaccination
+from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
+
+log = logging.getLogger(__name__)
+
+# Where each clinical resource names its patient.
+_SUBJECT_FIELD = {
+    "MedicationRequest": "subject",
+    "Observation": "subject",
+    "Condition": "subject",
+    "Immunization": "patient",
+}
+
+
+def _flatten(resources: Iterable[Any], skipped: list[SkippedResource]) -> list[dict]:
+    """Unwrap nested Bundles; drop (and record) what is not a resource at all."""
+    out: list[dict] = []
+    for r in resources:
+        if is_bundle(r):
+            out.extend(x for x in resources_of(r) if not is_bundle(x))
+        elif isinstance(r, dict) and isinstance(r.get("resourceType"), str):
+            out.append(r)
+        else:
+            rid = text(r.get("id")) if isinstance(r, dict) else None
+            skipped.append(SkippedResource(None, rid, "not a FHIR resource (no resourceType)"))
+    return out
+
+
+def _by_type(gathered: Gathered, skipped: list[SkippedResource]) -> dict[str, list[dict]]:
+    """All gathered resources grouped by resourceType, first occurrence of each id kept."""
+    seen: set[tuple[str, str]] = set()
+    grouped: dict[str, list[dict]] = {}
+    for key in gathered.resources:
+        for r in _flatten(gathered.resources[key], skipped):
+            rtype, rid = r["resourceType"], r.get("id")
+            if isinstance(rid, str) and rid:
+                if (rtype, rid) in seen:
+                    continue
+                seen.add((rtype, rid))
+            grouped.setdefault(rtype, []).append(r)
+    return grouped
+
+
+def _read_all(
+    resources: Iterable[dict],
+    reader: Callable[[dict], Any],
+    patient_id: str | None,
+    skipped: list[SkippedResource],
+) -> list:
+    """Apply a parser to each resource of this patient (any patient if None), recording failures."""
+    out = []
+    for r in resources:
+        rtype, rid = r.get("resourceType"), text(r.get("id"))
+        owner = reference_id(r.get(_SUBJECT_FIELD.get(rtype, "subject")), "Patient")
+        if patient_id is not None and owner is not None and owner != patient_id:
+            skipped.append(SkippedResource(rtype, rid, "belongs to another patient"))
+            continue
+        try:
+            value = reader(r)
+        except Unreadable as exc:
+            skipped.append(SkippedResource(rtype, rid, str(exc)))
+            continue
+        except Exception as exc:  # lenient by contract: one odd resource never fails the call
+            log.info("skipped unreadable %s: %s", rtype, type(exc).__name__)
+            skipped.append(SkippedResource(rtype, rid, f"unreadable ({type(exc).__name__})"))
+            continue
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def _is_selected(resource: Mapping, selections: Sequence[str] | None) -> bool:
+    """order-select: is this draft named in `selections`? (order-sign / no id: yes)."""
+    if selections is None:
+        return True
+    rid = text(resource.get("id"))
+    if rid is None:
+        return True
+    ref = f"{resource.get('resourceType')}/{rid}"
+    return any(s == ref or s == rid or s.endswith("/" + ref) for s in selections if isinstance(s, str))
+
+
+def _drafts(
+    draft_resources: list[dict],
+    selections: Sequence[str] | None,
+    medications: Mapping[str, Mapping],
+    skipped: list[SkippedResource],
+) -> list[MedicationOrder]:
+    """The MedicationRequests among draftOrders (other draft types are not ours to judge)."""
+    requests = [r for r in draft_resources if r["resourceType"] == "MedicationRequest"]
+
+    def read(r: dict) -> MedicationOrder:
+        return medication_order(r, medications, is_draft=True, selected=_is_selected(r, selections))
+
+    # Drafts are not checked against the patient: a card about them must not vanish.
+    return _read_all(requests, read, None, skipped)
+
+
+def _demographics(patients: list[dict], patient_id: str, skipped: list[SkippedResource]) -> dict:
+    for p in patients:
+        if text(p.get("id")) != patient_id:
+            skipped.append(SkippedResource("Patient", text(p.get("id")), "not the context patient"))
+            continue
+        born = parse_partial_date(p.get("birthDate"))
+        gender = text(p.get("gender"))
+        return {
+            "birth_date": born[0] if born else None,
+            "birth_date_precision": born[1] if born else None,
+            "sex": gender.lower() if gender else None,
+        }
+    return {}
+
+
+def _newest_first(results: list) -> tuple:
+    """Newest first; undated results last, in their original order."""
+    floor = datetime.min.replace(tzinfo=timezone.utc)
+    dated = sorted((r for r in results if r.effective), key=lambda r: r.effective or floor, reverse=True)
+    return tuple(dated + [r for r in results if not r.effective])
+
+
+def build_record(
+    gathered: Gathered,
+    *,
+    patient_id: str,
+    draft_orders: Sequence[dict],
+    selections: Sequence[str] | None,
+    now: datetime,
+) -> PatientRecord:
+    """The PatientRecord for one hook call, built from whatever arrived."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    skipped: list[SkippedResource] = []
+    by_type = _by_type(gathered, skipped)
+    draft_resources = _flatten(draft_orders or [], skipped)
+    medications = {
+        text(m.get("id")): m
+        for m in by_type.get("Medication", []) + draft_resources
+        if m.get("resourceType") == "Medication" and text(m.get("id"))
+    }
+
+    drafts = _drafts(draft_resources, selections, medications, skipped)
+    draft_ids = {d.id for d in drafts if d.id}
+    # The order being signed may also come back from the record query: count it once.
+    record_requests = [r for r in by_type.get("MedicationRequest", []) if text(r.get("id")) not in draft_ids]
+
+    def read_med(r: dict) -> MedicationOrder:
+        return medication_order(r, medications)
+
+    demographics = _demographics(by_type.get("Patient", []), patient_id, skipped)
+    medication_orders = _read_all(record_requests, read_med, patient_id, skipped)
+    observations = _read_all(by_type.get("Observation", []), lab_result, patient_id, skipped)
+    conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)
+    immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped)
+    return PatientRecord(
+        patient_id=patient_id,
+        now=now,
+        medications=tuple(medication_orders),
+        drafts=tuple(drafts),
+        observations=_newest_first(observations),
+        conditions=tuple(conditions),
+        immunizations=tuple(immunizations),
+        skipped=tuple(skipped),
+        unavailable=frozenset(gathered.unavailable),
+        **demographics,
+    )

@@ -1,0 +1,113 @@
+"""Lenient readers for FHIR datatypes in plain dicts (CodeableConcept, Quantity, Reference).
+
+Real EHR payloads send single objects where arrays belong, strings where
+numbers belong and local codes without displays; these helpers accept all of
+that and return empty values rather than raising.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from cdshooks.data.record import Coding
+
+# "<35", ">= 90", "1,200", "7.5 mg/L": comparator, number, optional unit.
+_NUMERIC = re.compile(
+    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z%µμ/].*)?$"
+)
+_COMPARATORS = {"≤": "<=", "≥": ">="}
+
+
+def as_list(value: Any) -> list:
+    """A FHIR array that may have arrived as one object, or not at all."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def dicts(value: Any) -> list[dict]:
+    return [v for v in as_list(value) if isinstance(v, dict)]
+
+
+def text(value: Any) -> str | None:
+    """A non-blank string, stripped; anything else is None."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def codings(concepts: Any) -> tuple[Coding, ...]:
+    """Every coding of one CodeableConcept or a list of them."""
+    out: list[Coding] = []
+    for concept in dicts(concepts):
+        for c in dicts(concept.get("coding")):
+            system, code, display = text(c.get("system")), text(c.get("code")), text(c.get("display"))
+            if code is None and display is None:
+                continue
+            out.append(Coding(system, code, display))
+    return tuple(out)
+
+
+def names(concepts: Any) -> list[str]:
+    """Human-readable names of CodeableConcepts: `text` first, then coding displays."""
+    out: list[str] = []
+    for concept in dicts(concepts):
+        for name in [text(concept.get("text"))] + [c.display for c in codings(concept)]:
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def status_codes(concept: Any) -> set[str]:
+    """Lower-cased codes (or text) of a status CodeableConcept such as Condition.clinicalStatus."""
+    if isinstance(concept, str):  # STU3 sent a plain code
+        return {concept.strip().lower()}
+    out = {c.code.lower() for c in codings(concept) if c.code}
+    for item in dicts(concept):
+        if not out and text(item.get("text")):
+            out.add(item["text"].strip().lower())
+    return out
+
+
+def reference_id(reference: Any, resource_type: str) -> str | None:
+    """The id in `Type/id`, `https://.../Type/id` or `Type/id/_history/n`."""
+    ref = text(reference.get("reference")) if isinstance(reference, dict) else text(reference)
+    if ref is None:
+        return None
+    parts = ref.split("/_history/", 1)[0].rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] == resource_type:
+        return parts[-1]
+    return None
+
+
+def number(value: Any) -> float | None:
+    """A JSON number (not a boolean), or a plain numeric string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    parsed = numeric_string(value)
+    return parsed[1] if parsed and parsed[0] is None and parsed[2] is None else None
+
+
+def numeric_string(value: Any) -> tuple[str | None, float, str | None] | None:
+    """("<", 35.0, None) for "<35", (None, 1200.0, None) for "1,200", else None."""
+    if not isinstance(value, str):
+        return None
+    m = _NUMERIC.match(value)
+    if not m:
+        return None
+    comparator, digits, unit = m.groups()
+    try:
+        number_value = float(digits.replace(",", ""))
+    except ValueError:
+        return None
+    return _COMPARATORS.get(comparator, comparator), number_value, text(unit)
+
+
+def first(values: Iterable[Any]) -> Any:
+    """The first value that is not None."""
+    return next((v for v in values if v is not None), None)

@@ -1,0 +1,220 @@
+"""Data gathering: prefetch first, then fetch only what is missing from an allowlisted fhirServer.
+
+Per prefetch key (CDS Hooks 2.0 "Providing FHIR Resources to a CDS Service"):
+- key absent                     -> fetch it
+- `null`                         -> the client has no data; not an error, not fetched
+- empty Bundle                   -> no data
+- OperationOutcome (or a Bundle of only OperationOutcomes), or junk
+                                 -> fetch it when possible, else unavailable
+- Bundle with a `next` link      -> use it, and read further pages when fetching is possible
+A key that is needed (`required`) and cannot be had raises DataUnavailable (the
+web layer answers 412); an optional one is reported in `Gathered.unavailable`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from concurrent.futures import Future, wait
+from dataclasses import dataclass, field
+from typing import Collection, Mapping
+from urllib.parse import quote, urljoin
+
+from cdshooks.config import Settings
+from cdshooks.data.allowlist import allowlist_for
+from cdshooks.data.bundles import is_bundle, next_link, only_outcomes, resources_of
+from cdshooks.data.fhir_client import FetchError, FetchResult, executor, fetch_pages, query_url, under_base
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# User-identity tokens, filled from context.userId ("Practitioner/123" -> "123").
+USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
+# A FHIR relative reference keeps its slash so `{{context.userId}}` works as a read.
+_REFERENCE = re.compile(r"^[A-Za-z]{1,64}/[A-Za-z0-9\-.]{1,64}$")
+
+
+class DataUnavailable(Exception):
+    """Required prefetch keys that were neither prefetched nor fetchable (HTTP 412)."""
+
+    def __init__(self, keys: Collection[str], reason: str = "") -> None:
+        self.keys = frozenset(keys)
+        self.reason = reason
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"required data unavailable: {', '.join(sorted(self.keys))}{detail}")
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What arrived per prefetch key; `notes` say what happened (never patient data)."""
+
+    resources: dict[str, list[dict]] = field(default_factory=dict)
+    unavailable: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()
+
+
+def resolve_template(template: str, context: Mapping) -> str | None:
+    """Fill the prefetch tokens of `template`; None if any token cannot be resolved."""
+    failed = False
+
+    def value_of(match: re.Match) -> str:
+        nonlocal failed
+        name = match.group(1)
+        value: object = None
+        if name.startswith("context."):
+            value = context.get(name[len("context."):])
+        elif name in USER_TOKENS:
+            user = context.get("userId")
+            prefix = USER_TOKENS[name] + "/"
+            if isinstance(user, str) and user.startswith(prefix):
+                value = user[len(prefix):]
+        # Only root-level primitives qualify (spec); booleans are not ids.
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+            failed = True
+            return ""
+        text = str(value)
+        return quote(text, safe="/" if _REFERENCE.match(text) else "")
+
+    resolved = _TOKEN.sub(value_of, template)
+    return None if failed or "{{" in resolved or "}}" in resolved else resolved
+
+
+def _read_prefetch(value: object) -> list[dict] | None:
+    """Usable resources of one prefetch value, or None when it must be fetched instead."""
+    if value is None:
+        return []
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        return None
+    if only_outcomes(value):
+        return None
+    return resources_of(value)
+
+
+def gather(
+    templates: Mapping[str, str],
+    context: Mapping,
+    prefetch: Mapping | None,
+    fhir_server: str | None,
+    fhir_authorization: Mapping | None,
+    settings: Settings,
+    required: Collection[str],
+) -> Gathered:
+    """Resolve every prefetch key of a service from the request, fetching what is missing."""
+    started = time.monotonic()
+    deadline = started + max(settings.fetch_budget_seconds, 0.0)
+    prefetch = prefetch if isinstance(prefetch, Mapping) else {}
+    context = context if isinstance(context, Mapping) else {}
+    resources: dict[str, list[dict]] = {}
+    missing: dict[str, str] = {}  # key -> why it has to be fetched
+    continuations: dict[str, str] = {}  # key -> `next` link of a prefetched Bundle
+    notes: list[str] = []
+
+    for key in templates:
+        if key not in prefetch:
+            missing[key] = "not prefetched"
+            continue
+        value = prefetch[key]
+        got = _read_prefetch(value)
+        if got is None:
+            missing[key] = "prefetch holds an OperationOutcome or no FHIR resource"
+            continue
+        resources[key] = got
+        if is_bundle(value) and next_link(value):
+            continuations[key] = next_link(value)
+    ignored = sorted(k for k in prefetch if k not in templates)
+    if ignored:
+        notes.append(f"ignored prefetch keys this service did not ask for: {', '.join(ignored)}")
+
+    if not missing and not continuations:
+        return Gathered(resources, frozenset(), tuple(notes))
+
+    allowlist = allowlist_for(tuple(settings.fhir_allowlist))
+    refusal = "no fhirServer in the request" if not fhir_server else allowlist.refusal(fhir_server)
+    failed: dict[str, str] = {}
+    if refusal:
+        failed.update(missing)
+        notes.extend(f"{k}: {why}; not fetched: {refusal}" for k, why in missing.items())
+        notes.extend(f"{k}: prefetched Bundle has more pages; not fetched: {refusal}" for k in continuations)
+        _raise_if_required(failed, required, refusal)
+        return Gathered(resources, frozenset(failed), tuple(notes))
+
+    token = _token(fhir_authorization)
+    fetch_args = dict(
+        base=fhir_server, token=token, allowlist=allowlist, deadline=deadline,
+        max_bytes=settings.max_body_bytes,
+    )
+    queries: dict[str, str] = {}
+    for key, why in missing.items():
+        relative = resolve_template(templates[key], context)
+        if relative is None:
+            failed[key] = why
+            notes.append(f"{key}: {why}; its query names a context value the request lacks")
+        else:
+            queries[key] = query_url(fhir_server, relative)
+    _raise_if_required(failed, required, "unresolvable prefetch token")
+
+    pool = executor()
+    max_pages = max(settings.fetch_max_pages, 1)
+    futures: dict[Future, tuple[str, bool]] = {}  # future -> (key, is_continuation)
+    for key, url in queries.items():
+        futures[pool.submit(fetch_pages, url, max_pages=max_pages, **fetch_args)] = (key, False)
+    for key, link in continuations.items():
+        url = urljoin(query_url(fhir_server, ""), link)
+        if max_pages <= 1 or not under_base(url, fhir_server):
+            notes.append(f"{key}: prefetched Bundle has more pages; using the first")
+            continue
+        futures[pool.submit(fetch_pages, url, max_pages=max_pages - 1, **fetch_args)] = (key, True)
+
+    done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
+    for fut in not_done:
+        fut.cancel()
+        key, is_more = futures[fut]
+        _record_failure(key, is_more, "time budget spent", failed, notes)
+    for fut in done:
+        key, is_more = futures[fut]
+        try:
+            result: FetchResult = fut.result()
+        except FetchError as exc:
+            _record_failure(key, is_more, str(exc), failed, notes)
+            continue
+        except Exception as exc:  # a bug or an odd library error must not become a 500
+            log.warning("FHIR fetch for %s failed unexpectedly: %s", key, type(exc).__name__)
+            _record_failure(key, is_more, "unexpected error", failed, notes)
+            continue
+        resources.setdefault(key, []).extend(result.resources)
+        more = " (more pages left unread)" if result.truncated else ""
+        what = "further pages of prefetched Bundle" if is_more else "fetched from fhirServer"
+        notes.append(f"{key}: {what}, {result.pages} page(s){more}")
+
+    log.debug("gathered %d keys, %d unavailable in %.0f ms",
+              len(resources), len(failed), (time.monotonic() - started) * 1000)
+    _raise_if_required(failed, required, "fetch from fhirServer failed")
+    return Gathered(resources, frozenset(failed), tuple(notes))
+
+
+def _token(fhir_authorization: Mapping | None) -> str | None:
+    if not isinstance(fhir_authorization, Mapping):
+        return None
+    token = fhir_authorization.get("access_token")
+    return token if isinstance(token, str) and token else None
+
+
+def _record_failure(key: str, is_more: bool, reason: str, failed: dict, notes: list) -> None:
+    if is_more:
+        # The first page came in the prefetch: keep it, flagged as incomplete.
+        notes.append(f"{key}: further pages of prefetched Bundle not read: {reason}")
+        return
+    failed[key] = reason
+    notes.append(f"{key}: fetch failed: {reason}")
+
+
+def _raise_if_required(failed: Mapping[str, str], required: Collection[str], reason: str) -> None:
+    needed = [k for k in failed if k in required]
+    if needed:
+        raise DataUnavailable(needed, reason)

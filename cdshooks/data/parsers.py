@@ -1,0 +1,212 @@
+"""One plain-dict FHIR resource -> one PatientRecord value, leniently.
+
+Each reader returns the value, None when the resource is valid but filtered
+out (an entered-in-error Observation, a resolved Condition), or raises
+Unreadable when it carries nothing the rules could use (no code at all).
+fhir.resources models are deliberately not used here (see README, "Data
+gathering and FHIR fallback": strict validation is for what we emit).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from cdshooks.data.dates import parse_datetime, period_start
+from cdshooks.data.elements import (
+    codings,
+    dicts,
+    first,
+    names,
+    number,
+    numeric_string,
+    reference_id,
+    status_codes,
+    text,
+)
+from cdshooks.data.record import Coding, LabResult, MedicationOrder, Problem, Vaccination
+
+DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
+ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
+DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
+DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+
+
+class Unreadable(ValueError):
+    """A resource with nothing usable in it; the reason names fields, never values."""
+
+
+def _status(resource: Mapping) -> str | None:
+    status = text(resource.get("status"))
+    return status.lower() if status else None
+
+
+def _id(resource: Mapping) -> str | None:
+    rid = resource.get("id")
+    return text(rid) if not isinstance(rid, (int, float)) else str(rid)
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _medication_resource(order: Mapping, ref: Any, medications: Mapping[str, Mapping]) -> Mapping | None:
+    """The Medication a medicationReference points to: contained (`#id`) or in any Bundle."""
+    if not isinstance(ref, dict):
+        return None
+    target = text(ref.get("reference"))
+    if target and target.startswith("#"):
+        for contained in dicts(order.get("contained")):
+            if contained.get("resourceType") == "Medication" and _id(contained) == target[1:]:
+                return contained
+        return None
+    med_id = reference_id(ref, "Medication")
+    return medications.get(med_id) if med_id else None
+
+
+def medication_order(
+    resource: Mapping,
+    medications: Mapping[str, Mapping],
+    *,
+    is_draft: bool = False,
+    selected: bool = True,
+) -> MedicationOrder:
+    """A MedicationRequest with its medication's codes and every name we can find."""
+    concept = resource.get("medicationCodeableConcept")
+    ref = resource.get("medicationReference")
+    r5 = resource.get("medication")  # R5 CodeableReference, sent by some servers
+    if isinstance(r5, dict):
+        concept = concept or r5.get("concept")
+        ref = ref or r5.get("reference")
+    found_codings = list(codings(concept))
+    found_names = names(concept)
+    if isinstance(ref, dict) and text(ref.get("display")):
+        found_names.append(text(ref.get("display")))
+    med = _medication_resource(resource, ref, medications)
+    if med is not None:
+        found_codings.extend(codings(med.get("code")))
+        found_names.extend(names(med.get("code")))
+        for ingredient in dicts(med.get("ingredient")):
+            item = ingredient.get("itemCodeableConcept")
+            found_codings.extend(codings(item))
+            found_names.extend(names(item))
+            item_ref = ingredient.get("itemReference")
+            if isinstance(item_ref, dict) and text(item_ref.get("display")):
+                found_names.append(text(item_ref.get("display")))
+    if not found_codings and not found_names:
+        raise Unreadable("no medication code or name")
+    return MedicationOrder(
+        id=_id(resource),
+        status=_status(resource),
+        intent=(text(resource.get("intent")) or "").lower() or None,
+        authored_on=parse_datetime(resource.get("authoredOn")),
+        codings=tuple(dict.fromkeys(found_codings)),
+        names=_unique(found_names),
+        dosage_instructions=tuple(dicts(resource.get("dosageInstruction"))),
+        is_draft=is_draft,
+        selected=selected,
+        resource=resource,
+    )
+
+
+def _concept_text(concept: Any) -> str | None:
+    return first(names(concept))
+
+
+def _observation_value(resource: Mapping) -> dict[str, Any]:
+    """LabResult value fields from value[x] (Quantity, numeric string, concept, ...)."""
+    out: dict[str, Any] = {}
+    quantity = resource.get("valueQuantity")
+    if isinstance(quantity, dict):
+        raw = quantity.get("value")
+        parsed = numeric_string(raw) if isinstance(raw, str) else None
+        out["value"] = number(raw) if parsed is None else parsed[1]
+        out["comparator"] = text(quantity.get("comparator")) or (parsed[0] if parsed else None)
+        out["unit_code"] = text(quantity.get("code"))
+        out["unit"] = text(quantity.get("unit")) or out["unit_code"] or (parsed[2] if parsed else None)
+    for key in ("valueInteger", "valueDecimal"):
+        if number(resource.get(key)) is not None:
+            out["value"] = number(resource.get(key))
+    value_string = text(resource.get("valueString"))
+    if value_string:
+        parsed = numeric_string(value_string)
+        if parsed:
+            out["comparator"], out["value"], out["unit"] = parsed
+        out["value_text"] = value_string.lower()
+    concept = resource.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        value_codings = codings(concept)
+        out["value_codings"] = value_codings
+        words = [c.code for c in value_codings if c.code] + names(concept)
+        out["value_text"] = "; ".join(dict.fromkeys(w.lower() for w in words)) or None
+    if isinstance(resource.get("valueBoolean"), bool):
+        out["value_text"] = "true" if resource["valueBoolean"] else "false"
+    return out
+
+
+def lab_result(resource: Mapping) -> LabResult | None:
+    """An Observation, or None when its status says it does not count."""
+    status = _status(resource)
+    if status in DROPPED_OBSERVATION_STATUSES:
+        return None
+    code = resource.get("code")
+    code_codings = codings(code)
+    code_text = _concept_text(code) if isinstance(code, dict) and text(code.get("text")) else None
+    if not code_codings and not code_text:
+        raise Unreadable("Observation has no code")
+    effective = (
+        parse_datetime(resource.get("effectiveDateTime"))
+        or period_start(resource.get("effectivePeriod"))
+        or parse_datetime(resource.get("effectiveInstant"))
+        or parse_datetime(resource.get("issued"))
+    )
+    return LabResult(
+        id=_id(resource),
+        codings=code_codings,
+        status=status,
+        effective=effective,
+        interpretation=codings(resource.get("interpretation")),
+        text=code_text,
+        **_observation_value(resource),
+    )
+
+
+def problem(resource: Mapping) -> Problem | None:
+    """A Condition if it is clinically active (or unstated) and not refuted."""
+    clinical = status_codes(resource.get("clinicalStatus"))
+    verification = status_codes(resource.get("verificationStatus"))
+    if clinical and not clinical & ACTIVE_CLINICAL_STATUSES:
+        return None
+    if verification & DROPPED_VERIFICATION_STATUSES:
+        return None
+    code = resource.get("code")
+    code_codings = codings(code)
+    if not code_codings and not names(code):
+        raise Unreadable("Condition has no code")
+    return Problem(
+        id=_id(resource),
+        codings=code_codings,
+        text=_concept_text(code),
+        clinical_status=first(sorted(clinical & ACTIVE_CLINICAL_STATUSES)),
+        verification_status=first(sorted(verification)),
+        onset=parse_datetime(resource.get("onsetDateTime")) or period_start(resource.get("onsetPeriod")),
+        recorded=parse_datetime(resource.get("recordedDate")),
+    )
+
+
+def vaccination(resource: Mapping) -> Vaccination | None:
+    """An Immunization that was given (not entered-in-error, not not-done)."""
+    status = _status(resource)
+    if status in DROPPED_IMMUNIZATION_STATUSES:
+        return None
+    code = resource.get("vaccineCode")
+    code_codings: tuple[Coding, ...] = codings(code)
+    if not code_codings and not names(code):
+        raise Unreadable("Immunization has no vaccineCode")
+    return Vaccination(
+        id=_id(resource),
+        codings=code_codings,
+        status=status,
+        occurrence=parse_datetime(resource.get("occurrenceDateTime"))
+        or parse_datetime(resource.get("date")),  # STU3
+        text=_concept_text(code),
+    )
