@@ -14,6 +14,7 @@ from cdshooks import request_log
 from cdshooks.config import Settings
 from cdshooks.security.issuers import IssuerConfigError, TrustedIssuer, load_issuers, sandbox_issuer
 from cdshooks.security.jwks import KeySetRegistry
+from cdshooks.security.limits import InputLimitExceeded
 from cdshooks.security.jti_cache import replay_cache_for
 from cdshooks.security.tokens import AuthFailure, TokenVerifier
 
@@ -75,8 +76,9 @@ def endpoint_url(settings: Settings) -> str:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Install request logging and, unless disabled, the JWT check."""
+    """Install request logging, the input-limit error handler and, unless disabled, the JWT check."""
     request_log.init_app(app, settings)
+    app.register_error_handler(InputLimitExceeded, lambda exc: exc.response())
     if not settings.auth_enabled:
         log.warning(
             "AUTHENTICATION IS OFF (--no-auth / CDSHOOKS_AUTH=0): any caller can invoke the services "

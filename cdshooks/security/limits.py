@@ -1,24 +1,37 @@
 """Input limits on a parsed hook or feedback request (the body size is the web layer's).
 
-`check_limits(body, settings)` raises `InputLimitExceeded` (a 400 with an
-OperationOutcome, via the web layer's error handlers). It checks sizes only,
-never types: a value of the wrong type is left for request validation.
+`check_limits(body, settings)` raises `InputLimitExceeded`, answered as a 400
+with an OperationOutcome (`security.init_app` registers the handler). It checks
+sizes only, never types: a value of the wrong type is left for request validation.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
+from flask import Response
+
 from cdshooks.config import Settings
-from cdshooks.web.errors import BadRequest
 
 MAX_COMMENT_LENGTH = 4000  # feedback overrideReason.userComment, stored as given
 
 
-class InputLimitExceeded(BadRequest):
-    """The request is well-formed JSON but larger than the service accepts."""
+class InputLimitExceeded(ValueError):
+    """The request is well-formed JSON but larger than the service accepts (400)."""
 
-    code = "too-costly"
+    status, code = 400, "too-costly"
+
+    def __init__(self, diagnostics: str, *, expression: str | None = None):
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.expression = expression
+
+    def response(self) -> Response:
+        # Imported here: cdshooks.web imports this module (web/body.py), not the reverse.
+        from cdshooks.web.errors import operation_outcome, outcome_response
+
+        outcome = operation_outcome(self.diagnostics, code=self.code, expression=self.expression)
+        return outcome_response(self.status, outcome)
 
 
 def nesting_depth_exceeds(value: Any, limit: int) -> bool:
