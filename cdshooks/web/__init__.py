@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from cdshooks.web import discovery, feedback, hooks
+from cdshooks.web import discovery, feedback, health, hooks
 
 BLUEPRINTS: list[Blueprint] = [
     discovery.bp,
     hooks.bp,
     feedback.bp,
+    health.bp,
 ]

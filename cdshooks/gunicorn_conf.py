@@ -1,0 +1,62 @@
+"""gunicorn settings for production: `cdshooks serve` uses them, or
+
+    gunicorn -c python:cdshooks.gunicorn_conf 'cdshooks.app:create_app()'
+
+Workers default to 2 x CPUs + 1 (capped), overridable with WEB_CONCURRENCY.
+The access log never shows query strings or referrers: those can carry
+patient ids, and tokens travel in headers that are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+MAX_WORKERS = 8  # past this a single host is better served by more containers
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (respects affinity, as in a pinned container)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(env: Mapping[str, str] | None = None) -> int:
+    """WEB_CONCURRENCY when set, else 2 x CPUs + 1, capped at MAX_WORKERS."""
+    env = os.environ if env is None else env
+    configured = (env.get("WEB_CONCURRENCY") or "").strip()
+    if configured:
+        return max(1, int(configured))
+    return min(2 * cpu_count() + 1, MAX_WORKERS)
+
+
+# Path without the query string (%(U)s), status, size, duration in seconds.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
+
+
+def options(bind: str | None = None, workers: int | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The gunicorn settings as a dict (for gunicorn's BaseApplication)."""
+    env = os.environ if env is None else env
+    return {
+        "bind": bind or f"{env.get('HOST', '0.0.0.0')}:{env.get('PORT', '8080')}",
+        "workers": workers or default_workers(env),
+        # A hook call is bounded by the FHIR fetch budget (seconds); a stuck worker is killed.
+        "timeout": int(env.get("GUNICORN_TIMEOUT", 30)),
+        # On SIGTERM (docker stop, rolling deploy) finish in-flight calls first.
+        "graceful_timeout": int(env.get("GUNICORN_GRACEFUL_TIMEOUT", 20)),
+        "keepalive": 5,
+        # Recycle workers now and then so slow leaks never build up.
+        "max_requests": 2000,
+        "max_requests_jitter": 200,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        # The app reads its own settings from the environment; no need to share state.
+        "preload_app": False,
+    }
+
+
+# Module-level names make this file a gunicorn config file (`-c python:cdshooks.gunicorn_conf`).
+globals().update(options())

@@ -1,0 +1,76 @@
+"""GET /healthz (liveness) and GET /readyz (readiness), for orchestrators; no auth.
+
+Liveness only says the process answers. Readiness says it can do its job:
+settings loaded, card templates readable, and the feedback store writable (a
+full disk or a read-only volume would otherwise surface as failed feedback
+calls). Neither reveals configuration values, only which check failed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+import orjson
+from flask import Blueprint, Response, current_app
+
+from cdshooks.web.context import EXTENSION
+
+bp = Blueprint("health", __name__)
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    resp = Response(orjson.dumps(body), status=status, mimetype="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return _json({"status": "ok"})
+
+
+def _settings_loaded() -> None:
+    if current_app.extensions.get(EXTENSION, {}).get("settings") is None:
+        raise RuntimeError("settings not loaded")
+
+
+def _cards_readable() -> None:
+    from cdshooks.cards import evidence
+
+    if not evidence():  # the packaged cards/ folder is readable
+        raise RuntimeError("no card evidence")
+
+
+def _feedback_writable() -> None:
+    """Open the store's SQLite file and take (then release) a write lock."""
+    path = Path(current_app.extensions[EXTENSION]["settings"].feedback_db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=2, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # fails on a read-only file or folder
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "settings": _settings_loaded,
+    "cards": _cards_readable,
+    "feedback-store": _feedback_writable,
+}
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+            current_app.logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            results[name] = "failed"
+    ready = all(v == "ok" for v in results.values())
+    return _json({"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503)
