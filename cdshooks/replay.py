@@ -124,9 +124,10 @@ def replay(
     url: str | None = None,
     as_json: bool = False,
     now: datetime | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Run one scenario and print the result; exit status 0 when the service answered 200."""
+    out = out or sys.stdout
     scenario = load_scenario(fixture)
     reply = send_http(scenario, url) if url else send_in_process(scenario, now)
     if as_json:
