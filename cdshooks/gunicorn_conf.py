@@ -55,6 +55,9 @@ def options(bind: str | None = None, workers: int | None = None, env: Mapping[st
         "errorlog": "-",
         # The app reads its own settings from the environment; no need to share state.
         "preload_app": False,
+        # gunicorn >= 23's control socket sits in $HOME: absent in containers, shared by
+        # every instance on a host. Older gunicorn ignores the unknown setting.
+        "control_socket_disable": True,
     }
 
 

@@ -40,5 +40,6 @@ def run(app: Flask, host: str, port: int, workers: int | None = None) -> None:
         )
         app.run(host=host, port=port, threaded=True)
         return
-    options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 30}
-    _gunicorn_app(app, options).run()
+    from cdshooks.gunicorn_conf import options  # workers from CPUs, no query strings in the log
+
+    _gunicorn_app(app, options(f"{host}:{port}", workers)).run()
