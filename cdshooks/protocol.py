@@ -110,15 +110,13 @@ def _check_user(user_id: str) -> None:
         )
 
 
-def _draft_keys(bundle: Mapping[str, Any], max_orders: int) -> set[str]:
+def _draft_keys(bundle: Mapping[str, Any]) -> set[str]:
     """Validate context.draftOrders; return the 'Type/id' of its resources."""
     where = "context.draftOrders"
     if bundle.get("resourceType") != "Bundle":
         raise InvalidRequest(f"{where} must be a FHIR Bundle.", f"{where}.resourceType")
     entries = _optional(bundle, "entry", list, f"{where}.")
     entries = entries or []
-    if len(entries) > max_orders:
-        raise InvalidRequest(f"{where} has {len(entries)} entries; at most {max_orders} are accepted.", where)
     keys = set()
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -135,9 +133,9 @@ def _draft_keys(bundle: Mapping[str, Any], max_orders: int) -> set[str]:
     return keys
 
 
-def _check_order_context(hook: str, ctx: Mapping[str, Any], max_orders: int) -> None:
+def _check_order_context(hook: str, ctx: Mapping[str, Any]) -> None:
     drafts = _required(ctx, "draftOrders", dict, "context.")
-    keys = _draft_keys(drafts, max_orders)
+    keys = _draft_keys(drafts)
     if hook != "order-select":
         # order-sign has no selections; a stray one from a sloppy client is ignored.
         return
@@ -152,8 +150,12 @@ def _check_order_context(hook: str, ctx: Mapping[str, Any], max_orders: int) -> 
             raise InvalidRequest(f"{where} ({sel}) is not an entry of context.draftOrders.", where)
 
 
-def parse_hook_request(body: Any, expected_hook: str, *, max_draft_orders: int = 200) -> HookRequest:
-    """Validate a parsed JSON body for a service bound to `expected_hook`."""
+def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
+    """Validate a parsed JSON body for a service bound to `expected_hook`.
+
+    Sizes (draft order count, nesting, id lengths) are checked before this, by
+    `cdshooks.security.limits.check_limits`.
+    """
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     hook = _required(body, "hook", str, "")
@@ -173,7 +175,7 @@ def parse_hook_request(body: Any, expected_hook: str, *, max_draft_orders: int =
     _required(ctx, "patientId", str, "context.")
     _optional(ctx, "encounterId", str, "context.")
     if hook in ORDER_HOOKS:
-        _check_order_context(hook, ctx, max_draft_orders)
+        _check_order_context(hook, ctx)
     return HookRequest(
         hook=hook,
         hook_instance=hook_instance,

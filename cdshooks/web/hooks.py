@@ -30,9 +30,7 @@ def call_service(service_id: str) -> Response:
     service = find_service(service_id)
     now = evaluation_time(settings)
     try:
-        hook_request = parse_hook_request(
-            json_body(), service.hook, max_draft_orders=settings.max_draft_orders
-        )
+        hook_request = parse_hook_request(json_body(), service.hook)
     except InvalidRequest as exc:
         raise BadRequest(exc.diagnostics, expression=exc.expression) from None
     try:
