@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): numbers to report, never test assertions."""

@@ -1,0 +1,98 @@
+"""`python -m bench` (make bench): run every benchmark, print a table, save JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _table(title: str, rows: list[dict], columns: list[str]) -> str:
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    out = [title, line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(str(r[c]).ljust(w) for c, w in zip(columns, widths)) for r in rows]
+    return "\n".join(out)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    p.add_argument("--only", choices=["inprocess", "http", "fallback", "coldstart"], action="append")
+    p.add_argument("--quick", action="store_true", help="fewer sizes and iterations (smoke run)")
+    args = p.parse_args()
+    only = set(args.only or ["inprocess", "http", "fallback", "coldstart"])
+    report: dict = {"taken": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
+    try:
+        report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    texts = []
+    if "inprocess" in only:
+        from bench import inprocess
+
+        rows = [asdict(r) for r in inprocess.run(sizes=(200,) if args.quick else (50, 200, 1000))]
+        report["inprocess"] = rows
+        texts.append(_table(
+            "In-process latency (ratio = time / stdlib json.loads of the same body; targets p50 <= 1.5, p99 <= 3)",
+            rows,
+            ["hook", "resources", "body_bytes", "p50_ms", "p95_ms", "p99_ms", "json_loads_p50_ms", "p50_ratio", "p99_ratio", "peak_kib_per_request", "cards"],
+        ))
+    if "http" in only:
+        from bench import http
+
+        rows = [asdict(r) for r in http.run()]
+        report["http"] = rows
+        if len(rows) == 2 and rows[0]["requests_per_s"]:
+            report["http_throughput_ratio"] = round(rows[1]["requests_per_s"] / rows[0]["requests_per_s"], 2)
+        texts.append(_table(
+            f"HTTP under gunicorn, wrk 10 connections, 200-resource order-select (throughput ratio {report.get('http_throughput_ratio')}; target >= 0.5, p99 <= 25 ms)",
+            rows, ["name", "workers", "connections", "requests_per_s", "p50_ms", "p99_ms", "non_2xx"],
+        ))
+    if "fallback" in only:
+        from bench import fallback
+
+        row = asdict(fallback.run())
+        report["fallback"] = row
+        texts.append(_table("FHIR fallback, no prefetch (target ratio <= 1.3)", [row], list(row)))
+    if "coldstart" in only:
+        from bench import coldstart
+
+        row = asdict(coldstart.run())
+        report["coldstart"] = row
+        texts.append(_table("Cold start (target <= 1500 ms to the first answered request)", [row], list(row)))
+    print("\n\n".join(texts))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for name in (f"bench-{stamp}.json", "latest.json"):
+        (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nsaved {RESULTS / 'latest.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
