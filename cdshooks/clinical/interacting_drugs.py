@@ -1,0 +1,103 @@
+"""Which interacting drugs the patient is on or is being ordered, by class (value sets).
+
+Only orders that count are considered: an active MedicationRequest in the
+record, or a draft in draftOrders (a draft whose status says it is ended,
+e.g. stopped or cancelled, does not count). Matching is by code first, then
+by name (ingredient and brand, whole words), on the medication concept, a
+referenced or contained Medication and the order's text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdshooks.clinical import tofacitinib as tofa
+from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.terminology import lookup
+
+# A draft with one of these statuses is not being ordered.
+ENDED_STATUSES = frozenset({"stopped", "cancelled", "completed", "entered-in-error", "on-hold", "revoked"})
+
+# Interaction topics and the value sets of their drug classes (clinical-rules.md, Interactions).
+CLASSES: dict[str, tuple[str, ...]] = {
+    "dose-cyp-inhibitor": ("strong-cyp3a4-inhibitors", "fluconazole"),
+    "ddi-cyp-inducer": ("strong-cyp3a4-inducers",),
+    "ddi-jak-duplicate": ("jak-inhibitors-other",),
+    "ddi-biologic": ("biologic-dmards",),
+    "ddi-rituximab": ("rituximab",),
+    "ddi-immunosuppressant": ("potent-immunosuppressants",),
+    "ddi-triple-therapy": ("triple-therapy-agents",),
+    "ddi-live-vaccine": ("live-vaccines",),
+}
+
+
+@dataclass(frozen=True)
+class DrugHit:
+    """An order of an interacting drug, with the ingredient it was recognized as."""
+
+    order: MedicationOrder
+    ingredient: str
+
+    @property
+    def drafted(self) -> bool:
+        return self.order.is_draft
+
+    @property
+    def label(self) -> str:
+        """"fluconazole (Diflucan 200 mg tablet, draft)" for the card."""
+        where = "draft order" if self.drafted else "active order"
+        name = self.order.label
+        if name.lower() == self.ingredient.lower():
+            return f"{self.ingredient} ({where})"
+        return f"{self.ingredient} ({name}, {where})"
+
+
+def counts(order: MedicationOrder) -> bool:
+    """Active (record) or draft (draftOrders) orders count; ended ones do not."""
+    if order.is_draft:
+        return order.status not in ENDED_STATUSES
+    return order.status == "active"
+
+
+def current_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
+    """Every order that counts: the drafts first, then the record's active orders."""
+    return tuple(o for o in (*record.drafts, *record.medications) if counts(o))
+
+
+def match(order: MedicationOrder, value_sets: tuple[str, ...]) -> str | None:
+    """The ingredient name the order matches in any of the value sets, else None."""
+    if tofa.is_tofacitinib(order):
+        return None  # a second tofacitinib order is a renewal, not an interaction
+    for name in value_sets:
+        member = lookup.load(name).match(order.codings, order.names)
+        if member is not None:
+            return member.name
+    return None
+
+
+def find(record: PatientRecord, value_sets: tuple[str, ...]) -> list[DrugHit]:
+    """Interacting orders that count, drafts first, one per order."""
+    hits = []
+    for o in current_orders(record):
+        ingredient = match(o, value_sets)
+        if ingredient is not None:
+            hits.append(DrugHit(o, ingredient))
+    return hits
+
+
+@dataclass(frozen=True)
+class TofacitinibOrders:
+    """The tofacitinib side of an interaction: drafts that count and active record orders."""
+
+    drafts: tuple[MedicationOrder, ...]
+    active: tuple[MedicationOrder, ...]
+
+
+def tofacitinib_orders(record: PatientRecord) -> TofacitinibOrders:
+    drafts = tuple(d for d in record.drafts if counts(d) and tofa.is_tofacitinib(d))
+    return TofacitinibOrders(drafts, tofa.active_orders(record))
+
+
+def drug_names(hits: list[DrugHit]) -> str:
+    """Distinct ingredient names, in order: "fluconazole, clarithromycin"."""
+    return ", ".join(dict.fromkeys(h.ingredient for h in hits))

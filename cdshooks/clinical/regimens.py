@@ -1,0 +1,130 @@
+"""Tofacitinib regimens: the order's daily dose, its IR-equivalent band, and dose reductions.
+
+Definitions (clinical-rules.md): XR 11 mg = IR 5 mg BID, XR 22 mg = IR 10 mg
+BID, so an XR daily dose counts 10/11 of its mg. Bands: <= 10 mg/day guidance,
+<= 20 escalation, above that above-max (limits from `Thresholds`).
+Reductions (renal, hepatic B, CYP): IR 5 mg BID -> 5 mg once daily; IR 10 mg
+BID -> 5 mg BID; XR 11 -> IR 5 mg once daily; XR 22 -> XR 11.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdshooks.clinical import tofacitinib as tofa
+from cdshooks.clinical.dosing import DoseReading, daily_dose
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import MedicationOrder
+
+XR_TO_IR = 10.0 / 11.0  # XR 11 mg/day = IR 10 mg/day (5 mg BID)
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """A standard regimen a card can suggest; `per_day` administrations of `dose_mg`."""
+
+    dose_mg: float
+    per_day: int
+    extended_release: bool = False
+
+    @property
+    def mg_per_day(self) -> float:
+        return self.dose_mg * self.per_day
+
+    @property
+    def ir_equivalent_mg_day(self) -> float:
+        return self.mg_per_day * (XR_TO_IR if self.extended_release else 1.0)
+
+    @property
+    def label(self) -> str:
+        freq = {1: "once daily", 2: "BID"}.get(self.per_day, f"{self.per_day} times daily")
+        return f"{'XR ' if self.extended_release else ''}{self.dose_mg:g} mg {freq}"
+
+    @property
+    def sig(self) -> str:
+        """The instruction text for the updated order."""
+        freq = {1: "once daily", 2: "twice daily"}.get(self.per_day, f"{self.per_day} times daily")
+        form = "extended-release tablet " if self.extended_release else ""
+        return f"{self.dose_mg:g} mg {form}by mouth {freq}"
+
+
+IR_5_QD = Regimen(5, 1)
+IR_5_BID = Regimen(5, 2)
+IR_10_BID = Regimen(10, 2)
+XR_11 = Regimen(11, 1, True)
+XR_22 = Regimen(22, 1, True)
+
+
+@dataclass(frozen=True)
+class OrderDose:
+    """A tofacitinib order with its product and daily dose read."""
+
+    order: MedicationOrder
+    product: tofa.Product
+    reading: DoseReading
+
+    @property
+    def ir_equivalent_mg_day(self) -> float | None:
+        mg = self.reading.mg_per_day
+        if mg is None:
+            return None
+        return mg * (XR_TO_IR if self.product.extended_release else 1.0)
+
+    @property
+    def regimen_label(self) -> str:
+        """"5 mg BID", "XR 11 mg once daily", or "7.5 mg/day" for unusual regimens."""
+        r = self.reading
+        if r.mg_per_day is None:
+            return "dose not determinable"
+        if r.dose_mg is not None and r.per_day is not None and float(r.per_day).is_integer():
+            return Regimen(r.dose_mg, int(r.per_day), self.product.extended_release).label
+        xr = "XR " if self.product.extended_release else ""
+        return f"{xr}{r.mg_per_day:g} mg/day"
+
+
+def read(order: MedicationOrder) -> OrderDose | None:
+    """The order's tofacitinib product and daily dose; None if it is not tofacitinib."""
+    product = tofa.product(order)
+    if product is None:
+        return None
+    strength = None if product.solution else product.strength_mg
+    concentration = product.strength_mg if product.solution else None
+    return OrderDose(order, product, daily_dose(order, strength, concentration))
+
+
+def band(ir_mg_day: float, t: Thresholds) -> str:
+    """"guidance" | "escalation" | "above-max" for an IR-equivalent daily dose."""
+    if ir_mg_day <= t.dose_guidance_max_mg_day:
+        return "guidance"
+    if ir_mg_day <= t.dose_escalation_max_mg_day:
+        return "escalation"
+    return "above-max"
+
+
+def reduced(dose: OrderDose) -> Regimen | None:
+    """The label's reduced regimen for this order (renal, hepatic B, CYP); None if already there."""
+    ir = dose.ir_equivalent_mg_day
+    if ir is None:
+        return None
+    if ir > 10:
+        # IR 10 mg BID -> 5 mg BID; XR 22 -> XR 11 (the same halving for other high doses)
+        return XR_11 if dose.product.extended_release else IR_5_BID
+    if ir > IR_5_QD.mg_per_day:
+        return IR_5_QD  # IR 5 mg BID and XR 11 both -> IR 5 mg once daily
+    return None
+
+
+def standard(dose: OrderDose) -> Regimen:
+    """The standard dose (5 mg BID), kept in the order's formulation (XR 11 = 5 mg BID)."""
+    return XR_11 if dose.product.extended_release else IR_5_BID
+
+
+def escalation(dose: OrderDose) -> Regimen:
+    """The escalation dose (10 mg BID), kept in the order's formulation (XR 22)."""
+    return XR_22 if dose.product.extended_release else IR_10_BID
+
+
+def lowest(regimens: list[Regimen], dose: OrderDose) -> Regimen:
+    """One consistent choice: the lowest dose; on a tie, stay in the order's formulation."""
+    xr = dose.product.extended_release
+    return min(regimens, key=lambda r: (r.ir_equivalent_mg_day, r.extended_release != xr, r.mg_per_day))

@@ -1,0 +1,117 @@
+"""Renal function for tofacitinib dosing: Cockcroft-Gault, eGFR approximation, CKD 4/5 and dialysis.
+
+Inputs (clinical-rules.md, Renal inputs): newest serum creatinine within 90
+days, newest body weight within 1 year (actual weight), age and sex from
+Patient. Without them, the newest eGFR within 90 days, labelled as an
+approximation. Conditions N18.4, N18.5, N18.6 and dialysis (Z99.2, Z49.x)
+count; N18.6 and dialysis are severe. Units come normalized from
+`cdshooks.clinical.labs` (creatinine mg/dL, weight kg).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cdshooks.clinical import labs
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord, Problem
+from cdshooks.terminology import lookup
+
+COCKCROFT_GAULT = "Cockcroft-Gault"
+EGFR_APPROXIMATION = "eGFR (approximation: Cockcroft-Gault not computable)"
+
+
+def cockcroft_gault(age_years: float, weight_kg: float, creatinine_mg_dl: float, female: bool) -> float:
+    """Creatinine clearance (mL/min) = (140 - age) x weight / (72 x SCr), x 0.85 if female."""
+    if creatinine_mg_dl <= 0 or weight_kg <= 0:
+        raise ValueError("creatinine and weight must be positive")
+    clcr = (140 - age_years) * weight_kg / (72 * creatinine_mg_dl)
+    return clcr * 0.85 if female else clcr
+
+
+@dataclass(frozen=True)
+class RenalFunction:
+    """The patient's renal function as measured (CLcr or eGFR) and as coded (conditions)."""
+
+    value: float | None  # mL/min (CLcr) or mL/min/1.73 m2 (eGFR)
+    unit: str | None
+    method: str | None
+    measured: datetime | None
+    inputs: tuple[str, ...]  # "creatinine 1.6 mg/dL (2026-01-05)", ...
+    conditions: tuple[Problem, ...] = ()
+    condition_names: tuple[str, ...] = ()
+    dialysis: bool = False
+    severe: bool = False
+    missing: tuple[str, ...] = ()  # why Cockcroft-Gault could not be computed
+
+    def impaired(self, t: Thresholds) -> bool:
+        """CLcr (or the eGFR approximation) <= the threshold, or a CKD 4/5 / dialysis condition."""
+        by_value = self.value is not None and self.value <= t.renal_clcr_max_ml_min
+        return by_value or bool(self.conditions)
+
+
+def renal_conditions(record: PatientRecord) -> list[tuple[Problem, lookup.Member]]:
+    """Active CKD stage 4/5, ESRD and dialysis conditions."""
+    vs = lookup.load("renal-impairment")
+    out = []
+    for p in record.conditions:
+        if p.verification_status in ("refuted", "entered-in-error"):
+            continue
+        member = vs.match(p.codings, (p.text,))
+        if member is not None:
+            out.append((p, member))
+    return out
+
+
+def _female(sex: str | None) -> bool | None:
+    s = (sex or "").lower()
+    return True if s == "female" else False if s == "male" else None
+
+
+def assess(record: PatientRecord, t: Thresholds) -> RenalFunction:
+    """Cockcroft-Gault when every input is there, else the eGFR approximation, plus conditions."""
+    found = renal_conditions(record)
+    conds = dict(
+        conditions=tuple(p for p, _ in found),
+        condition_names=tuple(dict.fromkeys(p.text or m.name for p, m in found)),
+        dialysis=any(m.properties.get("dialysis") for _, m in found),
+        severe=any(m.properties.get("severity") == "severe" for _, m in found),
+    )
+    creat = labs.latest(record, "creatinine", t.renal_creatinine_lookback_days)
+    weight = labs.latest(record, "body-weight", t.renal_weight_lookback_days)
+    female = _female(record.sex)
+    missing = []
+    if creat is None or creat.measurement is None:
+        missing.append(f"serum creatinine within {t.renal_creatinine_lookback_days} days")
+    if weight is None or weight.measurement is None:
+        missing.append(f"body weight within {t.renal_weight_lookback_days} days")
+    if record.age is None:
+        missing.append("age")
+    if female is None:
+        missing.append("sex")
+    if not missing and creat.measurement.value > 0 and weight.measurement.value > 0:  # type: ignore[union-attr]
+        value = cockcroft_gault(record.age, weight.measurement.value, creat.measurement.value, female)  # type: ignore[arg-type,union-attr]
+        inputs = (
+            f"serum creatinine {_label(creat)} ({creat.when.date().isoformat()})",  # type: ignore[union-attr]
+            f"weight {_label(weight)} ({weight.when.date().isoformat()})",  # type: ignore[union-attr]
+            f"age {record.age}, sex {record.sex}",
+        )
+        return RenalFunction(round(value, 1), "mL/min", COCKCROFT_GAULT, creat.when, inputs, **conds)  # type: ignore[union-attr]
+    egfr = labs.latest(record, "egfr", t.renal_egfr_lookback_days)
+    if egfr is not None and egfr.measurement is not None:
+        inputs = (f"eGFR {_label(egfr)} ({egfr.when.date().isoformat()})",)
+        return RenalFunction(
+            egfr.measurement.value, egfr.measurement.unit, EGFR_APPROXIMATION, egfr.when, inputs,
+            missing=tuple(missing), **conds,
+        )
+    return RenalFunction(None, None, None, None, (), missing=tuple(missing), **conds)
+
+
+def _label(result: labs.Result) -> str:
+    label = result.value_label
+    if result.lab.unit and result.measurement and result.lab.unit != result.measurement.unit:
+        label += f" (reported {result.lab.value:g} {result.lab.unit})"
+    if result.preliminary:
+        label += ", preliminary"
+    return label

@@ -1,0 +1,126 @@
+"""Drug interactions with tofacitinib, in both directions, one card per drug class.
+
+order-select / order-sign: fires when a draft being worked on is part of the
+pair (tofacitinib drafted with the other drug active or drafted, or the other
+drug drafted while tofacitinib is active or drafted). patient-view: both
+active. Topics and classes: `interacting_drugs.CLASSES` (clinical-rules.md,
+Interactions); dose-cyp-inhibitor is also a dose-* card for the draft.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from cdshooks.clinical import regimens
+from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
+from cdshooks.clinical.findings import Action, Finding, Suggestion
+from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.engine import rule
+
+# Classes whose drafted drug the card offers to remove (the catalog's "remove the draft").
+_REMOVE_DRAFTED = frozenset({"ddi-jak-duplicate", "ddi-live-vaccine", "dose-cyp-inhibitor"})
+
+
+def _tofacitinib_label(orders: tuple[MedicationOrder, ...]) -> str:
+    labels = []
+    for o in orders:
+        dose = regimens.read(o)
+        labels.append(f"{o.label} ({dose.regimen_label if dose else 'dose not read'})")
+    return "; ".join(labels)
+
+
+def _facts(hits: list[DrugHit], tofa_orders: tuple[MedicationOrder, ...], direction: str) -> dict:
+    return {
+        "drugs": drug_names(hits),
+        "drug_list": bullet_list([h.label for h in hits]),
+        "tofacitinib": _tofacitinib_label(tofa_orders) or "tofacitinib",
+        "direction": direction,
+    }
+
+
+def _remove(order: MedicationOrder, what: str) -> Suggestion | None:
+    if not order.reference:
+        return None
+    action = Action("delete", f"Remove the draft order for {what}", resource_id=order.reference)
+    return Suggestion("remove-draft", (action,), facts={"removed": what})
+
+
+@rule("order-select", "order-sign")
+def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
+    """A card per class when a draft being worked on forms a pair with tofacitinib."""
+    tofa = tofacitinib_orders(record)
+    for topic, value_sets in CLASSES.items():
+        hits = find(record, value_sets)
+        if not hits or not _pair_involves_selected_draft(tofa, hits):
+            continue
+        if topic == "dose-cyp-inhibitor":
+            yield from _cyp_inhibitor(tofa, hits)
+            continue
+        if tofa.drafts:
+            direction = "Tofacitinib is being ordered while the patient has an order for the drug(s) below."
+        else:
+            direction = "The drug(s) below are being ordered while the patient is on tofacitinib."
+        suggestions: list[Suggestion] = []
+        if topic in _REMOVE_DRAFTED:
+            suggestions += [s for h in hits if h.drafted if (s := _remove(h.order, h.ingredient))]
+            if topic == "ddi-jak-duplicate":
+                suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
+        facts = _facts(hits, tofa.drafts or tofa.active, direction)
+        yield Finding(topic, facts, suggestions=tuple(suggestions))
+
+
+def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) -> bool:
+    tofa_selected = any(d.selected for d in tofa.drafts)
+    other_selected = any(h.drafted and h.order.selected for h in hits)
+    return tofa_selected or (other_selected and bool(tofa.drafts or tofa.active))
+
+
+def _cyp_inhibitor(tofa: TofacitinibOrders, hits: list[DrugHit]) -> Iterator[Finding]:
+    """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: remove it."""
+    if tofa.drafts:
+        for draft in tofa.drafts:
+            dose = regimens.read(draft)
+            if dose is not None:
+                facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.")
+                yield reduction_finding("dose-cyp-inhibitor", dose, facts)
+        return
+    facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.")
+    facts["reduction"] = _active_reduction(tofa.active)
+    suggestions = tuple(s for h in hits if h.drafted if (s := _remove(h.order, h.ingredient)))
+    yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted", suggestions=suggestions)
+
+
+def _active_reduction(active: tuple[MedicationOrder, ...]) -> str:
+    """What the active tofacitinib regimen must become if the inhibitor is given."""
+    parts = []
+    for o in active:
+        dose = regimens.read(o)
+        if dose is None or not dose.reading.readable:
+            parts.append(f"{o.label}: dose not readable; the reduced dose is 5 mg once daily (5 mg BID from 10 mg BID)")
+            continue
+        target = regimens.reduced(dose)
+        if target is None:
+            parts.append(f"{dose.regimen_label}: already at the reduced dose, no change needed")
+        else:
+            parts.append(f"{dose.regimen_label} must be reduced to {target.label}")
+    return "; ".join(parts)
+
+
+@rule("patient-view")
+def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
+    """patient-view: active tofacitinib with an active interacting drug (no suggestions: nothing is drafted)."""
+    tofa = tofacitinib_orders(record)
+    if not tofa.active:
+        return
+    for topic, value_sets in CLASSES.items():
+        hits = [h for h in find(record, value_sets) if not h.drafted]
+        if not hits:
+            continue
+        facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.")
+        variant = "default"
+        if topic == "dose-cyp-inhibitor":
+            facts["reduction"] = _active_reduction(tofa.active)
+            variant = "on-therapy"
+        yield Finding(topic, facts, variant=variant)
