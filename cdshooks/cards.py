@@ -131,7 +131,8 @@ def _display(value: Any) -> str:
 def escape_markdown(text: str) -> str:
     """Neutralize HTML (and Markdown link/image syntax) in a value from input data."""
     escaped = html.escape(text, quote=False)
-    for ch in "[]`*_|":
+    # Backslash first: a value's own `\[` must not turn our `\[` back into a live `[`.
+    for ch in "\\[]`*_|":
         escaped = escaped.replace(ch, "\\" + ch)
     return escaped
 
