@@ -87,27 +87,25 @@ def dose_renal(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
         return
     lines = []
     if rf.value is not None:
-        lines.append(f"{rf.method}: {rf.value:g} {rf.unit} (threshold <= {t.renal_clcr_max_ml_min:g})")
+        lines.append(f"{rf.method}: {rf.value:g} {rf.unit} (fires at {t.renal_clcr_max_ml_min:g} or less)")
         lines += [f"input: {i}" for i in rf.inputs]
         if rf.missing:
             lines.append(f"Cockcroft-Gault not computed: missing {', '.join(rf.missing)}")
     for p in rf.conditions:
         codes = ", ".join(c.code for c in p.codings if c.code)
         lines.append(f"condition: {p.text or 'renal condition'}" + (f" ({codes})" if codes else ""))
-    value = f"{rf.value:g} {rf.unit}" if rf.value is not None else "not measured"
-    basis = rf.method or "conditions on record"
-    if rf.value is not None and rf.value > t.renal_clcr_max_ml_min:
-        basis = "conditions on record"  # the measured value alone would not fire
-    dialysis = (
-        "On hemodialysis: give the dose after dialysis."
-        if rf.dialysis else ""
-    )
+    by_value = rf.value is not None and rf.value <= t.renal_clcr_max_ml_min
+    if by_value and rf.method == renal.COCKCROFT_GAULT:
+        short = f"CLcr {rf.value:g} mL/min, Cockcroft-Gault"
+    elif by_value:
+        short = f"eGFR {rf.value:g}, approximation"
+    else:
+        short = ", ".join(rf.condition_names)
     facts = {
-        "renal_value": value,
-        "renal_method": basis,
-        "renal_date": rf.measured or "n/a",
+        "renal_summary": short,
+        "renal_method": rf.method if by_value else "conditions on record",
         "renal_basis": bullet_list(lines),
-        "dialysis_note": dialysis,
+        "dialysis_note": "On hemodialysis: give the dose after dialysis." if rf.dialysis else "",
     }
     for dose in doses:
         yield reduction_finding("dose-renal", dose, facts)
