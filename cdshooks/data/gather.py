@@ -110,27 +110,7 @@ def gather(
     deadline = started + max(settings.fetch_budget_seconds, 0.0)
     prefetch = prefetch if isinstance(prefetch, Mapping) else {}
     context = context if isinstance(context, Mapping) else {}
-    resources: dict[str, list[dict]] = {}
-    missing: dict[str, str] = {}  # key -> why it has to be fetched
-    continuations: dict[str, str] = {}  # key -> `next` link of a prefetched Bundle
-    notes: list[str] = []
-
-    for key in templates:
-        if key not in prefetch:
-            missing[key] = "not prefetched"
-            continue
-        value = prefetch[key]
-        got = _read_prefetch(value)
-        if got is None:
-            missing[key] = "prefetch holds an OperationOutcome or no FHIR resource"
-            continue
-        resources[key] = got
-        if is_bundle(value) and next_link(value):
-            continuations[key] = next_link(value)
-    ignored = sorted(k for k in prefetch if k not in templates)
-    if ignored:
-        notes.append(f"ignored prefetch keys this service did not ask for: {', '.join(ignored)}")
-
+    resources, missing, continuations, notes = _from_prefetch(templates, prefetch)
     if not missing and not continuations:
         return Gathered(resources, frozenset(), tuple(notes))
 
@@ -171,9 +151,51 @@ def gather(
             continue
         futures[pool.submit(fetch_pages, url, max_pages=max_pages - 1, **fetch_args)] = (key, True)
 
+    _collect(futures, deadline, resources, failed, notes)
+    log.debug("gathered %d keys, %d unavailable in %.0f ms",
+              len(resources), len(failed), (time.monotonic() - started) * 1000)
+    _raise_if_required(failed, required, "fetch from fhirServer failed")
+    return Gathered(resources, frozenset(failed), tuple(notes))
+
+
+def _from_prefetch(
+    templates: Mapping[str, str], prefetch: Mapping
+) -> tuple[dict[str, list[dict]], dict[str, str], dict[str, str], list[str]]:
+    """Split the template keys into usable prefetch, keys to fetch, and Bundles with more pages."""
+    resources: dict[str, list[dict]] = {}
+    missing: dict[str, str] = {}  # key -> why it has to be fetched
+    continuations: dict[str, str] = {}  # key -> `next` link of a prefetched Bundle
+    notes: list[str] = []
+    for key in templates:
+        if key not in prefetch:
+            missing[key] = "not prefetched"
+            continue
+        value = prefetch[key]
+        got = _read_prefetch(value)
+        if got is None:
+            missing[key] = "prefetch holds an OperationOutcome or no FHIR resource"
+            continue
+        resources[key] = got
+        link = next_link(value) if is_bundle(value) else None
+        if link:
+            continuations[key] = link
+    ignored = sorted(k for k in prefetch if k not in templates)
+    if ignored:
+        notes.append(f"ignored prefetch keys this service did not ask for: {', '.join(ignored)}")
+    return resources, missing, continuations, notes
+
+
+def _collect(
+    futures: Mapping[Future, tuple[str, bool]],
+    deadline: float,
+    resources: dict[str, list[dict]],
+    failed: dict[str, str],
+    notes: list[str],
+) -> None:
+    """Wait for the fetches until the deadline; file each result or failure under its key."""
     done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
     for fut in not_done:
-        fut.cancel()
+        fut.cancel()  # a running fetch ends by itself at the deadline
         key, is_more = futures[fut]
         _record_failure(key, is_more, "time budget spent", failed, notes)
     for fut in done:
@@ -191,11 +213,6 @@ def gather(
         more = " (more pages left unread)" if result.truncated else ""
         what = "further pages of prefetched Bundle" if is_more else "fetched from fhirServer"
         notes.append(f"{key}: {what}, {result.pages} page(s){more}")
-
-    log.debug("gathered %d keys, %d unavailable in %.0f ms",
-              len(resources), len(failed), (time.monotonic() - started) * 1000)
-    _raise_if_required(failed, required, "fetch from fhirServer failed")
-    return Gathered(resources, frozenset(failed), tuple(notes))
 
 
 def _token(fhir_authorization: Mapping | None) -> str | None:

@@ -319,3 +319,17 @@ def test_prefetch_keys_not_asked_for_are_ignored(rsps):
     got = run({**FULL_PREFETCH, "extra": bundle(MED)})
     assert "extra" not in got.resources
     assert any("extra" in n for n in got.notes)
+
+
+def test_the_services_real_templates_fetch_every_key(rsps):
+    from cdshooks.services import REQUIRED_PREFETCH, prefetch_templates
+
+    for path in ("Patient/p1", "MedicationRequest", "Observation", "Condition", "Immunization"):
+        rsps.get(f"{BASE}/{path}", json=PATIENT if path.startswith("Patient") else bundle())
+    got = run(None, templates=prefetch_templates(), required=REQUIRED_PREFETCH)
+    assert set(got.resources) == set(prefetch_templates())
+    assert got.unavailable == frozenset()
+    urls = sorted(c.request.url for c in rsps.calls)
+    assert len(urls) == len(prefetch_templates())
+    assert any("subject=Patient%2Fp1" in u or "subject=Patient/p1" in u for u in urls)
+    assert all("{{" not in u and "%7B%7B" not in u for u in urls)
