@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 from cdshooks.terminology import lookup
-from cdshooks.terminology.units import Measurement, to_canonical
+from cdshooks.terminology.units import Measurement, display_unit, to_canonical
 
 UNUSABLE_STATUSES = frozenset({"entered-in-error", "cancelled"})
 
@@ -93,13 +93,12 @@ class Result:
         lab = self.lab
         if self.measurement is not None:
             prefix = lab.comparator or ""
-            return f"{prefix}{_number(self.measurement.value)} {self.measurement.unit}"
+            return f"{prefix}{_number(self.measurement.value)} {display_unit(self.measurement.unit)}"
         if lab.value is not None:
             unit = lab.unit or lab.unit_code or "no unit"
             return f"{lab.comparator or ''}{_number(lab.value)} {unit} (unit not convertible)"
-        if self.answer:
-            return self.answer
-        return (lab.value_text or "no value").strip()
+        shown = next((c.display for c in lab.value_codings if c.display), None) or lab.value_text
+        return (shown or self.answer or "no value").strip()
 
 
 def _number(v: float) -> str:
@@ -169,12 +168,16 @@ def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:
     return out
 
 
+def days_between(earlier: datetime, later: datetime) -> int:
+    """Calendar days from `earlier` to `later` (UTC dates): windows count whole days."""
+    return (later.astimezone(timezone.utc).date() - earlier.astimezone(timezone.utc).date()).days
+
+
 def within(items: list[Result], now: datetime, days: int | None) -> list[Result]:
-    """The results dated within `days` before now (all of them when `days` is None)."""
+    """The results dated at most `days` calendar days before now (all when `days` is None)."""
     if days is None:
         return list(items)
-    since = now - timedelta(days=days)
-    return [r for r in items if r.when >= since]
+    return [r for r in items if days_between(r.when, now) <= days]
 
 
 def latest(record: PatientRecord, test: str, within_days: int | None = None) -> Result | None:

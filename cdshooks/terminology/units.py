@@ -220,6 +220,14 @@ def to_canonical(
     return Measurement(value * factor, CANONICAL[test])
 
 
+_DISPLAY = {COUNT: "x10^3/µL", IU_ML: "IU/mL", COPIES_ML: "copies/mL", "mL/min/{1.73_m2}": "mL/min/1.73 m²"}
+
+
+def display_unit(unit: str) -> str:
+    """The canonical unit as clinicians write it ("x10^3/µL", "IU/mL")."""
+    return _DISPLAY.get(unit, unit)
+
+
 def cells_per_ul(m: Measurement | None) -> float | None:
     """A cell count in cells/uL (= cells/mm3), the unit of the USPI thresholds."""
     if m is None or m.unit != COUNT:

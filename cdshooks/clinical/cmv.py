@@ -1,0 +1,97 @@
+"""CMV DNA results: reactivation above threshold, low-level rise, PCR schedule.
+
+clinical-rules.md, "CMV results": not-detected and below-limit results are
+results (they satisfy the PCR schedule, never fire viremia). Rising = the two
+newest quantified results within the window, both in IU/mL, newer > older; or
+a quantified result whose previous result was not detected. Copies/mL results
+are shown but never compared with IU thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.intervals import interval_due
+from cdshooks.clinical.labs import Result
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord
+from cdshooks.terminology.units import IU_ML
+
+CMV_TESTS = ("cmv-dna-quant", "cmv-dna-copies", "cmv-dna-presence")
+TREND_LENGTH = 5
+
+
+def cmv_results(record: PatientRecord) -> list[Result]:
+    """Every CMV DNA result (IU, copies, presence), newest first."""
+    return labs.results_any(record, CMV_TESTS)
+
+
+def in_iu(r: Result) -> bool:
+    return r.measurement is not None and r.measurement.unit == IU_ML
+
+
+@dataclass(frozen=True)
+class Viremia:
+    """A CMV finding: `level` is "above-threshold" or "rising"."""
+
+    level: str
+    newest: Result
+    previous: Result | None
+    trend: tuple[Result, ...]
+
+
+def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
+    """CMV reactivation (newest IU result >= threshold) or a low-level rise; else None."""
+    everything = cmv_results(record)
+    recent = labs.within(everything, record.now, th.cmv_lookback_days)
+    if not recent:
+        return None
+    newest = recent[0]
+    if newest.not_detected or not in_iu(newest) or not newest.quantified:
+        return None  # a newer negative supersedes; copies and unconvertible units are not compared
+    trend = tuple(everything[:TREND_LENGTH])
+    others = [r for r in everything if r is not newest]
+    if newest.measurement.value >= th.cmv_viremia_iu_ml:
+        return Viremia("above-threshold", newest, others[0] if others else None, trend)
+    window = [r for r in labs.within(others, record.now, th.cmv_rising_window_days)]
+    if not window or labs.days_between(newest.when, record.now) > th.cmv_rising_window_days:
+        return None
+    if window[0].not_detected:
+        return Viremia("rising", newest, window[0], trend)  # newly detectable
+    older = next((r for r in window if r.quantified), None)
+    if older is not None and in_iu(older) and newest.measurement.value > older.measurement.value:
+        return Viremia("rising", newest, older, trend)
+    return None
+
+
+@dataclass(frozen=True)
+class PcrSchedule:
+    """Is a CMV PCR due, and why (the interval that applies today)."""
+
+    overdue: bool
+    due: date
+    interval_days: int
+    phase: str  # "baseline" | "early" | "late" | "unknown-start"
+    last: Result | None
+    days_on_therapy: int | None
+
+
+def pcr_schedule(record: PatientRecord, th: Thresholds) -> PcrSchedule:
+    """Every 14 days in the first 12 weeks, every 30 days after; baseline within 14 days."""
+    results = cmv_results(record)
+    last = results[0] if results else None
+    start = tofacitinib.start_date(record)
+    days_on = labs.days_between(start, record.now) if start else None
+    if tofacitinib.is_new_start(record):
+        phase, interval = "baseline", th.cmv_baseline_lookback_days
+    elif days_on is None:
+        phase, interval = "unknown-start", th.cmv_pcr_interval_late_days
+    elif days_on < th.cmv_early_phase_weeks * 7:
+        phase, interval = "early", th.cmv_pcr_interval_early_days
+    else:
+        phase, interval = "late", th.cmv_pcr_interval_late_days
+    overdue, due = interval_due(last, record.now, interval)
+    return PcrSchedule(overdue, due, interval, phase, last, days_on)
+

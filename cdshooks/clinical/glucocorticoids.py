@@ -1,0 +1,105 @@
+"""Systemic glucocorticoid exposure in prednisone-equivalent mg/day (PJP rule).
+
+clinical-rules.md, "Glucocorticoids for PJP": an active order of >= 15 mg/day
+prednisone-equivalent, or an IV methylprednisolone pulse (>= 250 mg/day) in
+the last 30 days. Factors from the `glucocorticoids` value set
+(terminology.md). Daily doses come from the shared dose reader; an order whose
+dose cannot be read is reported as unread, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cdshooks.clinical import dosing, labs
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.terminology import lookup
+
+# Topical, inhaled, ocular... glucocorticoids are not systemic immunosuppression.
+_NON_SYSTEMIC = re.compile(
+    r"\b(topical|cream|ointment|lotion|gel|foam|ophthalmic|eye|otic|ear|nasal|inhal\w*|"
+    r"enema|rectal|suppositor\w*|dental|paste|cutaneous|transdermal)\b",
+    re.IGNORECASE,
+)
+_STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|g)\b)", re.IGNORECASE)
+PULSE_STATUSES = frozenset({"active", "completed", "on-hold"})
+
+
+@dataclass(frozen=True)
+class SteroidDose:
+    order: MedicationOrder
+    drug: str  # value set member ("methylprednisolone")
+    mg_per_day: float | None  # of the drug itself
+    prednisone_eq_mg_day: float | None
+    basis: str
+
+    @property
+    def label(self) -> str:
+        if self.mg_per_day is None:
+            return f"{self.order.label} (dose not readable: {self.basis})"
+        eq = f", {self.prednisone_eq_mg_day:g} mg/day prednisone-equivalent" if self.drug != "prednisone" else ""
+        return f"{self.order.label}: {self.mg_per_day:g} mg/day{eq}"
+
+
+def _route_texts(order: MedicationOrder) -> list[str]:
+    out = []
+    for d in order.dosage_instructions:
+        route = d.get("route") if isinstance(d, dict) else None
+        if isinstance(route, dict):
+            out.append(str(route.get("text") or ""))
+            out += [str(c.get("display") or "") for c in route.get("coding", []) if isinstance(c, dict)]
+    return out
+
+
+def steroid_dose(order: MedicationOrder) -> SteroidDose | None:
+    """The order as a systemic glucocorticoid dose, or None if it is not one."""
+    member = lookup.load("glucocorticoids").match(order.codings, order.names)
+    if member is None:
+        return None
+    if any(_NON_SYSTEMIC.search(t) for t in [*order.names, *_route_texts(order)] if t):
+        return None
+    strength = next((float(m.group(1)) for n in order.names if (m := _STRENGTH.search(n))), None)
+    reading = dosing.daily_dose(order, strength_mg=strength)
+    if reading.mg_per_day is None:
+        return SteroidDose(order, member.name, None, None, reading.problem or reading.basis)
+    factor = float(member.properties.get("prednisone_factor", 1.0))
+    return SteroidDose(order, member.name, reading.mg_per_day, round(reading.mg_per_day * factor, 2), reading.basis)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Glucocorticoid doses that reach the PJP threshold, and those that could not be read."""
+
+    high_dose: tuple[SteroidDose, ...]
+    pulses: tuple[SteroidDose, ...]
+    unreadable: tuple[SteroidDose, ...]
+
+    @property
+    def reaches_threshold(self) -> bool:
+        return bool(self.high_dose or self.pulses)
+
+
+def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
+    """Active (or drafted) orders >= threshold; methylprednisolone pulses in the lookback."""
+    current = [o for o in record.medications if o.status == "active"] + list(record.selected_drafts)
+    high, unreadable, pulses = [], [], []
+    for o in current:
+        dose = steroid_dose(o)
+        if dose is None:
+            continue
+        if dose.prednisone_eq_mg_day is None:
+            unreadable.append(dose)
+        elif dose.prednisone_eq_mg_day >= th.pjp_prednisone_eq_mg_day:
+            high.append(dose)
+    for o in record.medications:
+        if o.status not in PULSE_STATUSES or o.authored_on is None:
+            continue
+        if labs.days_between(o.authored_on, record.now) > th.pjp_pulse_lookback_days:
+            continue
+        dose = steroid_dose(o)
+        if dose and dose.drug == "methylprednisolone" and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day:
+            if dose not in high:
+                pulses.append(dose)
+    return Exposure(tuple(high), tuple(pulses), tuple(unreadable))

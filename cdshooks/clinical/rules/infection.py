@@ -1,0 +1,186 @@
+"""Infection rules (all hooks, tofacitinib context): active infection, CMV, EBV, PJP.
+
+clinical-rules.md, "Infection and laboratory safety".
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cdshooks.clinical import cmv, labs, tofacitinib
+from cdshooks.clinical.card_text import bullets, sentence, table
+from cdshooks.clinical.findings import Action, Finding, Suggestion
+from cdshooks.clinical.glucocorticoids import exposure
+from cdshooks.clinical.problem_list import matching
+from cdshooks.clinical.suggested_orders import order_labs, tmp_smx_request
+from cdshooks.clinical.therapy_status import status
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord
+from cdshooks.engine import rule
+from cdshooks.terminology import lookup
+
+ALL_HOOKS = ("order-select", "order-sign", "patient-view")
+
+
+@rule(*ALL_HOOKS)
+def active_serious_infection(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """An active serious infection Condition: do not start / interrupt (boxed warning)."""
+    if not tofacitinib.in_context(record):
+        return
+    found = matching(record, "serious-infections")
+    if not found:
+        return
+    therapy = status(record)
+    yield Finding(
+        "infection-active",
+        facts={
+            "infections": ", ".join(dict.fromkeys(m.concept for m in found)),
+            "conditions": bullets(
+                f"{m.label}" + (f", onset {m.problem.onset.date().isoformat()}" if m.problem.onset else "")
+                for m in found
+            ),
+            "therapy": therapy.text,
+        },
+        variant="default" if therapy.new_start else "on-therapy",
+    )
+
+
+def _cmv_trend(trend) -> object:
+    rows = []
+    for r in trend:
+        notes = []
+        if r.preliminary:
+            notes.append("preliminary")
+        if r.measurement is not None and not cmv.in_iu(r):
+            notes.append("copies/mL: not compared with IU thresholds")
+        rows.append((r.when.date().isoformat(), r.value_label, "; ".join(notes)))
+    return table(("Date", "CMV DNA", "Note"), rows)
+
+
+def _cmv_order(record: PatientRecord, reason: str) -> Suggestion:
+    return order_labs("order-cmv-pcr", record, ["cmv-dna-quant"], reason)
+
+
+@rule(*ALL_HOOKS)
+def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """Newest CMV DNA >= threshold (critical), or detected below it and rising (warning)."""
+    if not tofacitinib.in_context(record):
+        return
+    v = cmv.viremia(record, th)
+    if v is None:
+        return
+    previous = v.previous
+    yield Finding(
+        "cmv-viremia",
+        variant="default" if v.level == "above-threshold" else "rising",
+        facts={
+            "value": v.newest.value_label,
+            "date": v.newest.when,
+            "threshold": th.cmv_viremia_iu_ml,
+            "previous": f"{previous.value_label} on {previous.when.date().isoformat()}" if previous else "none on record",
+            "trend": _cmv_trend(v.trend),
+            "preliminary_note": sentence("The newest result is preliminary." if v.newest.preliminary else None),
+            "therapy": status(record).text,
+            "lookback_days": th.cmv_lookback_days,
+            "rising_window_days": th.cmv_rising_window_days,
+        },
+        suggestions=(_cmv_order(record, "CMV DNA detected on tofacitinib: repeat quantitative PCR"),),
+    )
+
+
+_PHASE_TEXT = {
+    "baseline": "baseline before a new start: a CMV PCR within the previous {interval} days",
+    "early": "first {weeks} weeks of tofacitinib: every {interval} days",
+    "late": "after week {weeks} of tofacitinib: every {interval} days",
+    "unknown-start": "start date not on record: the after-week-{weeks} interval of {interval} days is applied",
+}
+
+
+@rule(*ALL_HOOKS)
+def cmv_pcr_due(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """No CMV DNA result within the monitoring interval (or baseline for a new start)."""
+    if not tofacitinib.in_context(record):
+        return
+    s = cmv.pcr_schedule(record, th)
+    if not s.overdue:
+        return
+    phase = _PHASE_TEXT[s.phase].format(interval=s.interval_days, weeks=th.cmv_early_phase_weeks)
+    last = f"{s.last.value_label} on {s.last.when.date().isoformat()}" if s.last else "no CMV PCR on record"
+    yield Finding(
+        "cmv-pcr-due",
+        variant="baseline" if s.phase == "baseline" else "default",
+        facts={
+            "interval_days": s.interval_days,
+            "phase": phase,
+            "last": last,
+            "therapy": status(record).text,
+            "early_days": th.cmv_pcr_interval_early_days,
+            "late_days": th.cmv_pcr_interval_late_days,
+            "weeks": th.cmv_early_phase_weeks,
+        },
+        suggestions=(_cmv_order(record, f"CMV surveillance on tofacitinib ({phase})"),),
+    )
+
+
+@rule(*ALL_HOOKS)
+def ebv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """Newest quantitative EBV DNA > threshold within the lookback."""
+    if not tofacitinib.in_context(record):
+        return
+    newest = labs.latest(record, "ebv-dna-quant", within_days=th.ebv_lookback_days)
+    if newest is None or not newest.quantified or newest.measurement.unit != "[IU]/mL":
+        return
+    if newest.measurement.value <= th.ebv_viremia_iu_ml:
+        return
+    yield Finding(
+        "ebv-viremia",
+        facts={
+            "value": newest.value_label,
+            "date": newest.when,
+            "threshold": th.ebv_viremia_iu_ml,
+            "preliminary_note": sentence("The result is preliminary." if newest.preliminary else None),
+        },
+    )
+
+
+def _on_pjp_prophylaxis(record: PatientRecord) -> bool:
+    vs = lookup.load("pjp-prophylaxis")
+    current = [o for o in record.medications if o.status == "active"] + list(record.drafts)
+    return any(vs.match(o.codings, o.names) for o in current)
+
+
+def _short(dose) -> str:
+    eq = "" if dose.drug == "prednisone" else f" ({dose.prednisone_eq_mg_day:g} mg prednisone-eq)"
+    return f"{dose.drug.capitalize()} {dose.mg_per_day:g} mg/day{eq}"
+
+
+@rule(*ALL_HOOKS)
+def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """Glucocorticoid >= 15 mg/day prednisone-eq (or a pulse) without PJP prophylaxis."""
+    if not tofacitinib.in_context(record) or _on_pjp_prophylaxis(record):
+        return
+    exp = exposure(record, th)
+    if not exp.reaches_threshold:
+        return
+    doses = [d.label for d in exp.high_dose] + [
+        f"{d.label} (pulse, ordered {d.order.authored_on.date().isoformat()})" for d in exp.pulses
+    ]
+    yield Finding(
+        "pjp-prophylaxis",
+        facts={
+            "glucocorticoid": _short(exp.high_dose[0]) if exp.high_dose else f"{_short(exp.pulses[0])} pulse",
+            "doses": bullets(doses),
+            "threshold": th.pjp_prednisone_eq_mg_day,
+            "pulse_mg": th.pjp_pulse_methylpred_mg_day,
+            "pulse_days": th.pjp_pulse_lookback_days,
+        },
+        suggestions=(
+            Suggestion("tmp-smx-daily", (Action("create", "TMP-SMX 80/400 mg once daily", tmp_smx_request(record)),),
+                       is_recommended=True),
+            Suggestion(
+                "tmp-smx-three-weekly",
+                (Action("create", "TMP-SMX 160/800 mg three times weekly",
+                        tmp_smx_request(record, three_times_weekly=True)),),
+            ),
+        ),
+    )

@@ -1,0 +1,139 @@
+"""Laboratory safety rules (all hooks, tofacitinib context): ALC, ANC, Hb.
+
+clinical-rules.md, "Infection and laboratory safety" and "Lab recency": the
+newest result within the lookback (90 days) decides; older results never
+fire; a value whose unit cannot be normalized is not used.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.card_text import bullets, sentence
+from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.labs import Result
+from cdshooks.clinical.therapy_status import status
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord
+from cdshooks.engine import rule
+from cdshooks.terminology.units import cells_per_ul
+
+ALL_HOOKS = ("order-select", "order-sign", "patient-view")
+
+
+def _count_facts(r: Result, cells: float) -> dict:
+    return {
+        "cells": f"{cells:,.0f}",
+        "value": r.value_label,
+        "date": r.when,
+        "preliminary_note": sentence("The result is preliminary." if r.preliminary else None),
+    }
+
+
+def _newest_count(record: PatientRecord, test: str, th: Thresholds) -> tuple[Result, float] | None:
+    r = labs.latest(record, test, within_days=th.lab_lookback_days)
+    cells = cells_per_ul(r.measurement) if r else None
+    return (r, cells) if r is not None and cells is not None else None
+
+
+@rule(*ALL_HOOKS)
+def lymphopenia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """ALC < 500 cells/uL critical; 500-899 info (CMV risk factor)."""
+    if not tofacitinib.in_context(record):
+        return
+    found = _newest_count(record, "lymphocytes-absolute", th)
+    if found is None:
+        return
+    r, cells = found
+    therapy = status(record)
+    if cells < th.alc_critical_below:
+        variant = "default" if therapy.new_start else "on-therapy"
+    elif cells < th.alc_info_below:
+        variant = "moderate"
+    else:
+        return
+    facts = _count_facts(r, cells) | {
+        "therapy": therapy.text,
+        "critical_below": f"{th.alc_critical_below:,.0f}",
+        "info_below": f"{th.alc_info_below:,.0f}",
+    }
+    yield Finding("lab-lymphopenia", facts=facts, variant=variant)
+
+
+@rule(*ALL_HOOKS)
+def neutropenia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """ANC < 500 cells/uL critical; 500-999 warning."""
+    if not tofacitinib.in_context(record):
+        return
+    found = _newest_count(record, "neutrophils-absolute", th)
+    if found is None:
+        return
+    r, cells = found
+    therapy = status(record)
+    if cells < th.anc_critical_below:
+        variant = "default" if therapy.new_start else "on-therapy"
+    elif cells < th.anc_warning_below:
+        variant = "moderate" if therapy.new_start else "moderate-on-therapy"
+    else:
+        return
+    facts = _count_facts(r, cells) | {
+        "therapy": therapy.text,
+        "critical_below": f"{th.anc_critical_below:,.0f}",
+        "warning_below": f"{th.anc_warning_below:,.0f}",
+    }
+    yield Finding("lab-neutropenia", facts=facts, variant=variant)
+
+
+def pretreatment_hb(record: PatientRecord, th: Thresholds) -> Result | None:
+    """The newest Hb in the 90 days before the tofacitinib start date (Definitions)."""
+    start = tofacitinib.start_date(record)
+    if start is None:
+        return None
+    for r in labs.results(record, "hemoglobin"):
+        if r.when < start and r.measurement is not None:
+            return r if labs.days_between(r.when, start) <= th.pretreatment_hb_lookback_days else None
+    return None
+
+
+@rule(*ALL_HOOKS)
+def anemia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """Hb < 8 g/dL or a fall > 2 g/dL from pre-treatment; new start and Hb < 9 g/dL."""
+    if not tofacitinib.in_context(record):
+        return
+    r = labs.latest(record, "hemoglobin", within_days=th.lab_lookback_days)
+    if r is None or r.measurement is None:
+        return
+    hb = r.measurement.value
+    therapy = status(record)
+    reasons: list[str] = []
+    if therapy.new_start:
+        if hb < th.hb_new_start_below_g_dl:
+            reasons.append(f"Hb {hb:g} g/dL is below {th.hb_new_start_below_g_dl:g} g/dL: do not initiate")
+        variant = "new-start"
+    else:
+        if hb < th.hb_warning_below_g_dl:
+            reasons.append(f"Hb {hb:g} g/dL is below {th.hb_warning_below_g_dl:g} g/dL")
+        pre = pretreatment_hb(record, th)
+        if pre is not None and r.when >= (tofacitinib.start_date(record) or r.when):
+            fall = round(pre.measurement.value - hb, 2)
+            if fall > th.hb_fall_g_dl:
+                reasons.append(
+                    f"Hb fell {fall:g} g/dL from the pre-treatment value "
+                    f"{pre.measurement.value:g} g/dL ({pre.when.date().isoformat()})"
+                )
+        variant = "default" if hb < th.hb_warning_below_g_dl else "fall"
+    if not reasons:
+        return
+    yield Finding(
+        "lab-anemia",
+        variant=variant,
+        facts={
+            "hb": f"{hb:g}",
+            "date": r.when,
+            "reasons": bullets(reasons),
+            "therapy": therapy.text,
+            "fall_g_dl": th.hb_fall_g_dl,
+            "preliminary_note": sentence("The result is preliminary." if r.preliminary else None),
+        },
+    )

@@ -1,0 +1,71 @@
+"""Monitoring on therapy (patient-view; order-select / order-sign when renewing)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cdshooks.clinical import tofacitinib
+from cdshooks.clinical.card_text import table
+from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.monitoring_plan import plan
+from cdshooks.clinical.suggested_orders import order_labs
+from cdshooks.clinical.therapy_status import is_renewal, status
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord
+from cdshooks.engine import rule
+
+
+def monitoring_applies(record: PatientRecord, hook_is_patient_view: bool) -> bool:
+    if hook_is_patient_view:
+        return bool(tofacitinib.active_orders(record))
+    return is_renewal(record)
+
+
+def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    planned = plan(record, th)
+    if not planned:
+        return
+    overdue = [p for p in planned if p.schedule.overdue]
+    if not overdue:
+        return
+    rows = []
+    for p in overdue:
+        last = p.schedule.last
+        basis = (
+            f"day {th.monitor_first_window_start_day}-{th.monitor_first_window_end_day} window closed without a result"
+            if p.schedule.first_window_missed
+            else f"last result {last.when.date().isoformat()}, interval {p.repeat_days} days"
+            if last
+            else "no result"
+        )
+        rows.append((p.name, p.schedule.due.isoformat(), basis))
+    to_order = list(dict.fromkeys(t for p in overdue for t in p.order))
+    since = min(p.schedule.due for p in overdue)
+    yield Finding(
+        "monitor-labs-due",
+        facts={
+            "tests": ", ".join(p.name for p in overdue),
+            "since": since,
+            "overdue_table": table(("Test", "Due since", "Basis"), rows),
+            "therapy": status(record).text,
+            "first_day": th.monitor_first_window_start_day,
+            "last_day": th.monitor_first_window_end_day,
+            "cbc_days": th.monitor_cbc_interval_days,
+            "lft_days": th.monitor_lft_interval_days,
+        },
+        suggestions=(order_labs("order-overdue", record, to_order, "Tofacitinib on-therapy monitoring"),),
+    )
+
+
+@rule("patient-view")
+def monitor_labs_due_patient_view(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """On tofacitinib and a monitoring window closed without a result."""
+    if monitoring_applies(record, True):
+        yield from _monitor(record, th)
+
+
+@rule("order-select", "order-sign")
+def monitor_labs_due_renewal(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """The same check when a tofacitinib order is renewed."""
+    if monitoring_applies(record, False):
+        yield from _monitor(record, th)

@@ -1,0 +1,168 @@
+"""Screening before a new start (order-select / order-sign: a tofacitinib draft, none active).
+
+clinical-rules.md, "Screening before a new start" and Definitions (TB). Here the
+absence of a result is itself the finding; when a whole data source could not
+be had (`record.unavailable`), the rule stays silent rather than guess.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.card_text import bullets
+from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.intervals import months_as_days
+from cdshooks.clinical.labs import Result
+from cdshooks.clinical.problem_list import matching
+from cdshooks.clinical.suggested_orders import lab_title, order_labs
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord
+from cdshooks.engine import rule
+from cdshooks.terminology import lookup
+
+ORDER_HOOKS = ("order-select", "order-sign")
+TB_TESTS = ("igra", "tst")
+LTBI_TREATED_STATUSES = frozenset({"active", "completed"})
+BASELINE_TESTS = ("lymphocytes-absolute", "neutrophils-absolute", "hemoglobin", "alt", "ast", "creatinine")
+LIPID_TESTS = ("cholesterol-total", "ldl", "hdl", "triglycerides")
+
+
+def screening_applies(record: PatientRecord) -> bool:
+    """A tofacitinib draft is being ordered and the patient is not on tofacitinib."""
+    return bool(tofacitinib.selected_drafts(record)) and tofacitinib.is_new_start(record)
+
+
+def _labs_known(record: PatientRecord) -> bool:
+    return "observations" not in record.unavailable
+
+
+def _describe(r: Result) -> str:
+    return f"{r.test.upper() if r.test == 'igra' else 'TST'} {r.value_label} on {r.when.date().isoformat()}"
+
+
+def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], list[str]]:
+    """(treatment for >= the minimum, treatment started too recently), as labels."""
+    vs = lookup.load("ltbi-drugs")
+    done, recent = [], []
+    for o in record.medications:
+        if o.status not in LTBI_TREATED_STATUSES or vs.match(o.codings, o.names) is None:
+            continue
+        if o.authored_on is None:
+            continue
+        label = f"{o.label} (ordered {o.authored_on.date().isoformat()}, {o.status})"
+        if labs.days_between(o.authored_on, record.now) >= th.ltbi_min_treatment_days:
+            done.append(label)
+        else:
+            recent.append(label)
+    return done, recent
+
+
+@rule(*ORDER_HOOKS)
+def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """No IGRA/TST within 12 months (warning); positive and untreated (critical)."""
+    if not screening_applies(record) or not _labs_known(record):
+        return
+    results = labs.results_any(record, TB_TESTS)
+    positives = [
+        _describe(r) for r in labs.within(results, record.now, months_as_days(th.tb_positive_lookback_months))
+        if r.is_positive
+    ]
+    positives += [m.label for m in matching(record, "latent-tb")]
+    if positives:
+        treated, recent = _ltbi_treatment(record, th)
+        if treated:
+            return
+        yield Finding(
+            "screen-tb",
+            variant="untreated",
+            facts={
+                "positive": "; ".join(positives),
+                "positive_list": bullets(positives),
+                "treatment": "; ".join(recent) if recent else "no LTBI treatment on record",
+                "min_days": th.ltbi_min_treatment_days,
+                "positive_months": th.tb_positive_lookback_months,
+            },
+        )
+        return
+    recent_screen = [
+        r for r in labs.within(results, record.now, months_as_days(th.tb_screen_lookback_months))
+        if r.is_negative or r.is_positive
+    ]
+    if recent_screen:
+        return
+    indeterminate = next((r for r in results if r.answer == "indeterminate"), None)
+    yield Finding(
+        "screen-tb",
+        facts={
+            "months": th.tb_screen_lookback_months,
+            "last": _describe(results[0]) if results else "no IGRA or TST on record",
+            "indeterminate_note": bullets(
+                [f"The newest result was indeterminate ({_describe(indeterminate)}): repeat the IGRA."]
+                if indeterminate and results and indeterminate is results[0] else []
+            ),
+        },
+        suggestions=(order_labs("order-igra", record, ["igra"], "TB screening before tofacitinib (IGRA preferred)"),),
+    )
+
+
+@rule(*ORDER_HOOKS)
+def screen_hbv(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """HBsAg or anti-HBc never resulted: order them."""
+    if not screening_applies(record) or not _labs_known(record):
+        return
+    missing = [t for t in ("hbsag", "anti-hbc") if not labs.results(record, t)]
+    if not missing:
+        return
+    names = [lab_title(t) for t in missing]
+    yield Finding(
+        "screen-hbv",
+        facts={"missing": ", ".join(names), "missing_list": bullets(names)},
+        suggestions=(order_labs("order-hbv", record, missing, "HBV screening before tofacitinib"),),
+    )
+
+
+@rule(*ORDER_HOOKS)
+def screen_zoster(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """No recombinant zoster vaccine (CVX 187) on record."""
+    if not screening_applies(record) or "immunizations" in record.unavailable:
+        return
+    vs = lookup.load("zoster-vaccines")
+    other = []
+    for v in record.immunizations:
+        if v.status in ("entered-in-error", "not-done"):
+            continue
+        member = vs.match(v.codings, [v.text])
+        if member is None:
+            continue
+        if member.properties.get("recombinant"):
+            return
+        when = f" ({v.occurrence.date().isoformat()})" if v.occurrence else ""
+        other.append(f"{member.name}{when}")
+    yield Finding(
+        "screen-zoster",
+        facts={"other_zoster": bullets(f"On record: {o}; it does not replace the recombinant vaccine." for o in other)},
+    )
+
+
+@rule(*ORDER_HOOKS)
+def screen_baseline_labs(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """CBC with differential, ALT/AST, creatinine within 30 days; lipids within 90 days."""
+    if not screening_applies(record) or not _labs_known(record):
+        return
+    missing = [t for t in BASELINE_TESTS if labs.latest(record, t, th.baseline_labs_lookback_days) is None]
+    if not any(labs.latest(record, t, th.baseline_lipids_lookback_days) for t in LIPID_TESTS):
+        missing += list(LIPID_TESTS)
+    if not missing:
+        return
+    names = [lab_title(t) for t in missing]
+    yield Finding(
+        "screen-baseline-labs",
+        facts={
+            "missing": ", ".join(names),
+            "missing_list": bullets(names),
+            "days": th.baseline_labs_lookback_days,
+            "lipid_days": th.baseline_lipids_lookback_days,
+        },
+        suggestions=(order_labs("order-baseline", record, missing, "Baseline labs before tofacitinib"),),
+    )

@@ -1,0 +1,94 @@
+"""FHIR R4 resources the infection / screening / monitoring cards suggest creating.
+
+ServiceRequests carry the LOINC code of the lab-tests value set; the PJP
+prophylaxis MedicationRequest is text-only (terminology.md lists no code for
+TMP-SMX, and a code is never invented).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from cdshooks.clinical.findings import Action, Suggestion
+from cdshooks.data.record import PatientRecord
+from cdshooks.terminology import lookup
+
+
+@lru_cache(maxsize=1)
+def _lab_catalog() -> dict[str, tuple[str, str]]:
+    """Test key -> (first LOINC code, title) from the lab-tests value set."""
+    text = resources.files("cdshooks.terminology").joinpath("valuesets", "lab-tests.json").read_text("utf-8")
+    out = {}
+    for m in json.loads(text)["members"]:
+        codes = [c["code"] for c in m.get("codes", []) if c.get("system") == lookup.LOINC]
+        if codes:
+            out[m["name"]] = (codes[0], m.get("title", m["name"]))
+    return out
+
+
+def lab_title(test: str) -> str:
+    """The lab test's display name ("Lymphocytes, absolute count")."""
+    return _lab_catalog().get(test, ("", test))[1]
+
+
+def service_request(record: PatientRecord, test: str, reason: str) -> dict[str, Any]:
+    """A draft lab order for `test` for this patient."""
+    code, title = _lab_catalog()[test]
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": lookup.LOINC, "code": code}], "text": title},
+        "subject": {"reference": f"Patient/{record.patient_id}"},
+        "authoredOn": record.now.isoformat(),
+        "reasonCode": [{"text": reason}],
+    }
+
+
+def order_labs(key: str, record: PatientRecord, tests: list[str], reason: str, **facts: Any) -> Suggestion:
+    """One suggestion creating a ServiceRequest per test."""
+    actions = tuple(
+        Action("create", f"Order {lab_title(t)}", service_request(record, t, reason)) for t in tests
+    )
+    return Suggestion(key, actions, is_recommended=True, facts=facts)
+
+
+def tmp_smx_request(record: PatientRecord, *, three_times_weekly: bool = False) -> dict[str, Any]:
+    """TMP-SMX for PJP prophylaxis: 80/400 mg daily, or 160/800 mg three times weekly."""
+    if three_times_weekly:
+        name = "sulfamethoxazole 800 mg / trimethoprim 160 mg oral tablet"
+        text = "1 tablet (trimethoprim 160 mg / sulfamethoxazole 800 mg) by mouth three times weekly"
+        repeat = {"frequency": 3, "period": 1, "periodUnit": "wk"}
+    else:
+        name = "sulfamethoxazole 400 mg / trimethoprim 80 mg oral tablet"
+        text = "1 tablet (trimethoprim 80 mg / sulfamethoxazole 400 mg) by mouth once daily"
+        repeat = {"frequency": 1, "period": 1, "periodUnit": "d"}
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": name},
+        "subject": {"reference": f"Patient/{record.patient_id}"},
+        "authoredOn": record.now.isoformat(),
+        "reasonCode": [{"text": "Pneumocystis jirovecii pneumonia prophylaxis"}],
+        "dosageInstruction": [
+            {
+                "text": text,
+                "timing": {"repeat": repeat},
+                "route": {"text": "oral"},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": 1,
+                            "unit": "tablet",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "{tbl}",
+                        }
+                    }
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,46 @@
+"""Where the patient stands with tofacitinib: new start, renewal, days on therapy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cdshooks.clinical import dosing, labs, tofacitinib
+from cdshooks.data.record import MedicationOrder, PatientRecord
+
+
+@dataclass(frozen=True)
+class TherapyStatus:
+    new_start: bool
+    start: datetime | None
+    days_on: int | None
+
+    @property
+    def text(self) -> str:
+        """One phrase for a card ("new start", "on tofacitinib since 2025-09-17 (day 120)")."""
+        if self.new_start:
+            return "new start (no active tofacitinib order)"
+        if self.start is None:
+            return "on tofacitinib (start date not on record)"
+        return f"on tofacitinib since {self.start.date().isoformat()} (day {self.days_on})"
+
+
+def status(record: PatientRecord) -> TherapyStatus:
+    new = tofacitinib.is_new_start(record)
+    start = tofacitinib.start_date(record)
+    days_on = labs.days_between(start, record.now) if start is not None and not new else None
+    return TherapyStatus(new, start, days_on)
+
+
+def is_renewal(record: PatientRecord) -> bool:
+    """A tofacitinib draft while an active tofacitinib order exists."""
+    return bool(tofacitinib.selected_drafts(record)) and bool(tofacitinib.active_orders(record))
+
+
+def regimen(order: MedicationOrder) -> str:
+    """"tofacitinib 5 MG Oral Tablet, 10 mg/day" (or "dose not readable")."""
+    product = tofacitinib.product(order)
+    strength = product.strength_mg if product else None
+    reading = dosing.daily_dose(order, strength_mg=strength, concentration_mg_per_ml=strength if product and product.solution else None)
+    dose = f"{reading.mg_per_day:g} mg/day" if reading.mg_per_day is not None else "dose not readable"
+    return f"{order.label}, {dose}"
