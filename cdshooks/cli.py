@@ -64,6 +64,10 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="print the raw JSON response")
     rp.add_argument("--now", type=_when, help="evaluation time (default: the scenario's asOf)")
     rp.set_defaults(func=_replay)
+
+    from cdshooks.fixture_commands import add_commands  # validate, fixtures new/load
+
+    add_commands(sub)
     return p
 
 

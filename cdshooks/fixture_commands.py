@@ -1,0 +1,93 @@
+"""The fixture subcommands of `cdshooks`: validate, fixtures new, fixtures load."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from cdshooks.validate import validate
+
+    problems, checked = validate(args.path)
+    for problem in problems:
+        print(problem)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = len(problems) - len(errors)
+    print(f"{checked} scenario(s) checked: {len(errors)} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    from cdshooks.scaffold import new
+
+    try:
+        path = new(args.name, args.hook, args.root, force=args.force)
+    except (ValueError, FileExistsError) as exc:
+        print(f"cdshooks fixtures new: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    print(
+        f"Next: change the data to show one rule, set expect.topics, then\n"
+        f"  cdshooks replay {path.parent}   # what fires\n"
+        f"  cdshooks validate {path.parent} # strict checks",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _wait_for(base_url: str, seconds: float) -> bool:
+    """Poll BASE/metadata until the server answers (a FHIR server can take minutes to start)."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{base_url.rstrip('/')}/metadata", timeout=5).ok:
+                return True
+        except requests.RequestException:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(2)
+
+
+def _load(args: argparse.Namespace) -> int:
+    from cdshooks.fixture_upload import upload
+
+    if args.wait and not _wait_for(args.fhir_server, args.wait):
+        print(f"cdshooks fixtures load: {args.fhir_server} did not answer within {args.wait} s", file=sys.stderr)
+        return 1
+    try:
+        done, skipped = upload(args.fhir_server, args.path)
+    except Exception as exc:  # network or server refusal: say which, exit non-zero
+        print(f"cdshooks fixtures load: {exc}", file=sys.stderr)
+        return 1
+    for item in done:
+        print(f"{item.scenario}: patientId={item.patient_id} ({item.resources} resources)")
+    for reason in skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    return 0 if done else 1
+
+
+def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Register `validate` and `fixtures {new,load}` on the main parser's subcommands."""
+    v = sub.add_parser("validate", help="check fixture scenarios strictly (FHIR R4, references, request shape)")
+    v.add_argument("path", nargs="?", default="fixtures", help="fixtures folder, a scenario folder or file")
+    v.set_defaults(func=_validate)
+
+    fx = sub.add_parser("fixtures", help="create fixture scenarios or load them onto a FHIR server")
+    fx_sub = fx.add_subparsers(dest="fixtures_command", required=True)
+    n = fx_sub.add_parser("new", help="scaffold fixtures/NAME/scenario.json around the base patient")
+    n.add_argument("name")
+    n.add_argument("--hook", default="order-select", choices=("order-select", "order-sign", "patient-view"))
+    n.add_argument("--root", default="fixtures", help="the fixtures folder (default: fixtures)")
+    n.add_argument("--force", action="store_true", help="overwrite an existing scenario")
+    n.set_defaults(func=_new)
+
+    ld = fx_sub.add_parser("load", help="upload each scenario's data as its own patient (id = scenario name)")
+    ld.add_argument("path", nargs="?", default="fixtures", help="fixtures folder or one scenario")
+    ld.add_argument("--fhir-server", required=True, help="FHIR R4 base URL, e.g. http://localhost:8081/fhir")
+    ld.add_argument("--wait", type=float, default=0, help="seconds to wait for the server's /metadata first")
+    ld.set_defaults(func=_load)

@@ -1,0 +1,66 @@
+"""`cdshooks fixtures new`: scenarios around the base patient, from package data alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cdshooks import cli, scaffold
+from cdshooks.services import SERVICES
+from tests import fixturekit as k
+
+
+def _without_instance(request: dict) -> dict:
+    return {key: v for key, v in request.items() if key != "hookInstance"}
+
+
+@pytest.mark.parametrize(
+    "hook, kit_request",
+    [
+        ("order-select", lambda: k.order_select([k.tofacitinib_draft()])),
+        ("order-sign", lambda: k.order_sign([k.tofacitinib_draft()])),
+        ("patient-view", lambda: k.patient_view()),
+    ],
+)
+def test_packaged_template_matches_the_fixture_kit(hook, kit_request):
+    # The template is a copy of tests/fixturekit.py's base patient; this keeps them equal.
+    assert _without_instance(scaffold.request(hook)) == _without_instance(kit_request())
+
+
+def test_template_as_of_is_the_kits():
+    assert scaffold.template()["asOf"] == k.AS_OF.isoformat().replace("+00:00", "Z")
+
+
+def test_each_request_gets_a_fresh_hook_instance():
+    assert scaffold.request("patient-view")["hookInstance"] != scaffold.request("patient-view")["hookInstance"]
+
+
+def test_new_writes_a_scenario_for_the_hook(tmp_path):
+    path = scaffold.new("renal-case", "order-sign", tmp_path)
+    doc = json.loads(path.read_text())
+    assert path == tmp_path / "renal-case" / "scenario.json"
+    assert doc["service"] == "tofacitinib-order-sign" and SERVICES[doc["service"]].hook == doc["request"]["hook"]
+    assert doc["expect"] == {"topics": []}
+    assert doc["description"].startswith("TODO")
+
+
+def test_new_refuses_to_overwrite_bad_names_and_unknown_hooks(tmp_path):
+    scaffold.new("case", root=tmp_path)
+    with pytest.raises(FileExistsError):
+        scaffold.new("case", root=tmp_path)
+    scaffold.new("case", "patient-view", tmp_path, force=True)
+    assert json.loads((tmp_path / "case" / "scenario.json").read_text())["request"]["hook"] == "patient-view"
+    for bad in ("Has Space", "../escape", "", "x" * 65):
+        with pytest.raises(ValueError):
+            scaffold.new(bad, root=tmp_path)
+    with pytest.raises(ValueError):
+        scaffold.new("ok", "medication-prescribe", tmp_path)
+
+
+def test_cli_scaffolds_then_validates(tmp_path, capsys):
+    assert cli.main(["fixtures", "new", "my-case", "--hook", "patient-view", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "my-case" / "scenario.json")
+    assert cli.main(["validate", str(tmp_path)]) == 0
+    assert cli.main(["fixtures", "new", "my-case", "--root", str(tmp_path)]) == 2
+    assert "exists" in capsys.readouterr().err

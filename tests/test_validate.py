@@ -1,0 +1,186 @@
+"""`cdshooks validate`: the real fixtures pass; a broken copy fails with precise messages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cdshooks import cli, scaffold
+from cdshooks.validate import validate
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def errors(path) -> list[str]:
+    problems, _ = validate(path)
+    return [f"{p.path}: {p.message}" for p in problems if p.severity == "error"]
+
+
+def warnings(path) -> list[str]:
+    problems, _ = validate(path)
+    return [f"{p.path}: {p.message}" for p in problems if p.severity == "warning"]
+
+
+def write(folder: Path, doc: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scenario.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def order_select(tmp_path) -> tuple[Path, dict]:
+    """A valid order-select scenario to break."""
+    return tmp_path / "case", scaffold.scenario("order-select", "a tofacitinib start")
+
+
+def test_the_committed_fixtures_pass():
+    problems, checked = validate(FIXTURES)
+    assert checked == len(list(FIXTURES.glob("*/scenario.json"))) > 0
+    assert [str(p) for p in problems if p.severity == "error"] == []
+
+
+def test_a_broken_copy_of_the_fixtures_fails_naming_file_and_path(tmp_path):
+    copy = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, copy)
+    target = next(f for f in sorted(copy.glob("*/scenario.json")) if not validate(f)[0])
+    doc = json.loads(target.read_text())
+    doc["request"]["prefetch"]["patient"]["birthDate"] = "02/03/1981"
+    target.write_text(json.dumps(doc))
+    problems, _ = validate(copy)
+    assert [(p.file, p.path) for p in problems if p.severity == "error"] == [
+        (target, "$.request.prefetch.patient.birthDate")
+    ]
+    assert "FHIR R4" in problems[0].message
+
+
+@pytest.mark.parametrize("hook", scaffold.HOOKS)
+def test_scaffolded_scenarios_are_valid(tmp_path, hook):
+    assert errors(write(tmp_path / hook, scaffold.scenario(hook, "x"))) == []
+
+
+def test_invalid_fhir_is_reported_at_its_json_path(order_select):
+    folder, doc = order_select
+    obs = doc["request"]["prefetch"]["observations"]["entry"]
+    obs[2]["resource"]["valueQuantity"]["value"] = "1,4"
+    obs[4]["resource"]["effectiveDateTime"] = "2026-13-45"
+    doc["request"]["context"]["draftOrders"]["entry"][0]["resource"]["reasonCode"] = {"text": "ILD"}
+    found = errors(write(folder, doc))
+    assert [f.split(": ")[0] for f in found] == [
+        "$.request.context.draftOrders.entry[0].resource.reasonCode",
+        "$.request.prefetch.observations.entry[2].resource.valueQuantity.value",
+        "$.request.prefetch.observations.entry[4].resource.effectiveDateTime",
+    ]
+    assert all(f.endswith("(FHIR R4)") for f in found)
+
+
+def test_references_must_resolve(order_select):
+    folder, doc = order_select
+    ctx = doc["request"]["context"]
+    ctx["selections"] = ["MedicationRequest/draft-tofa", "MedicationRequest/not-there"]
+    doc["request"]["prefetch"]["conditions"]["entry"][1]["resource"]["subject"]["reference"] = "Patient/someone-else"
+    doc["request"]["prefetch"]["patient"]["id"] = "p-other"
+    assert errors(write(folder, doc)) == [
+        "$.request.context.selections[1]: 'MedicationRequest/not-there' is not an entry of draftOrders",
+        "$.request.prefetch.patient.id: 'p-other' is not context.patientId ('p-mda5')",
+        "$.request.prefetch.conditions.entry[1].resource.subject.reference: "
+        "'Patient/someone-else' is not the context patient (Patient/p-mda5)",
+    ]
+
+
+def test_scenario_shape(order_select):
+    folder, doc = order_select
+    doc["description"] = ""
+    doc["asOf"] = "2026-01-15T12:00:00"
+    doc["expect"] = {"topics": ["no-such-topic"], "indicators": {"other": "loud"}, "cards": 2}
+    doc["extra"] = True
+    assert errors(write(folder, doc)) == [
+        "$.extra: unknown key (expected description, service, asOf, expect, request)",
+        "$.description: must be a non-empty string saying what the scenario shows",
+        "$.asOf: must carry a UTC offset (Z or +hh:mm)",
+        "$.expect.cards: unknown key (expected topics, indicators)",
+        "$.expect.topics[0]: 'no-such-topic' has no card template in cards/",
+        "$.expect.indicators.other: is not one of the expected topics",
+        "$.expect.indicators.other: must be one of info, warning, critical",
+    ]
+
+
+def test_request_shape_for_its_hook(order_select):
+    folder, doc = order_select
+    req = doc["request"]
+    req["hookInstance"] = "not-a-uuid"
+    req["fhirAuthorization"] = {"access_token": "x", "token_type": "Bearer"}
+    req["context"]["appointments"] = []
+    req["prefetch"]["allergies"] = None
+    req["context"]["draftOrders"]["entry"][0]["resource"]["status"] = "active"
+    assert errors(write(folder, doc)) == [
+        "$.request.hookInstance: must be a UUID",
+        "$.request.fhirAuthorization: is only meaningful with a fhirServer",
+        "$.request.fhirAuthorization.expires_in: is required (int)",
+        "$.request.fhirAuthorization.scope: is required (str)",
+        "$.request.fhirAuthorization.subject: is required (str)",
+        "$.request.context.appointments: not a context field of order-select",
+        "$.request.context.draftOrders.entry[0].resource.status: draft orders must have status 'draft', not 'active'",
+        "$.request.prefetch.allergies: not a prefetch key of tofacitinib-order-select "
+        "(patient, medications, observations, conditions, immunizations)",
+    ]
+
+
+def test_wrong_hook_for_the_service_is_what_the_service_would_refuse(order_select):
+    folder, doc = order_select
+    doc["service"] = "tofacitinib-patient-view"
+    found = errors(write(folder, doc))
+    assert "$.request.hook: the service would refuse it: This service answers the 'patient-view' hook, not 'order-select'." in found
+
+
+def test_data_the_prefetch_query_cannot_return_is_a_warning(order_select):
+    folder, doc = order_select
+    doc["request"]["prefetch"]["medications"]["entry"][0]["resource"]["status"] = "stopped"
+    doc["request"]["prefetch"]["observations"]["entry"][0]["resource"]["code"] = {"text": "Weight"}
+    write(folder, doc)
+    assert errors(folder) == []
+    assert warnings(folder) == [
+        "$.request.prefetch.medications.entry[0].resource.status: "
+        "'stopped' is outside the prefetch query (status=active,on-hold,completed)",
+        "$.request.prefetch.observations.entry[0].resource.code: no coding matches the prefetch query's code list",
+    ]
+
+
+def test_deliberately_invalid_paths_are_excused_and_stale_ones_reported(order_select):
+    folder, doc = order_select
+    draft = doc["request"]["context"]["draftOrders"]["entry"][0]["resource"]
+    del draft["intent"]
+    draft["category"] = {"text": "outpatient"}
+    path = "$.request.context.draftOrders.entry[0].resource"
+    doc["deliberatelyInvalid"] = {path: "the sandbox sends single objects and no intent"}
+    assert errors(write(folder, doc)) == []
+    doc["deliberatelyInvalid"]["$.request.prefetch.patient"] = "stale"
+    assert errors(write(folder, doc)) == [
+        '$.deliberatelyInvalid["$.request.prefetch.patient"]: names a path that is valid FHIR: remove it'
+    ]
+
+
+def test_unreadable_files(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "scenario.json").write_text("{not json")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "scenario.json").write_text("[]")
+    assert errors(tmp_path) == [
+        "$: is not JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+        "$: must be a JSON object",
+    ]
+    assert errors(tmp_path / "empty") == ["$: no scenario.json found"]
+
+
+def test_cli_exit_codes_and_output(order_select, capsys):
+    folder, doc = order_select
+    write(folder, doc)
+    assert cli.main(["validate", str(folder)]) == 0
+    doc["request"]["hookInstance"] = "x"
+    write(folder, doc)
+    assert cli.main(["validate", str(folder.parent)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{folder / 'scenario.json'}: $.request.hookInstance: must be a UUID" in out.splitlines()
+    assert "1 scenario(s) checked: 1 error(s), 0 warning(s)" in err
