@@ -1,0 +1,153 @@
+"""Dose rules end to end on records, the one-suggestion merge, and every fixture's dose suggestions."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cdshooks.clinical import regimens as rg
+from cdshooks.data import parsers
+from cdshooks.fhir_validation import validate_resource
+from tests import fixturekit as k
+from tests.clinical.dose_kit import by_topic, record, topics
+
+D, dosage = k.tofacitinib_draft, k.dosage
+
+
+def test_band_topics():
+    assert topics(record(drafts=[D()])) == ["dose-guidance"]
+    assert topics(record(drafts=[D(product=k.TOFA_10MG, dosages=[dosage(10, "mg", 2)])])) == ["dose-escalation"]
+    assert topics(record(drafts=[D(dosages=[dosage(12, "mg", 2)])])) == ["dose-above-max"]
+    assert topics(record(drafts=[D(dosages=[{"text": "take as directed"}])])) == ["dose-unverified"]
+
+
+def test_thresholds_come_from_configuration():
+    from dataclasses import replace
+
+    from cdshooks import engine
+
+    rec = record(drafts=[D()])
+    strict = replace(k_thresholds(), dose_guidance_max_mg_day=5.0)
+    assert [f.topic for f in engine.evaluate(rec, "order-select", strict) if f.topic.startswith("dose-")] == [
+        "dose-escalation"
+    ]
+
+
+def k_thresholds():
+    from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
+
+    return DEFAULT_THRESHOLDS
+
+
+def test_reduced_dose_guidance_variant():
+    [f] = by_topic(record(drafts=[D(dosages=[dosage(5, "mg", 1)])]), "dose-guidance")
+    assert f.variant == "reduced"
+
+
+def test_escalation_notes_a_prior_standard_dose_trial():
+    prior = k.med_request("old", k.TOFA_5MG[1], k.TOFA_5MG[0], status="stopped", days_ago=200, dosages=[dosage(5, "mg", 2)])
+    draft = D(product=k.TOFA_10MG, dosages=[dosage(10, "mg", 2)])
+    [without_trial] = by_topic(record(drafts=[draft]), "dose-escalation")
+    [with_trial] = by_topic(record(k.base_resources() + [prior], drafts=[draft]), "dose-escalation")
+    assert "No prior" in without_trial.facts["prior_trial"]
+    assert "prior order" in with_trial.facts["prior_trial"] and "stopped" in with_trial.facts["prior_trial"]
+
+
+def test_only_selected_drafts_are_checked():
+    other = k.med_request("x", "methotrexate 2.5 mg tablet", None, status="draft", days_ago=0)
+    assert topics(record(drafts=[D(), other], selected={"x"})) == []
+    assert topics(record(drafts=[D(), other], selected={"draft-tofa"})) == ["dose-guidance"]
+
+
+def test_cancelled_draft_is_not_checked():
+    draft = D()
+    draft["status"] = "cancelled"
+    assert topics(record(drafts=[draft])) == []
+
+
+def test_no_dose_rules_on_patient_view():
+    assert topics(record(drafts=[D()]), "patient-view") == []
+
+
+def test_renal_fires_and_suppresses_guidance():
+    rec = record(k.base_resources() + [k.condition("c", "CKD stage 4", "N18.4")], drafts=[D()])
+    assert topics(rec) == ["dose-renal"]
+    [f] = by_topic(rec, "dose-renal")
+    assert f.facts["target"] == "5 mg once daily" and len(f.suggestions) == 1
+
+
+def test_several_reducing_rules_offer_one_and_the_same_regimen():
+    res = k.base_resources() + [
+        k.condition("c", "CKD stage 4", "N18.4"),
+        k.med_request("f", "fluconazole 100 mg tablet", None, dosages=[dosage(100, "mg", 1)]),
+    ]
+    rec = record(res, drafts=[D(dosages=[dosage(15, "mg", 2)])])
+    found = [f for t in ("dose-above-max", "dose-renal", "dose-cyp-inhibitor") for f in by_topic(rec, t)]
+    assert len(found) == 3
+    regimens_offered = {s.facts["suggested"] for f in found for s in f.suggestions}
+    assert regimens_offered == {"5 mg BID"}
+    assert all(len(f.suggestions) == 1 and "Several dose rules" in f.facts["consensus_note"] for f in found)
+
+
+def test_above_max_alone_offers_escalation_and_standard_dose():
+    [f] = by_topic(record(drafts=[D(dosages=[dosage(15, "mg", 2)])]), "dose-above-max")
+    assert [s.facts["suggested"] for s in f.suggestions] == ["10 mg BID", "5 mg BID"]
+    assert f.suggestions[-1].is_recommended and not f.suggestions[0].is_recommended
+
+
+def test_hepatic_c_is_critical_without_suggestion():
+    rec = record(k.base_resources() + [k.condition("h", "Hepatic failure", "K72.90")], drafts=[D()])
+    [f] = by_topic(rec, "dose-hepatic")
+    assert f.variant == "severe" and not f.suggestions
+
+
+def test_unreadable_dose_still_warns_for_renal_without_a_suggestion():
+    rec = record(k.base_resources() + [k.condition("c", "CKD stage 5", "N18.5")], drafts=[D(dosages=[])])
+    assert topics(rec) == ["dose-renal", "dose-unverified"]
+    [f] = by_topic(rec, "dose-renal")
+    assert not f.suggestions and "5 mg once daily" in f.facts["target"]
+
+
+# --- every dosing/interaction fixture: suggestion resources valid and recomputing ---
+
+FIXTURES = sorted(p for p in k.FIXTURES.glob("*/scenario.json") if p.parent.name.startswith(("dose-", "ddi-")))
+LABELS = {f"Change to tofacitinib {r.label}": r for r in (rg.IR_5_QD, rg.IR_5_BID, rg.IR_10_BID, rg.XR_11, rg.XR_22)}
+
+
+@pytest.fixture(scope="module")
+def client():
+    from cdshooks.app import create_app
+    from cdshooks.config import Settings
+
+    return Settings, create_app
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.parent.name)
+def test_fixture_suggestions_are_valid_and_compute_to_the_intended_dose(path: Path, client):
+    Settings, create_app = client
+    doc = json.loads(path.read_text())
+    from datetime import datetime
+
+    now = datetime.fromisoformat(doc["asOf"].replace("Z", "+00:00"))
+    app = create_app(Settings.from_env(now=now, auth_enabled=False))
+    body = app.test_client().post(f"/cds-services/{doc['service']}", json=doc["request"]).get_json()
+    drafts = {e["resource"]["id"] for e in doc["request"]["context"].get("draftOrders", {}).get("entry", [])}
+    offered_per_order: dict[str, set[str]] = {}
+    for card in body["cards"]:
+        if not card["source"]["topic"]["code"].startswith(("dose-", "ddi-")):
+            continue
+        for s in card.get("suggestions", []):
+            for a in s["actions"]:
+                if a["type"] == "delete":
+                    assert a["resourceId"].removeprefix("MedicationRequest/") in drafts
+                    continue
+                res = a["resource"]
+                validate_resource(res)
+                assert a["type"] == "update" and res["id"] in drafts and res["status"] == "draft"
+                intended = LABELS[s["label"]]
+                dose = rg.read(parsers.medication_order(res, {}, is_draft=True))
+                assert dose.reading.mg_per_day == pytest.approx(intended.mg_per_day)
+                assert dose.product.extended_release is intended.extended_release
+                if len(card["suggestions"]) == 1:
+                    offered_per_order.setdefault(res["id"], set()).add(s["label"])
+    assert all(len(v) == 1 for v in offered_per_order.values()), offered_per_order

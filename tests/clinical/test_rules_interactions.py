@@ -1,0 +1,130 @@
+"""Interactions in both directions, one card per class, only orders that count, moderate CYP3A4 silent."""
+
+import pytest
+
+from tests import fixturekit as k
+from tests.clinical.dose_kit import by_topic, record, topics
+
+D, dosage = k.tofacitinib_draft, k.dosage
+
+# (topic, a drug of the class as a text-only order name)
+CLASSES = [
+    ("dose-cyp-inhibitor", "clarithromycin 500 mg tablet"),
+    ("dose-cyp-inhibitor", "Diflucan 150 mg"),
+    ("ddi-cyp-inducer", "carbamazepine 200 mg tablet"),
+    ("ddi-jak-duplicate", "Rinvoq 15 mg"),
+    ("ddi-biologic", "etanercept 50 mg/mL syringe"),
+    ("ddi-rituximab", "Rituxan 1000 mg infusion"),
+    ("ddi-immunosuppressant", "Imuran 50 mg"),
+    ("ddi-triple-therapy", "mycophenolate mofetil 500 mg"),
+    ("ddi-live-vaccine", "Varivax (varicella virus vaccine live)"),
+]
+
+
+def other(name, status="active", oid="other"):
+    return k.med_request(oid, name, None, status=status, days_ago=0 if status == "draft" else 20)
+
+
+@pytest.mark.parametrize("topic, name", CLASSES)
+def test_tofacitinib_drafted_while_other_active(topic, name):
+    rec = record(k.base_resources() + [other(name)], drafts=[D()])
+    assert topic in topics(rec)
+    [f] = [f for f in by_topic(rec, topic)]
+    assert f.facts["drugs"] in f.facts["drug_list"]
+
+
+@pytest.mark.parametrize("topic, name", CLASSES)
+def test_other_drafted_while_tofacitinib_active(topic, name):
+    rec = record(drafts=[other(name, "draft")], on_tofacitinib=True)
+    assert topics(rec) == [topic]
+
+
+@pytest.mark.parametrize("topic, name", CLASSES)
+def test_both_drafted(topic, name):
+    rec = record(drafts=[D(), other(name, "draft")])
+    assert topic in topics(rec)
+
+
+@pytest.mark.parametrize("topic, name", CLASSES)
+def test_patient_view_needs_both_active(topic, name):
+    assert topic in topics(record(k.base_resources(on_tofacitinib=True) + [other(name)]), "patient-view")
+    assert topics(record(k.base_resources() + [other(name)]), "patient-view") == []
+
+
+@pytest.mark.parametrize("status", ["stopped", "cancelled", "completed", "entered-in-error", "on-hold", "draft"])
+def test_record_orders_that_are_not_active_do_not_count(status):
+    rec = record(k.base_resources() + [other("fluconazole 200 mg", status)], drafts=[D()])
+    assert topics(rec) == ["dose-guidance"]
+
+
+def test_other_drug_alone_without_tofacitinib_is_silent():
+    assert topics(record(drafts=[other("fluconazole 200 mg", "draft")])) == []
+
+
+def test_both_active_is_not_an_order_hook_finding():
+    # order-select with an unrelated draft: the chronic pair is patient-view's business
+    rec = record(k.base_resources(on_tofacitinib=True) + [other("fluconazole 200 mg")],
+                 drafts=[other("methotrexate 2.5 mg", "draft", oid="mtx")])
+    assert topics(rec) == []
+
+
+@pytest.mark.parametrize("name", ["diltiazem 120 mg", "verapamil 80 mg", "erythromycin 250 mg", "Cresemba 186 mg", "amiodarone 200 mg", "letermovir 480 mg"])
+def test_moderate_cyp3a4_inhibitors_alone_do_not_fire(name):
+    assert topics(record(k.base_resources() + [other(name)], drafts=[D()])) == ["dose-guidance"]
+
+
+def test_cyclosporine_is_triple_therapy_not_cyp():
+    rec = record(k.base_resources() + [other("Neoral 100 mg")], drafts=[D()])
+    assert topics(rec) == ["ddi-triple-therapy", "dose-guidance"]
+
+
+def test_one_card_per_class_naming_every_drug():
+    res = k.base_resources() + [other("itraconazole 200 mg", oid="a"), other("posaconazole 300 mg", oid="b")]
+    [f] = by_topic(record(res, drafts=[D()]), "dose-cyp-inhibitor")
+    assert f.facts["drugs"] == "itraconazole, posaconazole"
+
+
+def test_rituximab_is_not_a_biologic_warning_and_adalimumab_is():
+    assert topics(record(k.base_resources() + [other("rituximab 1 g")], drafts=[D()])) == ["ddi-rituximab", "dose-guidance"]
+    assert topics(record(k.base_resources() + [other("adalimumab 40 mg")], drafts=[D()])) == ["ddi-biologic", "dose-guidance"]
+
+
+def test_cyp_inhibitor_drafted_on_active_tofacitinib_deletes_the_draft_and_states_the_reduction():
+    [f] = by_topic(record(drafts=[other("ketoconazole 200 mg", "draft", oid="keto")], on_tofacitinib=True), "dose-cyp-inhibitor")
+    assert f.variant == "inhibitor-drafted"
+    [s] = f.suggestions
+    assert [(a.type, a.resource_id) for a in s.actions] == [("delete", "MedicationRequest/keto")]
+    assert "5 mg BID must be reduced to 5 mg once daily" in f.facts["reduction"]
+
+
+def test_cyp_inhibitor_with_tofacitinib_draft_updates_only_the_draft():
+    [f] = by_topic(record(k.base_resources() + [other("voriconazole 200 mg")], drafts=[D()]), "dose-cyp-inhibitor")
+    [s] = f.suggestions
+    [a] = s.actions
+    assert a.type == "update" and a.resource["id"] == "draft-tofa"
+
+
+def test_patient_view_cyp_card_has_no_suggestion():
+    [f] = by_topic(record(k.base_resources(on_tofacitinib=True) + [other("fluconazole 200 mg")]), "dose-cyp-inhibitor", "patient-view")
+    assert f.variant == "on-therapy" and not f.suggestions
+
+
+def test_jak_duplicate_removes_the_drafted_jak_inhibitor():
+    [f] = by_topic(record(drafts=[other("baricitinib 4 mg", "draft", oid="bari")], on_tofacitinib=True), "ddi-jak-duplicate")
+    assert [a.resource_id for s in f.suggestions for a in s.actions] == ["MedicationRequest/bari"]
+    [f] = by_topic(record(k.base_resources() + [other("baricitinib 4 mg")], drafts=[D()]), "ddi-jak-duplicate")
+    assert [a.resource_id for s in f.suggestions for a in s.actions] == ["MedicationRequest/draft-tofa"]
+
+
+def test_a_second_tofacitinib_order_is_not_a_jak_duplicate():
+    assert "ddi-jak-duplicate" not in topics(record(drafts=[D()], on_tofacitinib=True))
+
+
+def test_ddi_cards_do_not_suppress_dose_guidance():
+    assert topics(record(k.base_resources() + [other("tacrolimus 1 mg")], drafts=[D()])) == ["ddi-triple-therapy", "dose-guidance"]
+
+
+def test_recombinant_zoster_is_not_live():
+    rzv = other("Shingrix", "draft", oid="rzv")
+    rzv["medicationCodeableConcept"]["coding"] = [{"system": k.CVX, "code": "187"}]
+    assert topics(record(drafts=[rzv], on_tofacitinib=True)) == []
