@@ -217,6 +217,7 @@ def test_missing_or_non_bearer_authorization(make_auth_app, header, caplog):
     resp = make_auth_app().test_client().post(SERVICE_PATH, json={}, headers=headers)
     assert resp.status_code == 401
     assert resp.get_data() == b""
+    assert "dXNlcjpwYXNz" not in caplog.text
 
 
 @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJFUzM4NCJ9.bm90IGpzb24.c2ln", "x" * 20000])
