@@ -1,0 +1,144 @@
+"""Infection and lab-safety rules on small records: who fires, which variant, what facts."""
+
+from datetime import date
+
+import pytest
+
+from cdshooks import cards, engine
+from cdshooks.clinical.rules import infection, lab_safety, risk_groups
+from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
+from tests.clinical.records import lab, med, problem, record, tofa
+
+
+def findings(fn, rec):
+    return list(fn(rec, TH))
+
+
+def test_nothing_fires_outside_tofacitinib_context():
+    rec = record(labs=[lab("731-0", 1, 0.2, "10*3/uL"), lab("72493-0", 1, 9000, "IU/mL")],
+                 conditions=[problem("A41.9", "Sepsis")], birth=date(1940, 1, 1))
+    for hook in engine.HOOKS:
+        assert engine.evaluate(rec, hook, TH) == []
+
+
+@pytest.mark.parametrize(
+    "code, text, fires",
+    [("B25.9", "CMV disease", True), ("B37.81", "Candida esophagitis", True), ("B37.0", "Oral thrush", False),
+     ("B37.3", "Vulvovaginal candidiasis", False), ("Z86.19", "History of sepsis", False),
+     (None, "Septic shock", True), ("B02.9", "Zoster", True), ("B18.2", "Chronic hepatitis C", False)],
+)
+def test_infection_active_codes(code, text, fires):
+    rec = record(meds=[tofa()], conditions=[problem(code, text)])
+    assert bool(findings(infection.active_serious_infection, rec)) is fires
+
+
+def test_resolved_infection_does_not_fire():
+    rec = record(meds=[tofa()], conditions=[problem("B02.9", "Zoster", clinical="resolved")])
+    assert findings(infection.active_serious_infection, rec) == []
+
+
+def test_infection_variant_new_start_vs_on_therapy():
+    cond = [problem("A41.9", "Sepsis")]
+    assert findings(infection.active_serious_infection, record(drafts=[tofa(0, draft=True)], conditions=cond))[0].variant == "default"
+    assert findings(infection.active_serious_infection, record(meds=[tofa()], conditions=cond))[0].variant == "on-therapy"
+
+
+@pytest.mark.parametrize(
+    "value, unit, variant",
+    [(499, "cells/uL", "on-therapy"), (0.5, "10*3/uL", "moderate"), (899, "/mm3", "moderate"), (900, "cells/uL", None),
+     (0.45, "x10^9/L", "on-therapy")],
+)
+def test_lymphopenia_bands(value, unit, variant):
+    got = findings(lab_safety.lymphopenia, record(meds=[tofa()], labs=[lab("731-0", 3, value, unit)]))
+    assert (got[0].variant if got else None) == variant
+
+
+def test_lymphopenia_uses_only_the_newest_result_within_90_days():
+    old_low = lab("731-0", 91, 0.2, "10*3/uL")
+    assert findings(lab_safety.lymphopenia, record(meds=[tofa()], labs=[old_low])) == []
+    newer_ok = lab("731-0", 2, 1.5, "10*3/uL")
+    low = lab("731-0", 20, 0.2, "10*3/uL")
+    assert findings(lab_safety.lymphopenia, record(meds=[tofa()], labs=[low, newer_ok])) == []
+
+
+def test_unconvertible_count_is_not_used():
+    assert findings(lab_safety.lymphopenia, record(meds=[tofa()], labs=[lab("731-0", 2, 0.2, "%")])) == []
+
+
+@pytest.mark.parametrize(
+    "value, new_start, variant",
+    [(400, True, "default"), (400, False, "on-therapy"), (999, True, "moderate"), (999, False, "moderate-on-therapy"),
+     (1000, False, None)],
+)
+def test_neutropenia_bands(value, new_start, variant):
+    meds, drafts = ([], [tofa(0, draft=True)]) if new_start else ([tofa()], [])
+    rec = record(meds=meds, drafts=drafts, labs=[lab("751-8", 2, value, "cells/uL")])
+    got = findings(lab_safety.neutropenia, rec)
+    assert (got[0].variant if got else None) == variant
+
+
+def test_anemia_new_start_below_9():
+    rec = record(drafts=[tofa(0, draft=True)], labs=[lab("718-7", 2, 8.9, "g/dL")])
+    assert findings(lab_safety.anemia, rec)[0].variant == "new-start"
+    rec = record(drafts=[tofa(0, draft=True)], labs=[lab("718-7", 2, 9.0, "g/dL")])
+    assert findings(lab_safety.anemia, rec) == []
+
+
+def test_anemia_fall_from_pretreatment():
+    pre = lab("718-7", 125, 13.0, "g/dL")  # 5 days before a start 120 days ago
+    fell = lab("718-7", 2, 10.9, "g/dL")  # fall 2.1
+    got = findings(lab_safety.anemia, record(meds=[tofa(120)], labs=[pre, fell]))
+    assert got[0].variant == "fall"
+    same = lab("718-7", 2, 11.0, "g/dL")  # fall exactly 2.0: not > 2
+    assert findings(lab_safety.anemia, record(meds=[tofa(120)], labs=[pre, same])) == []
+
+
+def test_pretreatment_hb_must_be_within_90_days_before_start():
+    too_old = lab("718-7", 211, 14.0, "g/dL")  # 91 days before the start
+    assert findings(lab_safety.anemia, record(meds=[tofa(120)], labs=[too_old, lab("718-7", 2, 10.0, "g/dL")])) == []
+
+
+def test_anemia_below_8_on_therapy():
+    assert findings(lab_safety.anemia, record(meds=[tofa()], labs=[lab("718-7", 2, 79, "g/L")]))[0].variant == "default"
+
+
+@pytest.mark.parametrize("birth, fires", [(date(1961, 1, 15), True), (date(1961, 1, 16), False)])
+def test_age_65_boundary(birth, fires):
+    assert bool(findings(risk_groups.age_infection_risk, record(meds=[tofa()], birth=birth))) is fires
+
+
+def test_boxed_warning_needs_age_50_for_cv_risk_but_not_for_thrombosis():
+    htn = [problem("I10", "Essential hypertension")]
+    assert findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=htn, birth=date(1980, 1, 1))) == []
+    got = findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=htn, birth=date(1970, 1, 1)))
+    assert "Essential hypertension" in got[0].facts["factors"]
+    vte = [problem("I26.99", "Pulmonary embolism")]
+    assert findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=vte))[0].variant == "thrombosis"
+
+
+def test_pulmonary_hypertension_is_not_a_cv_risk_factor():
+    ph = [problem(None, "Pulmonary hypertension")]
+    assert findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=ph, birth=date(1960, 1, 1))) == []
+
+
+def test_pjp_card_suggests_valid_tmp_smx_orders():
+    rec = record(meds=[tofa(), med("prednisone 20 MG Oral Tablet", 10, 40)])
+    (f,) = findings(infection.pjp_prophylaxis, rec)
+    card = cards.render_card(f)  # validates the MedicationRequests (fhir.resources R4B)
+    resources = [a["resource"] for s in card["suggestions"] for a in s["actions"]]
+    assert all(r["status"] == "draft" and r["intent"] == "order" for r in resources)
+    assert all("coding" not in r["medicationCodeableConcept"] for r in resources)
+
+
+def test_pjp_silent_when_prophylaxis_active_or_drafted():
+    pred = med("prednisone 20 MG Oral Tablet", 10, 40)
+    assert findings(infection.pjp_prophylaxis, record(meds=[tofa(), pred, med("dapsone 100 MG Oral Tablet", 5, 100)])) == []
+    drafted = med("Bactrim DS", 0, draft=True)
+    assert findings(infection.pjp_prophylaxis, record(meds=[tofa(), pred], drafts=[drafted])) == []
+
+
+def test_ebv_strictly_above_threshold():
+    at = record(meds=[tofa()], labs=[lab("36923-1", 3, 500, "IU/mL")])
+    above = record(meds=[tofa()], labs=[lab("36923-1", 3, 501, "IU/mL")])
+    assert findings(infection.ebv_viremia, at) == []
+    assert len(findings(infection.ebv_viremia, above)) == 1

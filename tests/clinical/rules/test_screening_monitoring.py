@@ -1,0 +1,88 @@
+"""Screening (new start only), monitoring (on therapy / renewal) and the summary card."""
+
+from cdshooks import cards
+from cdshooks.clinical.rules import monitoring, screening, summary
+from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
+from cdshooks.data.record import Coding, Vaccination
+from tests.clinical.records import ago, lab, med, problem, record, tofa
+
+DRAFT = tofa(0, draft=True)
+WORKUP = [lab("731-0", 5, 1.4, "10*3/uL"), lab("751-8", 5, 4, "10*3/uL"), lab("718-7", 5, 13, "g/dL"),
+          lab("1742-6", 5, 20, "U/L"), lab("1920-8", 5, 20, "U/L"), lab("2160-0", 5, 0.7, "mg/dL"),
+          lab("13457-7", 80, 100, "mg/dL"), lab("71773-6", 100, text="negative"),
+          lab("5196-1", 100, text="negative"), lab("16933-4", 100, text="negative")]
+RZV = Vaccination("v1", (Coding("http://hl7.org/fhir/sid/cvx", "187"),), "completed", ago(100))
+
+
+def run(fn, rec):
+    return list(fn(rec, TH))
+
+
+def test_complete_workup_gives_no_screening_card():
+    rec = record(drafts=[DRAFT], labs=WORKUP, immunizations=(RZV,))
+    for fn in (screening.screen_tb, screening.screen_hbv, screening.screen_zoster, screening.screen_baseline_labs):
+        assert run(fn, rec) == [], fn.__name__
+
+
+def test_screening_is_for_new_starts_only():
+    rec = record(meds=[tofa()], drafts=[DRAFT])  # renewal: nothing on record, still silent
+    assert run(screening.screen_tb, rec) == [] and run(screening.screen_baseline_labs, rec) == []
+
+
+def test_tb_missing_suggests_igra_service_request():
+    (f,) = run(screening.screen_tb, record(drafts=[DRAFT]))
+    card = cards.render_card(f)
+    sr = card["suggestions"][0]["actions"][0]["resource"]
+    assert sr["resourceType"] == "ServiceRequest" and sr["code"]["coding"][0]["code"] == "71773-6"
+    assert sr["subject"] == {"reference": "Patient/p1"}
+
+
+def test_tb_positive_untreated_then_treated():
+    pos = lab("71773-6", 60, text="positive")
+    assert run(screening.screen_tb, record(drafts=[DRAFT], labs=[pos]))[0].variant == "untreated"
+    inh_27 = med("isoniazid 300 MG Oral Tablet", 27, 300)
+    assert run(screening.screen_tb, record(drafts=[DRAFT], labs=[pos], meds=[inh_27]))[0].variant == "untreated"
+    inh_28 = med("isoniazid 300 MG Oral Tablet", 28, 300)
+    assert run(screening.screen_tb, record(drafts=[DRAFT], labs=[pos], meds=[inh_28])) == []
+
+
+def test_latent_tb_condition_counts_as_positive():
+    rec = record(drafts=[DRAFT], labs=WORKUP, conditions=[problem("R76.12", "Positive IGRA")])
+    assert run(screening.screen_tb, rec)[0].variant == "untreated"
+
+
+def test_hbv_orders_only_what_is_missing():
+    rec = record(drafts=[DRAFT], labs=[lab("5196-1", 100, text="negative")])
+    (f,) = run(screening.screen_hbv, rec)
+    codes = [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions]
+    assert codes == ["16933-4"]
+
+
+def test_zoster_silent_when_immunizations_unavailable():
+    rec = record(drafts=[DRAFT], unavailable=frozenset({"immunizations"}))
+    assert run(screening.screen_zoster, rec) == []
+    assert len(run(screening.screen_zoster, record(drafts=[DRAFT]))) == 1
+
+
+def test_baseline_labs_window_30_days():
+    stale = [lab("731-0", 31, 1.4, "10*3/uL")] + [r for r in WORKUP if r.codings[0].code != "731-0"]
+    (f,) = run(screening.screen_baseline_labs, record(drafts=[DRAFT], labs=stale))
+    assert [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions] == ["731-0"]
+
+
+def test_monitoring_overdue_on_patient_view_and_renewal_only():
+    rec = record(meds=[tofa(60)], labs=[lab("731-0", 62, 1.4, "10*3/uL")])
+    assert len(run(monitoring.monitor_labs_due_patient_view, rec)) == 1
+    assert run(monitoring.monitor_labs_due_renewal, rec) == []  # no renewal draft
+    renewal = record(meds=[tofa(60)], drafts=[DRAFT], labs=rec.observations)
+    assert len(run(monitoring.monitor_labs_due_renewal, renewal)) == 1
+
+
+def test_summary_only_with_active_tofacitinib():
+    assert run(summary.safety_summary, record(drafts=[DRAFT])) == []
+    (f,) = run(summary.safety_summary, record(meds=[tofa(120)], labs=[lab("72493-0", 5, text="not detected")]))
+    card = cards.render_card(f)
+    # no CBC since the start: the overdue CBC is the next test due, before the CMV PCR
+    assert "day 120" in card["summary"] and "CBC: absolute lymphocytes overdue" in card["summary"]
+    assert "| CMV DNA | not detected |" in card["detail"]
+    assert len(card["summary"]) < 140

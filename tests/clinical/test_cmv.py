@@ -1,0 +1,98 @@
+"""CMV trend logic: threshold, rising, newly detectable, superseded, copies; PCR phases."""
+
+import pytest
+
+from cdshooks.clinical import cmv
+from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
+from tests.clinical.records import lab, record, tofa
+
+QUANT, COPIES = "72493-0", "29604-6"
+
+
+def viremia(*labs_):
+    return cmv.viremia(record(meds=[tofa()], labs=labs_), TH)
+
+
+def test_above_threshold_is_critical_level_with_trend_newest_first():
+    v = viremia(lab(QUANT, 10, 300, "IU/mL"), lab(QUANT, 2, 500, "IU/mL"))
+    assert v.level == "above-threshold"
+    assert [r.lab.value for r in v.trend] == [500, 300]
+
+
+def test_log_units_are_compared_after_conversion():
+    assert viremia(lab(QUANT, 2, 2.8, "log10 IU/mL")).level == "above-threshold"  # 631 IU/mL
+    assert viremia(lab(QUANT, 2, 2.6, "log IU/mL")) is None  # 398 IU/mL, nothing before
+
+
+def test_rising_below_threshold():
+    v = viremia(lab(QUANT, 20, 100, "IU/mL"), lab(QUANT, 2, 300, "IU/mL"))
+    assert v.level == "rising" and v.previous.lab.value == 100
+
+
+def test_falling_below_threshold_is_silent():
+    assert viremia(lab(QUANT, 20, 400, "IU/mL"), lab(QUANT, 2, 300, "IU/mL")) is None
+
+
+def test_equal_values_are_not_rising():
+    assert viremia(lab(QUANT, 20, 300, "IU/mL"), lab(QUANT, 2, 300, "IU/mL")) is None
+
+
+def test_newly_detectable_after_not_detected():
+    v = viremia(lab(QUANT, 10, text="not detected"), lab(QUANT, 2, 80, "IU/mL"))
+    assert v.level == "rising" and v.previous.not_detected
+
+
+def test_rising_pair_must_be_within_the_window():
+    assert viremia(lab(QUANT, 31, 100, "IU/mL"), lab(QUANT, 2, 300, "IU/mL")) is None
+    assert viremia(lab(QUANT, 30, 100, "IU/mL"), lab(QUANT, 2, 300, "IU/mL")).level == "rising"
+
+
+def test_newer_negative_supersedes_old_positive():
+    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(QUANT, 5, text="not detected")) is None
+
+
+def test_below_limit_is_a_result_not_viremia():
+    assert viremia(lab(QUANT, 1, 35, "IU/mL", comparator="<")) is None
+
+
+def test_entered_in_error_is_ignored():
+    assert viremia(lab(QUANT, 1, 5000, "IU/mL", status="entered-in-error")) is None
+
+
+def test_copies_never_compared_with_iu():
+    assert viremia(lab(COPIES, 1, 50000, "copies/mL")) is None
+    # an IU result before a copies one is not "rising" against it either
+    assert viremia(lab(COPIES, 10, 100, "copies/mL"), lab(QUANT, 1, 300, "IU/mL")) is None
+
+
+def test_outside_lookback_is_silent():
+    assert viremia(lab(QUANT, 31, 5000, "IU/mL")) is None
+
+
+def schedule(tofa_days_ago, cmv_days_ago=None, *, new_start=False):
+    labs_ = [lab(QUANT, cmv_days_ago, text="not detected")] if cmv_days_ago is not None else []
+    if new_start:
+        return cmv.pcr_schedule(record(drafts=[tofa(0, draft=True)], labs=labs_), TH)
+    return cmv.pcr_schedule(record(meds=[tofa(tofa_days_ago)], labs=labs_), TH)
+
+
+@pytest.mark.parametrize("day_on, phase, interval", [(83, "early", 14), (84, "late", 30), (10, "early", 14)])
+def test_phase_changes_after_12_weeks(day_on, phase, interval):
+    s = schedule(day_on, 1)
+    assert (s.phase, s.interval_days) == (phase, interval)
+
+
+@pytest.mark.parametrize("cmv_days_ago, overdue", [(14, False), (15, True)])
+def test_early_phase_14_days(cmv_days_ago, overdue):
+    assert schedule(40, cmv_days_ago).overdue is overdue
+
+
+@pytest.mark.parametrize("cmv_days_ago, overdue", [(30, False), (31, True)])
+def test_late_phase_30_days(cmv_days_ago, overdue):
+    assert schedule(200, cmv_days_ago).overdue is overdue
+
+
+@pytest.mark.parametrize("cmv_days_ago, overdue", [(14, False), (15, True), (None, True)])
+def test_new_start_needs_a_baseline_within_14_days(cmv_days_ago, overdue):
+    s = schedule(0, cmv_days_ago, new_start=True)
+    assert s.phase == "baseline" and s.overdue is overdue
