@@ -149,7 +149,9 @@ def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> 
         value = facts[field_name]
         rendered = format(value, spec) if spec and not isinstance(value, str) else _display(value)
         if markdown and not isinstance(value, Markdown):
-            rendered = escape_markdown(rendered)
+            # One line: a newline in input data must not open a Markdown block
+            # (heading, code block, list) inside the card.
+            rendered = escape_markdown(" ".join(rendered.split()))
         elif not markdown:
             rendered = " ".join(rendered.replace("<", "‹").replace(">", "›").split())
         out.append(rendered)

@@ -99,3 +99,10 @@ def test_medication_name_from_a_draft_order_is_escaped_end_to_end(client):
         assert "<img" not in card["summary"] + card.get("detail", "")
         assert not re.search(r"(?<!\\)\]\(javascript:", card.get("detail", ""))  # only as escaped text
         assert not tags(permissive_html(card.get("detail", ""))) & {"a", "img", "script"}
+
+
+def test_newlines_in_input_values_cannot_open_markdown_blocks():
+    from cdshooks.cards import fill
+
+    out = fill("Drug: {name}.", {"name": "x\n\n# Heading\n    code block"}, markdown=True, where="t")
+    assert out == "Drug: x # Heading code block."  # one line: no heading, no code block
