@@ -5,7 +5,8 @@ patient, medications, observations, conditions, immunizations. The
 Observation query names every exact LOINC code of the lab-test value set, so a
 code added there is prefetched without touching this file. CDS Hooks 2.0
 prefetch tokens cannot express relative dates, so the lab query is bounded by
-`_sort=-date&_count=500` and older results are dropped when the record is built.
+`_sort=-date&_count=500` (the newest 500 results); each rule then applies its
+own lookback window (90 days for lab thresholds, 24 months for a positive IGRA).
 """
 
 from __future__ import annotations
