@@ -10,7 +10,7 @@ count; N18.6 and dialysis are severe. Units come normalized from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cdshooks.clinical import labs
@@ -90,14 +90,10 @@ def assess(record: PatientRecord, t: Thresholds) -> RenalFunction:
         missing.append("age")
     if female is None:
         missing.append("sex")
-    if not missing and creat.measurement.value > 0 and weight.measurement.value > 0:  # type: ignore[union-attr]
-        value = cockcroft_gault(record.age, weight.measurement.value, creat.measurement.value, female)  # type: ignore[arg-type,union-attr]
-        inputs = (
-            f"serum creatinine {_label(creat)} ({creat.when.date().isoformat()})",  # type: ignore[union-attr]
-            f"weight {_label(weight)} ({weight.when.date().isoformat()})",  # type: ignore[union-attr]
-            f"age {record.age}, sex {record.sex}",
-        )
-        return RenalFunction(round(value, 1), "mL/min", COCKCROFT_GAULT, creat.when, inputs, **conds)  # type: ignore[union-attr]
+    if not missing:
+        clcr = _cockcroft_gault_from(record, creat, weight, bool(female))  # type: ignore[arg-type]
+        if clcr is not None:
+            return replace(clcr, **conds)
     egfr = labs.latest(record, "egfr", t.renal_egfr_lookback_days)
     if egfr is not None and egfr.measurement is not None:
         inputs = (f"eGFR {_label(egfr)} ({egfr.when.date().isoformat()})",)
@@ -106,6 +102,22 @@ def assess(record: PatientRecord, t: Thresholds) -> RenalFunction:
             missing=tuple(missing), **conds,
         )
     return RenalFunction(None, None, None, None, (), missing=tuple(missing), **conds)
+
+
+def _cockcroft_gault_from(
+    record: PatientRecord, creat: labs.Result, weight: labs.Result, female: bool
+) -> RenalFunction | None:
+    """CLcr from normalized results (None when a value is not positive)."""
+    cr, wt = creat.measurement, weight.measurement
+    if cr is None or wt is None or cr.value <= 0 or wt.value <= 0 or record.age is None:
+        return None
+    value = cockcroft_gault(record.age, wt.value, cr.value, female)
+    inputs = (
+        f"serum creatinine {_label(creat)} ({creat.when.date().isoformat()})",
+        f"weight {_label(weight)} ({weight.when.date().isoformat()})",
+        f"age {record.age}, sex {record.sex}",
+    )
+    return RenalFunction(round(value, 1), "mL/min", COCKCROFT_GAULT, creat.when, inputs)
 
 
 def _label(result: labs.Result) -> str:
