@@ -84,13 +84,14 @@ def namespaced(name: str, request: dict) -> dict:
         match = _REFERENCE.match(ref)
         return f"{match.group(1)}/{new_id(match.group(1), match.group(2))}" if match else ref
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, contained: bool = False) -> Any:
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [walk(v, contained) for v in node]
         if not isinstance(node, dict):
             return node
-        out = {k: walk(v) for k, v in node.items()}
-        if isinstance(node.get("resourceType"), str) and isinstance(node.get("id"), str):
+        # Contained resources keep their ids: `#id` references point at them locally.
+        out = {k: walk(v, k == "contained") for k, v in node.items()}
+        if not contained and isinstance(node.get("resourceType"), str) and isinstance(node.get("id"), str):
             out["id"] = new_id(node["resourceType"], node["id"])
         if isinstance(node.get("reference"), str):
             out["reference"] = reference(node["reference"])

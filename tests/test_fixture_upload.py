@@ -74,3 +74,12 @@ def test_upload_posts_one_transaction_per_scenario_and_skips_missing_data(tmp_pa
     assert done[0].resources == len(posted[0][1]["entry"]) == len(k.base_resources(on_tofacitinib=True))
     assert [url for url, _ in posted] == ["http://fhir.test/r4"]
     assert len(skipped) == 1 and skipped[0].startswith("no-conditions:")
+
+
+def test_contained_resources_keep_their_local_ids():
+    draft = k.tofacitinib_draft()
+    draft["contained"] = [{"resourceType": "Medication", "id": "med1", "code": {"text": "fluconazole"}}]
+    draft["medicationReference"] = {"reference": "#med1"}
+    out = namespaced("a", k.order_select([draft]))["context"]["draftOrders"]["entry"][0]["resource"]
+    assert out["contained"][0]["id"] == "med1" and out["medicationReference"] == {"reference": "#med1"}
+    assert out["id"] != draft["id"]

@@ -77,6 +77,13 @@ async function handle(req, res) {
     send(res, 200, capabilityStatement());
     return;
   }
+  if (req.method === 'POST' && path === '$reset') {
+    // Test-only: forget everything. Searches scan every resource, so a test that
+    // loads one scenario at a time keeps them fast.
+    repo.clear();
+    send(res, 200, { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] });
+    return;
+  }
   const body = ['POST', 'PUT', 'PATCH'].includes(req.method) ? await readBody(req) : undefined;
   // The router resolves the route from `url` itself and refuses a preset pathname.
   const fhirRequest = {

@@ -13,7 +13,7 @@ from cdshooks.fixture_upload import namespaced, server_resources
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def patient_view(fhir_server):
     """The on-therapy base patient, loaded under ids of its own."""
     request = namespaced("test-fhir-server", k.patient_view())
@@ -62,3 +62,10 @@ def test_unknown_resource_is_404(fhir_server):
         fhir_server.request("GET", "Patient/does-not-exist")
     assert err.value.code == 404
 
+
+
+def test_reset_forgets_everything(fhir_server, patient_view):
+    fhir_server.reset()
+    with pytest.raises(urllib.error.HTTPError) as err:
+        fhir_server.request("GET", f"Patient/{patient_view['context']['patientId']}")
+    assert err.value.code == 404
