@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from cdshooks.web import discovery, feedback, health, hooks
+from cdshooks.web import discovery, feedback, health, hooks, openapi
 
 BLUEPRINTS: list[Blueprint] = [
     discovery.bp,
     hooks.bp,
     feedback.bp,
     health.bp,
+    openapi.bp,
 ]

@@ -1,0 +1,122 @@
+"""The OpenAPI document is valid and true: real responses of every fixture validate against it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate as validate_spec
+
+from cdshooks.app import create_app
+from cdshooks.services import SERVICES
+from cdshooks.web.openapi import document
+from tests import fixturekit as k
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+SCENARIOS = sorted(FIXTURES.glob("*/scenario.json"))
+
+
+def schema_errors(name: str, instance) -> list[str]:
+    """Problems of `instance` against components/schemas/<name>."""
+    doc = document()
+    validator = OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
+
+
+def response_schema(path: str, method: str, status: int) -> str:
+    content = document()["paths"][path][method]["responses"][str(status)]["content"]
+    return content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+
+def test_document_is_valid_openapi():
+    validate_spec(document())
+
+
+def test_served_at_openapi_json_without_auth(make_app):
+    resp = make_app(auth_enabled=True).test_client().get("/openapi.json")
+    assert resp.status_code == 200
+    assert resp.get_json() == document()
+
+
+def test_service_ids_are_the_real_ones():
+    for path in ("/cds-services/{serviceId}", "/cds-services/{serviceId}/feedback"):
+        param = document()["paths"][path]["post"]["parameters"][0]
+        assert sorted(param["schema"]["enum"]) == sorted(SERVICES)
+
+
+def test_every_route_is_documented(app):
+    routes = {r.rule.replace("<service_id>", "{serviceId}") for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    assert routes == set(document()["paths"])
+
+
+def test_discovery_matches(client):
+    resp = client.get("/cds-services")
+    assert schema_errors(response_schema("/cds-services", "get", 200), resp.get_json()) == []
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.parent.name)
+def test_fixture_request_and_response_match(path: Path, settings):
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    assert schema_errors("HookRequest", scenario["request"]) == []
+    as_of = datetime.fromisoformat(scenario["asOf"].replace("Z", "+00:00"))
+    client = create_app(replace(settings, now=as_of)).test_client()
+    resp = client.post(f"/cds-services/{scenario['service']}", json=scenario["request"])
+    assert resp.status_code == 200
+    assert schema_errors(response_schema("/cds-services/{serviceId}", "post", 200), resp.get_json()) == []
+
+
+def test_fixtures_produce_cards_with_suggestions_links_and_override_reasons(settings):
+    """The card schema is exercised in full, not only on empty answers."""
+    seen: set[str] = set()
+    clients: dict[str, object] = {}
+    for path in SCENARIOS:
+        scenario = json.loads(path.read_text(encoding="utf-8"))
+        as_of = scenario["asOf"]
+        if as_of not in clients:
+            now = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            clients[as_of] = create_app(replace(settings, now=now)).test_client()
+        resp = clients[as_of].post(f"/cds-services/{scenario['service']}", json=scenario["request"])
+        for card in resp.get_json()["cards"]:
+            seen |= set(card) & {"suggestions", "links", "overrideReasons", "detail"}
+    assert seen == {"suggestions", "links", "overrideReasons", "detail"}
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"hook": "patient-view"}, 400),
+        ({**k.patient_view(), "prefetch": {"patient": None}}, 412),
+    ],
+)
+def test_error_responses_are_operation_outcomes(client, body, status):
+    resp = client.post("/cds-services/tofacitinib-patient-view", json=body)
+    assert resp.status_code == status
+    assert schema_errors(response_schema("/cds-services/{serviceId}", "post", status), resp.get_json()) == []
+
+
+def test_unknown_service_is_an_operation_outcome(client):
+    resp = client.post("/cds-services/nope", json=k.patient_view())
+    assert resp.status_code == 404
+    assert schema_errors("OperationOutcome", resp.get_json()) == []
+
+
+def test_feedback_example_matches_and_is_accepted(client):
+    body = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "overridden",
+                          "overrideReason": {"reason": {"system": "http://example.org", "code": "x"}, "userComment": "ok"},
+                          "outcomeTimestamp": "2026-01-15T12:00:00Z"}]}  # fmt: skip
+    assert schema_errors("Feedback", body) == []
+    assert client.post("/cds-services/tofacitinib-patient-view/feedback", json=body).status_code == 200
+
+
+def test_health_responses_match(client):
+    assert schema_errors("Health", client.get("/healthz").get_json()) == []
+    assert schema_errors("Readiness", client.get("/readyz").get_json()) == []
+
+
+def test_schema_rejects_what_the_spec_forbids():
+    card = {"summary": "x" * 140, "indicator": "urgent", "source": {}}
+    assert len(schema_errors("Card", card)) == 3  # summary too long, indicator, source.label
