@@ -43,13 +43,20 @@ def test_served_at_openapi_json_without_auth(make_app):
 
 
 def test_service_ids_are_the_real_ones():
-    for path in ("/cds-services/{serviceId}", "/cds-services/{serviceId}/feedback"):
-        param = document()["paths"][path]["post"]["parameters"][0]
-        assert sorted(param["schema"]["enum"]) == sorted(SERVICES)
+    param = document()["paths"]["/cds-services/{serviceId}/feedback"]["post"]["parameters"][0]
+    assert sorted(param["schema"]["enum"]) == sorted(SERVICES)
+    for sid, service in SERVICES.items():
+        body = document()["paths"][f"/cds-services/{sid}"]["post"]["requestBody"]
+        assert body["content"]["application/json"]["schema"]["$ref"].endswith(f"/{service.hook}-request")
 
 
 def test_every_route_is_documented(app):
-    routes = {r.rule.replace("<service_id>", "{serviceId}") for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule == "/cds-services/<service_id>":  # one documented path per service: one request schema each
+            routes |= {f"/cds-services/{sid}" for sid in SERVICES}
+        elif rule.endpoint != "static":
+            routes.add(rule.rule.replace("<service_id>", "{serviceId}"))
     assert routes == set(document()["paths"])
 
 
@@ -61,12 +68,12 @@ def test_discovery_matches(client):
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.parent.name)
 def test_fixture_request_and_response_match(path: Path, settings):
     scenario = json.loads(path.read_text(encoding="utf-8"))
-    assert schema_errors("HookRequest", scenario["request"]) == []
+    assert schema_errors(f"{scenario['request']['hook']}-request", scenario["request"]) == []
     as_of = datetime.fromisoformat(scenario["asOf"].replace("Z", "+00:00"))
     client = create_app(replace(settings, now=as_of)).test_client()
     resp = client.post(f"/cds-services/{scenario['service']}", json=scenario["request"])
     assert resp.status_code == 200
-    assert schema_errors(response_schema("/cds-services/{serviceId}", "post", 200), resp.get_json()) == []
+    assert schema_errors(response_schema(f"/cds-services/{scenario['service']}", "post", 200), resp.get_json()) == []
 
 
 def test_fixtures_produce_cards_with_suggestions_links_and_override_reasons(settings):
@@ -95,7 +102,8 @@ def test_fixtures_produce_cards_with_suggestions_links_and_override_reasons(sett
 def test_error_responses_are_operation_outcomes(client, body, status):
     resp = client.post("/cds-services/tofacitinib-patient-view", json=body)
     assert resp.status_code == status
-    assert schema_errors(response_schema("/cds-services/{serviceId}", "post", status), resp.get_json()) == []
+    path = "/cds-services/tofacitinib-patient-view"
+    assert schema_errors(response_schema(path, "post", status), resp.get_json()) == []
 
 
 def test_unknown_service_is_an_operation_outcome(client):
