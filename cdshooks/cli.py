@@ -62,7 +62,9 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("fixture", help="fixtures/<name>, its scenario.json, or a fixture name")
     rp.add_argument("--url", help="base URL of a running service (default: in-process)")
     rp.add_argument("--json", action="store_true", help="print the raw JSON response")
-    rp.add_argument("--now", type=_when, help="evaluation time (default: the scenario's asOf)")
+    rp.add_argument(
+        "--now", type=_when, help="evaluation time; every date in the request moves with it (default: the scenario's asOf)"
+    )
     rp.set_defaults(func=_replay)
 
     from cdshooks.fixture_commands import add_commands  # validate, fixtures new/load

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from cdshooks.date_roll import roll_dates
+from cdshooks.replay_view import grouped_cards, paint, use_colour
 
 
 @dataclass(frozen=True)
@@ -102,18 +105,19 @@ def format_card(card: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_reply(scenario: Scenario, reply: Reply) -> str:
-    """The whole reply, readable: status, cards, and whether the topics are as expected."""
+def format_reply(scenario: Scenario, reply: Reply, colour: bool = False) -> str:
+    """The whole reply, readable: status, cards grouped by indicator, whether the topics are as expected."""
     head = f"{scenario.name}: {scenario.description}\nHTTP {reply.status} from {scenario.service}"
     if reply.status != 200 or not isinstance(reply.body, dict):
         issues = reply.body.get("issue", []) if isinstance(reply.body, dict) else []
         detail = "; ".join(i.get("diagnostics", "") for i in issues) or str(reply.body)
         return f"{head}\n{detail}"
     cards = reply.body.get("cards", [])
-    parts = [head, *(format_card(c) for c in cards)] if cards else [head, "No cards."]
+    parts = [head, grouped_cards(cards, format_card, colour)] if cards else [head, "No cards."]
     expected = scenario.expect.get("topics")
     if expected is not None:
-        verdict = "as expected" if card_topics(reply.body) == sorted(expected) else f"EXPECTED {sorted(expected)}"
+        same = card_topics(reply.body) == sorted(expected)
+        verdict = paint("as expected", "ok", colour) if same else paint(f"EXPECTED {sorted(expected)}", "bad", colour)
         parts.append(f"topics: {card_topics(reply.body)} {verdict}")
     return "\n".join(parts)
 
@@ -129,9 +133,11 @@ def replay(
     """Run one scenario and print the result; exit status 0 when the service answered 200."""
     out = out or sys.stdout
     scenario = load_scenario(fixture)
+    if now is not None:  # every date moves with the evaluation time, so the cards stay the same
+        scenario = replace(scenario, request=roll_dates(scenario.request, now - scenario.as_of), as_of=now)
     reply = send_http(scenario, url) if url else send_in_process(scenario, now)
     if as_json:
         out.write(json.dumps(reply.body, indent=2, ensure_ascii=False) + "\n")
     else:
-        out.write(format_reply(scenario, reply) + "\n")
+        out.write(format_reply(scenario, reply, use_colour(out)) + "\n")
     return 0 if reply.status == 200 else 1
