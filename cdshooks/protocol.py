@@ -172,7 +172,13 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
             raise InvalidRequest(f"prefetch.{key} must be a FHIR resource or null.", f"prefetch.{key}")
     ctx = _required(body, "context", dict, "")
     _check_user(_required(ctx, "userId", str, "context."))
-    _required(ctx, "patientId", str, "context.")
+    patient_id = _required(ctx, "patientId", str, "context.")
+    if patient_id.startswith("Patient/"):
+        # Some EHRs send a reference where the spec wants Patient.id; an id never
+        # holds a slash, so stripping is unambiguous (and keeps prefetch tokens and
+        # the record's patient filter right).
+        ctx = {**ctx, "patientId": patient_id[len("Patient/"):]}
+        _required(ctx, "patientId", str, "context.")
     _optional(ctx, "encounterId", str, "context.")
     if hook in ORDER_HOOKS:
         _check_order_context(hook, ctx)

@@ -1,0 +1,140 @@
+"""Conformance review: strict response checks, real-client messiness, and protocol edge cases.
+
+Every response is judged by `strict_problems` (tests/conformance.py plus the
+shape rules it does not cover: allowed keys, delete `resourceId` as a relative
+reference, suggestion uuids, `systemActions`). A messy but meaningful request
+must give 200 with conformant cards, or a 4xx with an OperationOutcome; never a 500.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdshooks.app import create_app
+from cdshooks.services import SERVICES
+from tests import fixturekit as k
+from tests.conformance import check_response, empty_values
+
+SELECT = "/cds-services/tofacitinib-order-select"
+SIGN = "/cds-services/tofacitinib-order-sign"
+VIEW = "/cds-services/tofacitinib-patient-view"
+SCENARIOS = sorted(k.FIXTURES.glob("*/scenario.json"))
+
+RESPONSE_KEYS = {"cards", "systemActions"}
+CARD_KEYS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior",
+             "overrideReasons", "links", "extension"}
+SOURCE_KEYS = {"label", "url", "icon", "topic"}
+SUGGESTION_KEYS = {"label", "uuid", "isRecommended", "actions"}
+ACTION_KEYS = {"type", "description", "resource", "resourceId"}
+LINK_KEYS = {"label", "url", "type", "appContext"}
+RELATIVE_REFERENCE = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
+
+
+def _unknown(obj: Any, allowed: set[str], where: str) -> list[str]:
+    return [f"{where}.{key} is not a CDS Hooks field" for key in sorted(set(obj) - allowed)] if isinstance(obj, dict) else []
+
+
+def _strict_action(action: Any, where: str) -> list[str]:
+    problems = _unknown(action, ACTION_KEYS, where)
+    if not isinstance(action, dict):
+        return problems + [f"{where} is not an object"]
+    if action.get("type") == "delete" and not RELATIVE_REFERENCE.match(str(action.get("resourceId"))):
+        problems.append(f"{where}.resourceId {action.get('resourceId')!r} is not a relative reference")
+    if action.get("type") in ("create", "update") and not isinstance(action.get("resource"), dict):
+        problems.append(f"{where}.resource missing for {action.get('type')}")
+    return problems
+
+
+def strict_problems(body: Any) -> list[str]:
+    """tests/conformance.py's problems plus the stricter shape rules of CDS Hooks 2.0.1."""
+    problems = check_response(body)
+    if problems == ["response has no 'cards' array"]:
+        return problems
+    problems += _unknown(body, RESPONSE_KEYS, "$")
+    if "systemActions" in body:
+        actions = body["systemActions"]
+        if not isinstance(actions, list) or not actions:
+            problems.append("$.systemActions must be a non-empty array when present")
+        for i, a in enumerate(actions if isinstance(actions, list) else []):
+            problems += _strict_action(a, f"systemActions[{i}]")
+    uuids: list[str] = []
+    for i, card in enumerate(body["cards"]):
+        where = f"cards[{i}]"
+        problems += _unknown(card, CARD_KEYS, where)
+        problems += _unknown(card.get("source"), SOURCE_KEYS, f"{where}.source")
+        if "detail" in card and not isinstance(card["detail"], str):
+            problems.append(f"{where}.detail is not a string")
+        uuids.append(card.get("uuid"))
+        for j, s in enumerate(card.get("suggestions") or []):
+            sw = f"{where}.suggestions[{j}]"
+            problems += _unknown(s, SUGGESTION_KEYS, sw)
+            if "uuid" in s:
+                if not isinstance(s["uuid"], str):
+                    problems.append(f"{sw}.uuid is not a string")
+                uuids.append(s["uuid"])
+            for m, a in enumerate(s.get("actions") or []):
+                problems += _strict_action(a, f"{sw}.actions[{m}]")
+        for j, link in enumerate(card.get("links") or []):
+            problems += _unknown(link, LINK_KEYS, f"{where}.links[{j}]")
+    if len(uuids) != len(set(uuids)):
+        problems.append("card and suggestion uuids are not all unique")
+    return problems
+
+
+def assert_answer(resp, *allowed_errors: int) -> dict:
+    """200 with a strictly conformant body, or one of `allowed_errors` with an OperationOutcome."""
+    assert resp.status_code < 500, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/json"
+    body = resp.get_json()
+    if resp.status_code == 200:
+        assert strict_problems(body) == []
+        return body
+    assert resp.status_code in allowed_errors, resp.get_data(as_text=True)
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["diagnostics"]
+    assert empty_values(body, "$") == []
+    return body
+
+
+def topics(body: dict) -> list[str]:
+    return sorted(c["source"]["topic"]["code"] for c in body["cards"])
+
+
+# --- every fixture: strict validator -----------------------------------------
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.parent.name)
+def test_every_fixture_response_passes_the_strict_validator(path: Path, settings):
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    now = datetime.fromisoformat(scenario["asOf"].replace("Z", "+00:00"))
+    client = create_app(replace(settings, now=now)).test_client()
+    resp = client.post(f"/cds-services/{scenario['service']}", json=scenario["request"])
+    assert resp.status_code == 200
+    assert strict_problems(resp.get_json()) == []
+
+
+# --- context.patientId given as a reference ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, build",
+    [
+        (SELECT, lambda: k.order_select(drafts=[k.tofacitinib_draft()])),
+        (SIGN, lambda: k.order_sign(drafts=[k.tofacitinib_draft()])),
+        (VIEW, lambda: k.patient_view()),
+    ],
+)
+def test_patient_id_as_patient_reference_gives_the_same_cards(client, url, build):
+    """`Patient/123` for `123` (seen from real EHRs) must not drop the record and fire screening cards."""
+    plain = assert_answer(client.post(url, json=build()))
+    req = build()
+    req["context"]["patientId"] = "Patient/" + k.PATIENT_ID
+    as_reference = assert_answer(client.post(url, json=req))
+    assert topics(as_reference) == topics(plain)
