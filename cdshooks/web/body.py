@@ -41,6 +41,6 @@ def json_body() -> Any:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}") from None
-    check_limits(parsed, current_settings())  # depth, entry counts, id lengths (security layer)
+    check_limits(parsed, current_settings(), raw=data)  # depth, entry counts, id lengths (security layer)
     g.json_body = parsed
     return parsed

@@ -1,0 +1,78 @@
+"""The byte-level depth check agrees with the walk over the parsed value."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import orjson
+import pytest
+
+from cdshooks.config import Settings
+from cdshooks.security.limits import InputLimitExceeded, check_limits, nesting_depth_exceeds, text_nesting_depth_exceeds
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _nested(depth: int):
+    value: object = "x"
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "text, depth",
+    [
+        (b'"scalar"', 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b'{"a": "[[[[[[[[", "b": "]]]"}', 1),  # brackets inside strings do not count
+        (b'["\\"[[[", "\\\\", "]]"]', 1),  # escaped quote, escaped backslash before a closing quote
+        (b'[{"x": "}\\\\\\"{"}, [[]]]', 3),
+        ('["é", {"ü": ["ß"]}]'.encode(), 3),
+        (b'[\n  {\n    "a": [ ]\n  }\n]', 3),
+    ],
+)
+def test_text_depth_matches_structure(text, depth):
+    assert _depth(orjson.loads(text)) == depth  # the example is what it says
+    assert not text_nesting_depth_exceeds(text, depth)
+    assert text_nesting_depth_exceeds(text, depth - 1) == (depth > 0)
+
+
+def test_text_depth_agrees_with_parsed_walk_on_random_documents():
+    rng = random.Random(20240607)
+    alphabet = ['a', '"', "\\", "[", "]", "{", "}", "\n", "é", " ", "/"]
+
+    def word() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5)))
+
+    def value(level: int):
+        r = rng.random()
+        if level > 9 or r < 0.3:
+            return word() if rng.random() < 0.7 else rng.randint(-5, 5)
+        if r < 0.65:
+            return [value(level + 1) for _ in range(rng.randint(0, 3))]
+        return {word(): value(level + 1) for _ in range(rng.randint(0, 3))}
+
+    for i in range(400):
+        v = value(0)
+        text = orjson.dumps(v) if i % 2 else json.dumps(v, ensure_ascii=bool(i % 3), indent=i % 4 or None).encode()
+        d = _depth(v)
+        for limit in {max(0, d - 1), d, d + 1}:
+            assert text_nesting_depth_exceeds(text, limit) == nesting_depth_exceeds(v, limit), (text, limit)
+
+
+def test_check_limits_uses_the_text_when_given():
+    settings = Settings(max_json_depth=10)
+    deep = _nested(11)
+    with pytest.raises(InputLimitExceeded):
+        check_limits({"context": deep}, settings, raw=orjson.dumps({"context": deep}))
+    shallow = {"context": _nested(8)}
+    check_limits(shallow, settings, raw=orjson.dumps(shallow))
