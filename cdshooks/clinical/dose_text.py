@@ -26,7 +26,10 @@ TIMING_CODES: dict[str, float] = {
 }
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
-_NUM = r"(\d+(?:\.\d+)?|one|two|three|four|five|six)"
+# A number never starts inside another one: "1/2 tab" is half a tablet, not 2 tablets.
+_NUM = r"(?<![\d./-])(\d+/\d+|\d+(?:\.\d+)?|one|two|three|four|five|six)"
+# Epic writes "2 (two) times a day".
+_SPELLED = r"(?:\s*\(\s*(?:one|two|three|four|five|six)\s*\))?"
 
 # (pattern, administrations per day or a function of the match). Order does not
 # matter: every pattern is tried and different answers are a problem.
@@ -34,26 +37,31 @@ _FREQUENCY_PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = tuple(
     (re.compile(p, re.IGNORECASE), v)
     for p, v in (
         (r"\b(once|1 time|one time)\s*(a|per|each)?\s*day\b|\bonce daily\b|\b(?<!twice )(?<!times )(?<!x )(?<!\dx )daily\b"
-         r"|\bevery day\b|\bq\.?\s?d\.?(?!\w)|\bo\.?d\.?(?!\w)|\bq\.?\s?24\s?h(ou)?r?s?\b|\bnightly\b"
-         r"|\bat bedtime\b|\bq\.?\s?hs\b|\bevery (morning|evening|night)\b|\bq\.?\s?am\b|\bq\.?\s?pm\b", 1),
+         r"|\bevery day\b|\bq\.?\s?d\.?(?!\w)|\bo\.?d\.?(?!\w)|\bq\.?\s?24\s?h(ou)?r?s?\b", 1),
+        (r"\bnightly\b|\bat bedtime\b|\bq\.?\s?hs\b|\bevery (morning|evening|night)\b|\bq\.?\s?am\b|\bq\.?\s?pm\b",
+         "time-of-day"),
+        (r"\b(morning|am)\s*(and|&)\s*(every |in the |at )?(evening|night|bedtime|pm)\b", "two-times-of-day"),
         (r"\btwice\s*(a|per|each)?\s*(day|daily)\b|\bb\.?i\.?d\.?(?!\w)|\bq\.?\s?12\s?h(ou)?r?s?\b", 2),
         (r"\bt\.?i\.?d\.?(?!\w)|\bq\.?\s?8\s?h(ou)?r?s?\b", 3),
         (r"\bq\.?i\.?d\.?(?!\w)|\bq\.?\s?6\s?h(ou)?r?s?\b", 4),
         (r"\bevery other day\b|\bq\.?o\.?d\.?(?!\w)|\bevery 48 hours\b|\balternate days\b", 0.5),
         (r"\b(once\s*(a|per|each)?\s*week|weekly|every week)\b", 1 / 7),
-        (_NUM + r"\s*(x|times)\s*(a|per|each)?\s*(day|daily)\b", "times"),
+        (_NUM + _SPELLED + r"\s*(x|times)\s*(a|per|each)?\s*(day|daily)\b", "times"),
         (r"\bevery\s+" + _NUM + r"\s*(h|hr|hrs|hour|hours)\b", "every-hours"),
     )
 )
 
 _AS_NEEDED = re.compile(r"\b(p\.?r\.?n\.?|as needed|when needed|if needed)\b", re.IGNORECASE)
-_DOSE = re.compile(
-    _NUM + r"\s*(mg|milligrams?|mcg|micrograms?|µg|ug|g|grams?|ml|milliliters?|tablets?|tabs?)\b",
-    re.IGNORECASE,
-)
+_DOSE_UNIT = r"(mg|milligrams?|mcg|micrograms?|µg|ug|g|grams?|ml|milliliters?|tablets?|tabs?)\b"
+_DOSE = re.compile(_NUM + r"\s*" + _DOSE_UNIT, re.IGNORECASE)
+# "1-2 tabs", "1 to 2 tablets", "5-10 mg": a range is not one dose (never read its high end).
+_DOSE_RANGE = re.compile(r"\d\s*(-|–|to|or)\s*" + _NUM + r"\s*" + _DOSE_UNIT, re.IGNORECASE)
 
 
 def _number(token: str) -> float:
+    if "/" in token:
+        top, bottom = token.split("/")
+        return float(top) / float(bottom) if float(bottom) else 0.0
     return float(_NUMBER_WORDS.get(token.lower(), token))
 
 
@@ -79,6 +87,7 @@ def frequency_from_text(text: str | None) -> TextReading:
     if not text:
         return TextReading(None, problem="no frequency")
     found: set[float] = set()
+    times_of_day: set[str] = set()
     for pattern, value in _FREQUENCY_PATTERNS:
         for m in pattern.finditer(text):
             if value == "times":
@@ -87,8 +96,15 @@ def frequency_from_text(text: str | None) -> TextReading:
                 hours = _number(m.group(1))
                 if hours > 0:
                     found.add(24 / hours)
+            elif isinstance(value, str):
+                times_of_day.add(value)
             else:
                 found.add(float(value))  # type: ignore[arg-type]
+    # "every morning and evening" is twice a day; "every morning" alone is once.
+    if "two-times-of-day" in times_of_day:
+        found.add(2.0)
+    elif times_of_day:
+        found.add(1.0)
     if not found:
         return TextReading(None, problem=f"no frequency in text {text!r}")
     if len(found) > 1:
@@ -100,6 +116,8 @@ def dose_from_text(text: str | None) -> TextReading:
     """The dose per administration in a sig; a mass wins over a tablet count."""
     if not text:
         return TextReading(None, problem="no dose")
+    if _DOSE_RANGE.search(text):
+        return TextReading(None, problem=f"the dose in text {text!r} is a range, not a single dose")
     masses: set[tuple[float, str]] = set()
     others: set[tuple[float, str]] = set()
     for m in _DOSE.finditer(text):

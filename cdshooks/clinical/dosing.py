@@ -119,6 +119,7 @@ def _amount(value: float, unit: str | None, where: str, strength: float | None, 
     u = unit.strip().lower()
     if u in ("milligram", "milligrams"):
         u = "mg"
+    u = u.replace("(s)", "s")  # EHR pick-list spellings: "tablet(s)", "tab(s)"
     if u in _MASS_FACTORS:
         return _Part(value * _MASS_FACTORS[u], f"{value:g} {u} ({where})")
     if u in _TABLET_UNITS:
@@ -143,9 +144,12 @@ def _frequency(d: Mapping[str, Any]) -> _Part:
     if code:
         for c in _list(code.get("coding")):
             if isinstance(c, Mapping):
-                per_day = dose_text.frequency_from_code(c.get("code"))
-                if per_day is not None:
-                    return _Part(per_day, f"{_per_day(per_day)} (timing.code {c.get('code')})")
+                # a local code (Cerner) often carries the abbreviation only in its display
+                for key in ("code", "display"):
+                    value = c.get(key) if isinstance(c.get(key), str) else None
+                    per_day = dose_text.frequency_from_code(value)
+                    if per_day is not None:
+                        return _Part(per_day, f"{_per_day(per_day)} (timing.code {value})")
         code_text = code.get("text")
         if isinstance(code_text, str):
             reading = dose_text.frequency_from_code(code_text) or dose_text.frequency_from_text(code_text).value
