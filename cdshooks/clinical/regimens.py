@@ -9,12 +9,14 @@ BID -> 5 mg BID; XR 11 -> IR 5 mg once daily; XR 22 -> XR 11.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.dosing import DoseReading, daily_dose
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder
+from cdshooks.terminology import lookup
 
 XR_TO_IR = 10.0 / 11.0  # XR 11 mg/day = IR 10 mg/day (5 mg BID)
 
@@ -89,7 +91,37 @@ def read(order: MedicationOrder) -> OrderDose | None:
         return None
     strength = None if product.solution else product.strength_mg
     concentration = product.strength_mg if product.solution else None
-    return OrderDose(order, product, daily_dose(order, strength, concentration))
+    reading = daily_dose(order, strength, concentration)
+    return OrderDose(order, _release_from_strength(product, reading), reading)
+
+
+@lru_cache(maxsize=1)
+def _tablet_strengths() -> tuple[frozenset[float], frozenset[float]]:
+    """(IR, XR) tablet strengths in mg, from the tofacitinib value set (5/10 and 11/22)."""
+    members = lookup.load("tofacitinib").members
+    def by(form: str) -> frozenset[float]:
+        return frozenset(float(m.properties["strength_mg"]) for m in members if m.properties.get("form") == form)
+    return by("tablet"), by("xr-tablet")
+
+
+def _release_from_strength(product: tofa.Product, reading: DoseReading) -> tofa.Product:
+    """XR or IR as the strength says when the text says otherwise or nothing.
+
+    Tablets come as IR 5/10 mg and XR 11/22 mg only, so "Xeljanz 11 mg" or
+    "tofacitinib 11 mg daily" is XR (else it reads as IR 11 mg/day, an
+    escalation), and "5 mg tablet (ER ...)" is IR ("ER" is a loose marker).
+    """
+    if product.solution:
+        return product
+    ir, xr = _tablet_strengths()
+    strength = product.strength_mg
+    if strength is None and reading.per_day == 1 and reading.dose_mg is not None:
+        strength = reading.dose_mg  # an ingredient-only order: the once-daily dose is the tablet
+    if strength in xr and not product.extended_release:
+        return replace(product, extended_release=True)
+    if product.strength_mg in ir and product.extended_release:
+        return replace(product, extended_release=False)
+    return product
 
 
 def band(ir_mg_day: float, t: Thresholds) -> str:
