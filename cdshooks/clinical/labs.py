@@ -148,17 +148,26 @@ def _to_result(lab: LabResult, test: str) -> Result | None:
     return Result(lab, test, measurement, lab.effective, lab.preliminary)
 
 
-def results(record: PatientRecord, test: str) -> list[Result]:
-    """Every usable result of `test`, newest first."""
-    out = []
+def _by_test(record: PatientRecord) -> dict[str, tuple[Result, ...]]:
+    """Every usable result, grouped by test, newest first: the one pass over the observations."""
+    grouped: dict[str, list[Result]] = {}
     for lab in record.observations:
-        if lab_test_key(lab) != test:
+        test = lab_test_key(lab)
+        if test is None:
             continue
         r = _to_result(lab, test)
         if r is not None:
-            out.append(r)
-    out.sort(key=lambda r: r.when, reverse=True)
-    return out
+            grouped.setdefault(test, []).append(r)
+    return {test: tuple(sorted(rs, key=_when, reverse=True)) for test, rs in grouped.items()}
+
+
+def _when(r: Result) -> datetime:
+    return r.when
+
+
+def results(record: PatientRecord, test: str) -> list[Result]:
+    """Every usable result of `test`, newest first."""
+    return list(record.derived(_by_test).get(test, ()))
 
 
 def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
 # A renewal does not restart the clock: these statuses count for the start date.
@@ -32,11 +33,17 @@ class Product:
 
 def product(order: MedicationOrder) -> Product | None:
     """The tofacitinib product ordered, or None if the order is not tofacitinib."""
-    member = lookup.load("tofacitinib").match(order.codings, order.names)
+    return _product(order.codings, order.names)
+
+
+# Rules ask about the same orders many times per call, and EHRs send the same few products.
+@lru_cache(maxsize=4096)
+def _product(codings: tuple[Coding, ...], names: tuple[str, ...]) -> Product | None:
+    member = lookup.load("tofacitinib").match(codings, names)
     if member is None:
         return None
     props = member.properties
-    texts = " ".join(order.names) + " " + " ".join(c.display or "" for c in order.codings)
+    texts = " ".join(names) + " " + " ".join(c.display or "" for c in codings)
     form = props.get("form")
     xr = form == "xr-tablet" or (form is None and bool(_XR_MARKERS.search(texts)))
     solution = form == "solution" or (form is None and bool(_SOLUTION_MARKERS.search(texts)))
@@ -55,6 +62,10 @@ def is_tofacitinib(order: MedicationOrder) -> bool:
 
 def record_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     """Tofacitinib MedicationRequests in the record (not drafts), any status."""
+    return record.derived(_record_orders)
+
+
+def _record_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     return tuple(o for o in record.medications if is_tofacitinib(o))
 
 

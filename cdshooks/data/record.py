@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
+
+T = TypeVar("T")
 
 # Statuses a MedicationRequest may have and still count as "on the drug".
 ACTIVE_MED_STATUSES = frozenset({"active"})
@@ -153,6 +155,16 @@ class PatientRecord:
     # "year" | "month" | "day": a partial birthDate ("1980", "1980-05") is
     # stored as its first possible day, so `age` may be up to a year too high.
     birth_date_precision: str | None = None
+    # Values computed from this record once per call (see `derived`); not part of its value.
+    _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, compute: Callable[[PatientRecord], T]) -> T:
+        """`compute(self)`, computed once per record: the record is immutable, so it cannot go stale."""
+        try:
+            return self._derived[compute]
+        except KeyError:
+            value = self._derived[compute] = compute(self)
+            return value
 
     @property
     def age(self) -> int | None:
