@@ -109,12 +109,16 @@ _CREATININE_SUBSTANCE = {"umol/l": 1 / _CREATININE_UMOL_PER_MG_DL,
                          "mmol/l": 1000 / _CREATININE_UMOL_PER_MG_DL}
 
 # "log IU/mL", "log10 IU/mL", "log(IU/mL)", "{log_IU}/mL", "[log10'IU]/mL", "lg copies/mL".
-_LOG_PREFIX = re.compile(r"^(?:log10|log|lg)[_'(\[{]*")
+_LOG_PREFIX = re.compile(r"^[{\[(]*(?:log10|log|lg)[_'(\[{]*")
 _MICRO = str.maketrans({"\u00b5": "u", "\u03bc": "u"})
+_SUPERSCRIPT = str.maketrans({"\u00b3": "*3", "\u2076": "*6", "\u2079": "*9", "\u00b2": "2"})
+# US labs write micro as "mc" (K/mcL, cells/mcL, mcmol/L) or spell it out (micromol/L).
+_MC_MICRO = re.compile(r"micro|mc(?=(?:l|g|mol|kat)\b)")
 
 
 def _normalize(unit: str) -> str:
-    s = unit.strip().translate(_MICRO).lower().replace(" ", "").replace("^", "*").replace("×", "x")
+    s = unit.strip().translate(_MICRO).translate(_SUPERSCRIPT).lower().replace(" ", "").replace("^", "*")
+    s = _MC_MICRO.sub("u", s.replace("×", "x"))
     if s.startswith("x10"):
         s = s[1:]
     return s.replace("10e", "10*") if s.startswith("10e") else s
@@ -193,7 +197,7 @@ def _factor(test: str, unit: str | None, unit_code: str | None) -> float | None:
     if test == "egfr":
         return None  # the library drops {1.73_m2}: it would accept a plain mL/min
     for raw in candidates:
-        factor = _ucum_factor(raw.strip(), canonical)
+        factor = _ucum_factor(raw.strip().translate(_MICRO), canonical)  # UCUM writes micro as "u"
         if factor is not None:
             return factor
     return None

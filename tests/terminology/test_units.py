@@ -173,3 +173,38 @@ def test_unconvertible_values_are_none(test, value, unit):
 def test_results_are_finite():
     m = to_canonical("cmv-dna-quant", 9.5, "log10 IU/mL")
     assert math.isfinite(m.value)
+
+
+# Review (issue 4): spellings real labs send that the table missed.
+@pytest.mark.parametrize(
+    "value, unit, expected_count",
+    [
+        (450, "cells/mcL", 0.45),  # US "mcL" for microlitre (Epic default)
+        (1.2, "K/mcL", 1.2),
+        (1.2, "10^3/mcL", 1.2),
+        (1.2, "x10E3/mcL", 1.2),
+        (1.2, "10³/µL", 1.2),  # superscript exponent
+        (1.2, "10⁹/L", 1.2),
+    ],
+)
+def test_lab_count_spellings_with_mcl_and_superscripts(value, unit, expected_count):
+    m = to_canonical(ALC, value, unit)
+    assert m is not None and m.unit == COUNT
+    assert m.value == pytest.approx(expected_count)
+
+
+@pytest.mark.parametrize("unit", ["micromol/L", "mcmol/L"])
+def test_creatinine_micromol_spelled_out(unit):
+    assert to_canonical("creatinine", 88.4, unit).value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("code", ["µkat/L", "μkat/L"])
+def test_katal_with_micro_sign_variants(code):
+    m = to_canonical("alt", 0.5, None, code)
+    assert m is not None and m.value == pytest.approx(30)
+
+
+@pytest.mark.parametrize("unit", ["{log_IU}/mL", "[log10'IU]/mL"])
+def test_log_iu_ucum_annotation_alone(unit):
+    m = to_canonical("cmv-dna-quant", 3.2, unit)
+    assert m is not None and m.unit == IU_ML and m.value == pytest.approx(10**3.2)
