@@ -8,10 +8,28 @@ Conditions only, never from lab values.
 
 from __future__ import annotations
 
+import re
+
 from cdshooks.clinical import labs
 from cdshooks.clinical.problem_list import matching
-from cdshooks.data.record import PatientRecord
+from cdshooks.data.record import LabResult, PatientRecord
 from cdshooks.terminology import lookup
+
+
+# "Never smoker", "Non-smoker": the word "smoker" in a negative answer.
+_NOT_A_SMOKER = re.compile(r"\b(never|non|not|no)\b[\s-]*(a\s+)?smok", re.IGNORECASE)
+
+
+def _smoking_member(lab: LabResult) -> lookup.Member | None:
+    """SNOMED-coded answers are decided by the code alone (the listed codes); text only for local codes."""
+    vs = lookup.load("smoking-codes")
+    snomed = [c for c in lab.value_codings if c.code and lookup.canonical_system(c.system) == lookup.SNOMED]
+    if snomed:
+        return next((m for m in map(vs.match_coding, snomed) if m is not None), None)
+    texts = [lab.value_text, *(c.display for c in lab.value_codings)]
+    if any(t and _NOT_A_SMOKER.search(t) for t in texts):
+        return None
+    return vs.match(lab.value_codings, texts)
 
 
 def smoking_answer(record: PatientRecord) -> str | None:
@@ -19,7 +37,7 @@ def smoking_answer(record: PatientRecord) -> str | None:
     newest = labs.latest(record, "smoking-status")
     if newest is None:
         return None
-    member = lookup.load("smoking-codes").match(newest.lab.value_codings, [newest.lab.value_text])
+    member = _smoking_member(newest.lab)
     if member is None:
         return None
     return f"{member.name} (smoking status {newest.when.date().isoformat()})"

@@ -142,3 +142,39 @@ def test_ebv_strictly_above_threshold():
     above = record(meds=[tofa()], labs=[lab("36923-1", 3, 501, "IU/mL")])
     assert findings(infection.ebv_viremia, at) == []
     assert len(findings(infection.ebv_viremia, above)) == 1
+
+
+def _smoking(code: str, display: str, days_ago: float = 30):
+    from cdshooks.data.record import Coding, LabResult
+    from tests.clinical.records import LOINC, ago
+
+    return LabResult(
+        id=f"smoking-{code}", codings=(Coding(LOINC, "72166-2"),), status="final", effective=ago(days_ago),
+        value_codings=(Coding("http://snomed.info/sct", code, display),), value_text=f"{code}; {display.lower()}",
+    )
+
+
+@pytest.mark.parametrize(
+    "code, display, fires",
+    [
+        ("266919005", "Never smoker", False),  # Epic's display of the never-smoked code
+        ("8392000", "Non-smoker", False),
+        ("266919005", "Never smoked tobacco", False),
+        ("8517006", "Ex-smoker", True),
+        ("77176002", "Smoker", True),
+        ("449868002", "Current every day smoker", True),
+        ("local-7", "Current smoker", True),  # local code: the text decides
+        ("local-8", "Never smoker", False),
+    ],
+)
+def test_smoking_status_is_decided_by_its_snomed_code(code, display, fires):
+    local = code.startswith("local")
+    rec = record(meds=[tofa()], labs=[_smoking(code, display)], birth=date(1970, 1, 1))
+    if local:
+        from dataclasses import replace
+
+        from cdshooks.data.record import Coding
+
+        rec = replace(rec, observations=tuple(
+            replace(o, value_codings=(Coding("urn:local", code, display),)) for o in rec.observations))
+    assert bool(findings(risk_groups.boxed_cv_thrombosis, rec)) is fires
