@@ -9,7 +9,9 @@ referenced or contained Medication and the order's text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.data.record import MedicationOrder, PatientRecord
@@ -29,6 +31,37 @@ CLASSES: dict[str, tuple[str, ...]] = {
     "ddi-triple-therapy": ("triple-therapy-agents",),
     "ddi-live-vaccine": ("live-vaccines",),
 }
+
+
+# Classes whose interaction is systemic (CYP3A4 exposure, added systemic immunosuppression):
+# a skin, scalp or eye preparation (ketoconazole shampoo, tacrolimus ointment,
+# cyclosporine eye drops, all common in dermatomyositis) does not count.
+# Topical JAK inhibitors still count: their own label advises against other JAK inhibitors.
+SYSTEMIC_ONLY = frozenset({
+    "strong-cyp3a4-inhibitors", "fluconazole", "strong-cyp3a4-inducers",
+    "triple-therapy-agents", "potent-immunosuppressants",
+})
+_LOCAL_FORM = re.compile(
+    r"\b(topical|cutaneous|cream|ointment|shampoo|lotion|foam|ophthalmic|eye drops?|otic|ear drops?)\b",
+    re.IGNORECASE,
+)
+
+
+def is_local_preparation(order: MedicationOrder) -> bool:
+    """A skin, scalp, eye or ear preparation, by its name or the route of its instructions."""
+    texts = list(order.names) + [c.display or "" for c in order.codings]
+    for d in order.dosage_instructions:
+        route = d.get("route") if isinstance(d, Mapping) else None
+        if isinstance(route, Mapping):
+            texts.append(str(route.get("text") or ""))
+            texts += [str(c.get("display") or "") for c in _codings(route)]
+    return any(_LOCAL_FORM.search(t) for t in texts if t)
+
+
+def _codings(concept: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    codings = concept.get("coding")
+    codings = codings if isinstance(codings, list) else [codings]
+    return [c for c in codings if isinstance(c, Mapping)]
 
 
 @dataclass(frozen=True)
@@ -69,6 +102,8 @@ def match(order: MedicationOrder, value_sets: tuple[str, ...]) -> str | None:
     if tofa.is_tofacitinib(order):
         return None  # a second tofacitinib order is a renewal, not an interaction
     for name in value_sets:
+        if name in SYSTEMIC_ONLY and is_local_preparation(order):
+            continue
         member = lookup.load(name).match(order.codings, order.names)
         if member is not None:
             return member.name
