@@ -110,14 +110,18 @@ def _check_user(user_id: str) -> None:
         )
 
 
-def _draft_keys(bundle: Mapping[str, Any]) -> set[str]:
-    """Validate context.draftOrders; return the 'Type/id' of its resources."""
+def _draft_keys(bundle: Mapping[str, Any]) -> dict[str, str]:
+    """Validate context.draftOrders; map each way a client may name a draft to its 'Type/id'.
+
+    Names: 'Type/id' and the entry's fullUrl (the `urn:uuid:` of an unsaved draft
+    without an id maps to itself: it is the only name such a draft has).
+    """
     where = "context.draftOrders"
     if bundle.get("resourceType") != "Bundle":
         raise InvalidRequest(f"{where} must be a FHIR Bundle.", f"{where}.resourceType")
     entries = _optional(bundle, "entry", list, f"{where}.")
     entries = entries or []
-    keys = set()
+    keys: dict[str, str] = {}
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InvalidRequest(f"{where}.entry[{i}] must be a JSON object.", f"{where}.entry[{i}]")
@@ -128,26 +132,38 @@ def _draft_keys(bundle: Mapping[str, Any]) -> set[str]:
             raise InvalidRequest(
                 f"{where}.entry[{i}].resource must be a FHIR resource.", f"{where}.entry[{i}].resource"
             )
-        if isinstance(resource.get("id"), str):
-            keys.add(f"{resource['resourceType']}/{resource['id']}")
+        rid = resource.get("id")
+        full_url = entry.get("fullUrl")
+        if isinstance(rid, str) and rid:
+            key = f"{resource['resourceType']}/{rid}"
+            keys[key] = key
+            if isinstance(full_url, str) and full_url:
+                keys.setdefault(full_url, key)
+        elif isinstance(full_url, str) and full_url:
+            keys.setdefault(full_url, full_url)
     return keys
 
 
-def _check_order_context(hook: str, ctx: Mapping[str, Any]) -> None:
+def _check_order_context(hook: str, ctx: Mapping[str, Any]) -> list[str] | None:
+    """Validate the order hooks' context; order-select's selections as 'Type/id' (or fullUrl)."""
     drafts = _required(ctx, "draftOrders", dict, "context.")
     keys = _draft_keys(drafts)
     if hook != "order-select":
         # order-sign has no selections; a stray one from a sloppy client is ignored.
-        return
+        return None
     selections = _required(ctx, "selections", list, "context.")
     if not selections:
         raise InvalidRequest("context.selections must name at least one draft order.", "context.selections")
+    named = []
     for i, sel in enumerate(selections):
         where = f"context.selections[{i}]"
+        if isinstance(sel, str) and sel in keys:
+            named.append(keys[sel])
+            continue
         if not isinstance(sel, str) or not _REFERENCE.match(sel):
-            raise InvalidRequest(f"{where} must be a reference 'Type/id'.", where)
-        if sel not in keys:
-            raise InvalidRequest(f"{where} ({sel}) is not an entry of context.draftOrders.", where)
+            raise InvalidRequest(f"{where} must be a reference 'Type/id' (or a draft's fullUrl).", where)
+        raise InvalidRequest(f"{where} ({sel}) is not an entry of context.draftOrders.", where)
+    return named
 
 
 def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
@@ -181,7 +197,9 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         _required(ctx, "patientId", str, "context.")
     _optional(ctx, "encounterId", str, "context.")
     if hook in ORDER_HOOKS:
-        _check_order_context(hook, ctx)
+        selections = _check_order_context(hook, ctx)
+        if selections is not None and selections != ctx["selections"]:
+            ctx = {**ctx, "selections": selections}
     return HookRequest(
         hook=hook,
         hook_instance=hook_instance,

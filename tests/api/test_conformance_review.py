@@ -138,3 +138,43 @@ def test_patient_id_as_patient_reference_gives_the_same_cards(client, url, build
     req["context"]["patientId"] = "Patient/" + k.PATIENT_ID
     as_reference = assert_answer(client.post(url, json=req))
     assert topics(as_reference) == topics(plain)
+
+
+# --- selections as real clients send them ------------------------------------
+
+
+def _urn_draft_request() -> dict:
+    """A draft identified only by a `urn:uuid:` fullUrl (no `id`), as drafts in an unsaved order are."""
+    draft = k.tofacitinib_draft()
+    del draft["id"]
+    req = k.order_select(drafts=[k.tofacitinib_draft(mid="other")], selections=["urn:uuid:7f3c2a9e-1b2d-4c5e-8f90-a1b2c3d4e5f6"])
+    req["context"]["draftOrders"]["entry"] = [
+        {"fullUrl": "urn:uuid:7f3c2a9e-1b2d-4c5e-8f90-a1b2c3d4e5f6", "resource": draft}
+    ]
+    return req
+
+
+def test_selection_by_bare_id_is_a_400_that_says_what_is_wanted(client):
+    """The web layer's decision (tests/api/test_service_calls.py): a clear 400, not a guess."""
+    req = k.order_select(drafts=[k.tofacitinib_draft()], selections=["draft-tofa"])
+    body = assert_answer(client.post(SELECT, json=req), 400)
+    assert "'Type/id'" in body["issue"][0]["diagnostics"]
+
+
+def test_selection_by_full_url_of_a_draft_without_id_is_accepted(client):
+    body = assert_answer(client.post(SELECT, json=_urn_draft_request()))
+    assert "dose-guidance" in topics(body)
+
+
+@pytest.mark.parametrize("selection", ["nothing-here", "MedicationRequest/nope", "urn:uuid:0000", 7, ""])
+def test_selection_naming_no_draft_is_a_clear_400(client, selection):
+    req = k.order_select(drafts=[k.tofacitinib_draft()], selections=[selection])
+    body = assert_answer(client.post(SELECT, json=req), 400)
+    assert body["issue"][0]["expression"] == ["context.selections[0]"]
+
+
+def test_selection_by_full_url_of_a_draft_with_id_counts_as_its_reference(client):
+    canonical = assert_answer(client.post(SELECT, json=k.order_select(drafts=[k.tofacitinib_draft()])))
+    req = k.order_select(drafts=[k.tofacitinib_draft()], selections=["https://ehr.example.org/fhir/MedicationRequest/draft-tofa"])
+    req["context"]["draftOrders"]["entry"][0]["fullUrl"] = "https://ehr.example.org/fhir/MedicationRequest/draft-tofa"
+    assert topics(assert_answer(client.post(SELECT, json=req))) == topics(canonical)
