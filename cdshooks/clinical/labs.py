@@ -29,6 +29,7 @@ _INDETERMINATE_CODES = frozenset({"82334004", "419984006", "IND"})
 # Text answers; negatives are tested first ("not detected" contains "detected").
 _NEGATIVE_TEXT = re.compile(
     r"\b(not\s+detected|undetected|undetectable|none\s+detected|tnd|negative|neg|non-?reactive|absent)\b"
+    r"|\bno\s+(?:[\w-]+\s+){0,3}detected\b|\bnot\s+(?:present|reactive|found)\b"  # "No CMV DNA detected"
     r"|^\s*<"
 )
 _INDETERMINATE_TEXT = re.compile(r"\b(indeterminate|inconclusive|equivocal|borderline)\b")

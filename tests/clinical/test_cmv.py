@@ -96,3 +96,8 @@ def test_late_phase_30_days(cmv_days_ago, overdue):
 def test_new_start_needs_a_baseline_within_14_days(cmv_days_ago, overdue):
     s = schedule(0, cmv_days_ago, new_start=True)
     assert s.phase == "baseline" and s.overdue is overdue
+
+
+def test_newly_detectable_after_a_negative_worded_as_no_dna_detected():
+    v = viremia(lab(QUANT, 10, text="no cmv dna detected"), lab(QUANT, 2, 200, "IU/mL"))
+    assert v is not None and v.level == "rising"

@@ -116,3 +116,19 @@ def test_results_any_merges_iu_and_copies():
     got = labs.results_any(rec, ("cmv-dna-quant", "cmv-dna-copies"))
     assert [r.lab.id for r in got] == ["cp", "iu"]
     assert got[0].measurement.unit == "{copies}/mL"
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("no cmv dna detected", "negative"),  # "no ... detected" is a negative, not a "detected"
+        ("no dna detected", "negative"),
+        ("hbsag not present", "negative"),
+        ("not reactive", "negative"),
+        ("cmv dna detected", "positive"),
+        ("detected, <35 iu/ml", "positive"),
+    ],
+)
+def test_negated_text_answers(text, answer):
+    r = labs.latest(record(lab("t", "4996-5", 1, value_text=text)), "cmv-dna-presence")
+    assert r.answer == answer
