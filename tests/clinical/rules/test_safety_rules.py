@@ -178,3 +178,16 @@ def test_smoking_status_is_decided_by_its_snomed_code(code, display, fires):
         rec = replace(rec, observations=tuple(
             replace(o, value_codings=(Coding("urn:local", code, display),)) for o in rec.observations))
     assert bool(findings(risk_groups.boxed_cv_thrombosis, rec)) is fires
+
+
+@pytest.mark.parametrize(
+    "name, counts",
+    [("Bactrim DS 800-160 MG Oral Tablet", True), ("Septra DS", True), ("co-trimoxazole 960 mg", True),
+     ("sulfamethoxazole 800 MG / trimethoprim 160 MG Oral Tablet", True), ("trimethoprim/sulfa DS", True),
+     ("SMX-TMP DS", True), ("atovaquone 750 MG/5ML Oral Suspension", True),
+     ("trimethoprim 100 MG Oral Tablet", False)],  # trimethoprim alone (UTI) is not PJP prophylaxis
+)
+def test_pjp_prophylaxis_spellings(name, counts):
+    pred = med("prednisone 20 MG Oral Tablet", 10, 60)
+    rec = record(meds=[tofa(), pred, med(name, 5, 1)])
+    assert (findings(infection.pjp_prophylaxis, rec) == []) is counts
