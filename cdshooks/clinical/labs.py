@@ -143,6 +143,8 @@ def lab_test_key(lab: LabResult) -> str | None:
 def _to_result(lab: LabResult, test: str) -> Result | None:
     if lab.effective is None or lab.status in UNUSABLE_STATUSES:
         return None
+    if lab.value is None and not lab.value_text and not lab.value_codings and not lab.interpretation:
+        return None  # nothing measured (dataAbsentReason, unreadable value): not a result
     measurement = (
         to_canonical(test, lab.value, lab.unit, lab.unit_code) if lab.value is not None else None
     )

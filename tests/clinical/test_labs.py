@@ -132,3 +132,15 @@ def test_results_any_merges_iu_and_copies():
 def test_negated_text_answers(text, answer):
     r = labs.latest(record(lab("t", "4996-5", 1, value_text=text)), "cmv-dna-presence")
     assert r.answer == answer
+
+
+def test_a_result_without_any_value_is_not_the_newest_result():
+    # dataAbsentReason ("clotted"), an unparseable value: nothing was measured, so it
+    # must not hide the real count before it nor satisfy a monitoring window.
+    real = lab("real", "731-0", 5, 0.3, "10*3/uL")
+    empty = lab("empty", "731-0", 1)
+    assert labs.latest(record(real, empty), "lymphocytes-absolute").lab.id == "real"
+    assert labs.results(record(empty), "lymphocytes-absolute") == []
+    coded = lab("coded", "71773-6", 1, value_codings=[Coding(SNOMED, "260385009", "Negative")])
+    interp_only = lab("interp", "71773-6", 2, interpretation=[Coding(None, "POS")])
+    assert [r.lab.id for r in labs.results(record(coded, interp_only), "igra")] == ["coded", "interp"]
