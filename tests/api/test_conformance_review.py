@@ -178,3 +178,156 @@ def test_selection_by_full_url_of_a_draft_with_id_counts_as_its_reference(client
     req = k.order_select(drafts=[k.tofacitinib_draft()], selections=["https://ehr.example.org/fhir/MedicationRequest/draft-tofa"])
     req["context"]["draftOrders"]["entry"][0]["fullUrl"] = "https://ehr.example.org/fhir/MedicationRequest/draft-tofa"
     assert topics(assert_answer(client.post(SELECT, json=req))) == topics(canonical)
+
+
+# --- real-client messiness: 200 or a clear 4xx, never a 500 ------------------
+
+
+def _stu3_draft() -> dict:
+    """STU3 shapes: doseQuantity on the Dosage itself, `context` for the encounter, string numbers."""
+    d = k.tofacitinib_draft()
+    dosage = d["dosageInstruction"][0]
+    dosage["doseQuantity"] = dosage.pop("doseAndRate")[0]["doseQuantity"]
+    dosage["timing"] = {"repeat": {"frequency": "2", "period": 1, "periodUnit": "d"}}
+    d["context"] = {"reference": "Encounter/enc-1"}
+    d["dispenseRequest"] = {"quantity": {"value": 60}, "expectedSupplyDuration": {"value": 30, "unit": "d"}}
+    return d
+
+
+def _other_drafts() -> list[dict]:
+    ref = {"reference": f"Patient/{k.PATIENT_ID}"}
+    return [
+        {"resourceType": "ServiceRequest", "id": "sr-cbc", "status": "draft", "intent": "order",
+         "code": {"coding": [{"system": k.LOINC, "code": "58410-2"}], "text": "CBC"}, "subject": ref},
+        {"resourceType": "NutritionOrder", "id": "diet", "status": "draft", "intent": "order",
+         "patient": ref, "dateTime": "2026-01-15", "oralDiet": {"type": [{"text": "Low salt"}]}},
+    ]
+
+
+def _huge_request() -> dict:
+    """Thousands of observations and long texts: under every limit, so it must be answered."""
+    resources = k.base_resources()
+    resources += [k.observation(f"o-wt-{i}", "29463-7", 62 + i % 3, "kg", 30 + i % 300) for i in range(3000)]
+    req = k.order_select(drafts=[k.tofacitinib_draft()], resources=resources)
+    req["context"]["draftOrders"]["entry"][0]["resource"]["note"] = [{"text": "x" * 200_000}]
+    return req
+
+
+def _mutated(build, mutate):
+    def make() -> dict:
+        req = build()
+        mutate(req)
+        return req
+    return make
+
+
+def _select() -> dict:
+    return k.order_select(drafts=[k.tofacitinib_draft()])
+
+
+MESSY = {
+    "STU3 MedicationRequest": (SELECT, lambda: k.order_select(drafts=[_stu3_draft()])),
+    "ServiceRequest and NutritionOrder drafts (select)": (
+        SELECT, lambda: k.order_select(drafts=[k.tofacitinib_draft(), *_other_drafts()],
+                                       selections=["MedicationRequest/draft-tofa", "ServiceRequest/sr-cbc"])),
+    "only non-medication drafts selected": (
+        SELECT, lambda: k.order_select(drafts=_other_drafts(), selections=["NutritionOrder/diet"])),
+    "ServiceRequest and NutritionOrder drafts (sign)": (
+        SIGN, lambda: k.order_sign(drafts=[k.tofacitinib_draft(), *_other_drafts()])),
+    "draft with urn:uuid fullUrl and no id (sign)": (
+        SIGN, lambda: _mutated(lambda: k.order_sign(drafts=[k.tofacitinib_draft()]),
+                               lambda r: (r["context"]["draftOrders"]["entry"][0].update(fullUrl="urn:uuid:1f0e"),
+                                          r["context"]["draftOrders"]["entry"][0]["resource"].pop("id")))()),
+    "fhirAuthorization lowercase bearer, expires_in string, no scope": (
+        SELECT, _mutated(_select, lambda r: r.update(
+            fhirServer="http://127.0.0.1:9/fhir/",
+            fhirAuthorization={"access_token": "opaque", "token_type": "bearer", "expires_in": "300", "subject": "cds"}))),
+    "prefetch Bundle truncated by _count, next link, no fhirServer": (
+        SELECT, _mutated(_select, lambda r: r["prefetch"]["observations"].update(
+            total=4000, link=[{"relation": "next", "url": "https://ehr.example.org/fhir/Observation?page=2"}]))),
+    "prefetch Bundle with a next link elsewhere than fhirServer": (
+        SELECT, _mutated(_select, lambda r: (r.update(fhirServer="http://127.0.0.1:9/fhir"), r["prefetch"]["medications"].update(
+            link=[{"relation": "next", "url": "https://evil.example.net/steal?page=2"}])))),
+    "hookInstance not a UUID": (SELECT, _mutated(_select, lambda r: r.update(hookInstance="epic-12345"))),
+    "extension in context and request": (
+        SELECT, _mutated(_select, lambda r: (r.update(extension={"com.example.x": {"a": 1}}),
+                                             r["context"].update(extension={"com.example.y": True})))),
+    "userId PractitionerRole": (SELECT, _mutated(_select, lambda r: r["context"].update(userId="PractitionerRole/pr-1"))),
+    "patient-view by the patient": (VIEW, _mutated(k.patient_view, lambda r: r["context"].update(userId=f"Patient/{k.PATIENT_ID}"))),
+    "patient-view without encounterId": (VIEW, _mutated(k.patient_view, lambda r: r["context"].pop("encounterId"))),
+    "prefetch patient null": (SELECT, _mutated(_select, lambda r: r["prefetch"].update(patient=None))),
+    "prefetch Bundle entry as an object": (
+        SELECT, _mutated(_select, lambda r: r["prefetch"]["conditions"].update(entry=r["prefetch"]["conditions"]["entry"][0]))),
+    "prefetch of keys the service did not ask for": (SELECT, _mutated(_select, lambda r: r["prefetch"].update(other={"resourceType": "Bundle"}))),
+    "huge but legal request": (SELECT, _huge_request),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MESSY))
+def test_messy_real_client_requests_are_answered(client, case):
+    url, build = MESSY[case]
+    assert_answer(client.post(url, json=build()))
+
+
+# --- FHIR fallback through the HTTP app --------------------------------------
+
+FHIR = "http://127.0.0.1:8089/fhir"  # loopback: on the default allowlist
+FHIR_TOKEN = "opaque-fhir-token-7f1c"
+
+
+def _igra_split() -> tuple[list[dict], dict]:
+    """The base patient minus the IGRA, and the IGRA (its absence fires screen-tb)."""
+    resources = k.base_resources()
+    igra = next(r for r in resources if r.get("id") == "o-igra")
+    return [r for r in resources if r is not igra], igra
+
+
+def test_truncated_prefetch_bundle_reads_the_next_page_from_fhir_server(client):
+    import responses
+
+    first_page, igra = _igra_split()
+    req = k.order_select(drafts=[k.tofacitinib_draft()], resources=first_page)
+    req["prefetch"]["observations"]["link"] = [{"relation": "next", "url": f"{FHIR}/Observation?_page=2"}]
+    req["fhirServer"] = FHIR + "/"  # trailing slash, as some EHRs send it
+    req["fhirAuthorization"] = {"access_token": FHIR_TOKEN, "token_type": "bearer", "expires_in": "300", "subject": "cds"}
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{FHIR}/Observation?_page=2", json=k.bundle([igra]))
+        body = assert_answer(client.post(SELECT, json=req))
+        assert [c.request.headers["Authorization"] for c in rsps.calls] == [f"Bearer {FHIR_TOKEN}"]
+    assert "screen-tb" not in topics(body)
+
+
+def test_no_prefetch_fetches_everything_from_a_fhir_server_with_trailing_slash(client):
+    import responses
+
+    prefetched = assert_answer(client.post(SELECT, json=_select()))
+    req = _select()
+    resources = k.base_resources()
+    del req["prefetch"]
+    req["fhirServer"] = FHIR + "/"
+    req["fhirAuthorization"] = {"access_token": FHIR_TOKEN, "token_type": "Bearer", "expires_in": 300, "subject": "cds"}
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{FHIR}/Patient/{k.PATIENT_ID}", json=resources[0])
+        for rtype in ("MedicationRequest", "Observation", "Condition", "Immunization"):
+            rsps.get(re.compile(rf"{re.escape(FHIR)}/{rtype}\?.*"),
+                     json=k.bundle(r for r in resources if r["resourceType"] == rtype))
+        body = assert_answer(client.post(SELECT, json=req))
+        assert all("//" not in c.request.url.split("://", 1)[1].split("?")[0] for c in rsps.calls)
+    assert topics(body) == topics(prefetched)
+
+
+def test_required_prefetch_as_operation_outcome_without_fhir_server_is_412(client):
+    req = _select()
+    req["prefetch"]["medications"] = {"resourceType": "OperationOutcome",
+                                      "issue": [{"severity": "error", "code": "timeout"}]}
+    body = assert_answer(client.post(SELECT, json=req), 412)
+    assert body["issue"][0]["code"] == "incomplete"
+    assert "medications" in body["issue"][0]["diagnostics"]
+
+
+def test_malformed_request_is_400_not_412_even_without_data(client):
+    """Shape errors are judged before data: a broken request never reads as 'data unavailable'."""
+    req = _select()
+    del req["prefetch"]
+    req["context"]["userId"] = 42
+    assert_answer(client.post(SELECT, json=req), 400)
