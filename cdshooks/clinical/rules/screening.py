@@ -91,15 +91,18 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     ]
     if recent_screen:
         return
-    indeterminate = next((r for r in results if r.answer == "indeterminate"), None)
+    # An indeterminate IGRA is not a negative screen: the card asks for a repeat, and says why.
+    indeterminate = results[0] if results and results[0].answer == "indeterminate" else None
     yield Finding(
         "screen-tb",
+        variant="indeterminate" if indeterminate else "default",
         facts={
             "months": th.tb_screen_lookback_months,
             "last": _describe(results[0]) if results else "no IGRA or TST on record",
+            "date": indeterminate.when if indeterminate else "",
             "indeterminate_note": bullets(
                 [f"The newest result was indeterminate ({_describe(indeterminate)}): repeat the IGRA."]
-                if indeterminate and results and indeterminate is results[0] else []
+                if indeterminate else []
             ),
         },
         suggestions=(order_labs("order-igra", record, ["igra"], "TB screening before tofacitinib (IGRA preferred)"),),

@@ -86,3 +86,13 @@ def test_summary_only_with_active_tofacitinib():
     assert "day 120" in card["summary"] and "CBC: absolute lymphocytes overdue" in card["summary"]
     assert "| CMV DNA | not detected |" in card["detail"]
     assert len(card["summary"]) < 140
+
+
+def test_indeterminate_igra_is_not_a_negative_screen_and_the_card_says_so():
+    labs_ = [r for r in WORKUP if r.codings[0].code != "71773-6"] + [lab("71773-6", 30, text="indeterminate")]
+    (f,) = run(screening.screen_tb, record(drafts=[DRAFT], labs=labs_, immunizations=(RZV,)))
+    card = cards.render_card(f)
+    assert card["indicator"] == "warning"
+    assert "indeterminate" in card["summary"].lower()
+    assert "No TB screening" not in card["summary"]  # there was one: it was inconclusive
+    assert [a["resource"]["code"]["coding"][0]["code"] for s in card["suggestions"] for a in s["actions"]] == ["71773-6"]
