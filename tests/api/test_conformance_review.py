@@ -331,3 +331,83 @@ def test_malformed_request_is_400_not_412_even_without_data(client):
     del req["prefetch"]
     req["context"]["userId"] = 42
     assert_answer(client.post(SELECT, json=req), 400)
+
+
+# --- discovery ----------------------------------------------------------------
+
+HOOK_CONTEXT_TOKENS = {  # root-level primitive context fields of each hook (hook definitions)
+    "order-select": {"userId", "patientId", "encounterId"},
+    "order-sign": {"userId", "patientId", "encounterId"},
+    "patient-view": {"userId", "patientId", "encounterId"},
+}
+USER_TOKENS = {"userPractitionerId", "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
+
+
+def test_discovery_is_complete_and_its_prefetch_tokens_are_legal(client):
+    resp = client.get("/cds-services")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert set(body) == {"services"} and empty_values(body, "$") == []
+    assert {s["id"] for s in body["services"]} == set(SERVICES)
+    for service in body["services"]:
+        assert set(service) <= {"hook", "title", "description", "id", "prefetch", "usageRequirements", "extension"}
+        assert all(isinstance(service[key], str) for key in ("hook", "title", "description", "id", "usageRequirements"))
+        for key, template in service["prefetch"].items():
+            tokens = re.findall(r"\{\{(.*?)\}\}", template)
+            assert tokens, key
+            for token in tokens:
+                name = token.strip()
+                assert name in USER_TOKENS or (
+                    name.startswith("context.") and name[len("context."):] in HOOK_CONTEXT_TOKENS[service["hook"]]
+                ), (key, token)
+            assert "{" not in re.sub(r"\{\{.*?\}\}", "", template) and "}" not in re.sub(r"\{\{.*?\}\}", "", template)
+
+
+# --- errors: JSON, CORS, no empty values --------------------------------------
+
+
+def _too_big(client) -> Any:
+    return client.post(SELECT, data=b"{" + b" " * 2048 + b"}", content_type="application/json")
+
+
+@pytest.mark.parametrize("call, status", [
+    (lambda c: c.post(SELECT, data=b"{", content_type="application/json"), 400),
+    (lambda c: c.post("/cds-services/no-such-service", json=_select()), 404),
+    (lambda c: c.get(SELECT), 405),
+    (lambda c: c.post(SELECT, json={k2: v for k2, v in _select().items() if k2 != "prefetch"}), 412),
+    (_too_big, 413),
+    (lambda c: c.post(SELECT + "/feedback", json={"feedback": [{"card": "c"}]}), 400),
+])
+def test_error_responses_are_operation_outcomes_with_cors(make_app, call, status):
+    client = make_app(max_body_bytes=1024 if status == 413 else 5 * 1024 * 1024).test_client()
+    client.environ_base["HTTP_ORIGIN"] = "https://ehr.example.org"
+    resp = call(client)
+    assert_answer(resp, status)
+    assert resp.status_code == status
+    assert resp.headers["Access-Control-Allow-Origin"] in ("*", "https://ehr.example.org")
+
+
+# --- feedback for a real card -------------------------------------------------
+
+
+def test_feedback_names_a_returned_card_and_its_suggestion(client, app):
+    from cdshooks.web.context import EXTENSION
+
+    scenario = json.loads((k.FIXTURES / "dose-renal-ckd4" / "scenario.json").read_text(encoding="utf-8"))
+    resp = create_app(replace(app.extensions[EXTENSION]["settings"], now=k.AS_OF)).test_client().post(
+        f"/cds-services/{scenario['service']}", json=scenario["request"])
+    card = next(c for c in resp.get_json()["cards"] if c.get("suggestions"))
+    suggestion = card["suggestions"][0]["uuid"]
+    reason = card["overrideReasons"][0]
+    feedback = {"feedback": [
+        {"card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
+         "outcomeTimestamp": "1985-04-12T23:20:50.52Z"},
+        {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-01-15T12:00:00Z",
+         "overrideReason": {"reason": {"system": reason["system"], "code": reason["code"]}, "userComment": "Discussed"}},
+    ]}
+    url = f"/cds-services/{scenario['service']}/feedback"
+    assert client.post(url, json=feedback).status_code == 200
+    stored = app.extensions[EXTENSION]["feedback"].entries(scenario["service"])
+    assert [(e["card_uuid"], e["outcome"]) for e in stored] == [(card["uuid"], "accepted"), (card["uuid"], "overridden")]
+    assert stored[0]["accepted_suggestions"] == [suggestion]
+    assert (stored[1]["override_code"], stored[1]["override_comment"]) == (reason["code"], "Discussed")
