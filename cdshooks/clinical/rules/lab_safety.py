@@ -134,6 +134,8 @@ def anemia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "reasons": bullets(reasons),
             "therapy": therapy.text,
             "fall_g_dl": th.hb_fall_g_dl,
+            "warning_below": th.hb_warning_below_g_dl,
+            "new_start_below": th.hb_new_start_below_g_dl,
             "preliminary_note": sentence("The result is preliminary." if r.preliminary else None),
         },
     )

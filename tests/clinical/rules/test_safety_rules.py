@@ -191,3 +191,14 @@ def test_pjp_prophylaxis_spellings(name, counts):
     pred = med("prednisone 20 MG Oral Tablet", 10, 60)
     rec = record(meds=[tofa(), pred, med(name, 5, 1)])
     assert (findings(infection.pjp_prophylaxis, rec) == []) is counts
+
+
+def test_anemia_card_states_the_configured_thresholds():
+    from dataclasses import replace
+
+    th = replace(TH, hb_new_start_below_g_dl=10.0, hb_warning_below_g_dl=8.5)
+    (f,) = list(lab_safety.anemia(record(drafts=[tofa(0, draft=True)], labs=[lab("718-7", 2, 9.5, "g/dL")]), th))
+    card = cards.render_card(f)
+    assert "below 10 g/dL" in card["summary"] and "below 9 g/dL" not in card["detail"]
+    (f,) = list(lab_safety.anemia(record(meds=[tofa()], labs=[lab("718-7", 2, 8.2, "g/dL")]), th))
+    assert "below 8.5 g/dL" in cards.render_card(f)["detail"]
