@@ -21,6 +21,9 @@ from cdshooks.clinical.regimens import OrderDose, Regimen
 from cdshooks.data.record import PatientRecord
 
 REDUCING_TOPICS = frozenset({"dose-renal", "dose-hepatic", "dose-cyp-inhibitor", "dose-escalation", "dose-above-max"})
+# Rules that reduce a dose for the patient's condition (as opposed to the dose bands).
+CONDITION_TOPICS = frozenset({"dose-renal", "dose-hepatic", "dose-cyp-inhibitor"})
+BAND_TOPICS = frozenset({"dose-escalation", "dose-above-max"})
 SUGGESTION_KEY = "change-dose"
 # Said when the order's dose could not be read, so no exact target can be computed.
 GENERIC_REDUCTION = "5 mg once daily (5 mg BID if 10 mg BID was intended; XR 22 mg: XR 11 mg)"
@@ -79,6 +82,12 @@ def merge_suggestions(findings: list[Finding], record: PatientRecord) -> list[Fi
             note = ""
         else:
             all_targets = [r for i in indices for r in findings[i].facts["_targets"]]
+            group_topics = {findings[i].topic for i in indices}
+            if group_topics & BAND_TOPICS and group_topics & CONDITION_TOPICS:
+                # The band card brings the order back to the standard dose, and the
+                # renal/hepatic/CYP reduction applies to that dose: offer the reduced
+                # standard dose at once, so accepting it does not raise a new card.
+                all_targets.append(regimens.reduced_standard())
             offered = [regimens.lowest(all_targets, dose)]
             topics = ", ".join(dict.fromkeys(findings[i].topic for i in indices))
             note = (

@@ -146,6 +146,11 @@ def reduced(dose: OrderDose) -> Regimen | None:
     return None
 
 
+def reduced_standard() -> Regimen:
+    """The standard dose reduced for renal/hepatic B/CYP (IR 5 mg BID or XR 11 -> IR 5 mg once daily)."""
+    return IR_5_QD
+
+
 def standard(dose: OrderDose) -> Regimen:
     """The standard dose (5 mg BID), kept in the order's formulation (XR 11 = 5 mg BID)."""
     return XR_11 if dose.product.extended_release else IR_5_BID

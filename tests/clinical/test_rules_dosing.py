@@ -85,8 +85,27 @@ def test_several_reducing_rules_offer_one_and_the_same_regimen():
     found = [f for t in ("dose-above-max", "dose-renal", "dose-cyp-inhibitor") for f in by_topic(rec, t)]
     assert len(found) == 3
     regimens_offered = {s.facts["suggested"] for f in found for s in f.suggestions}
-    assert regimens_offered == {"5 mg BID"}
+    # above-max brings the order back to 5 mg BID, and renal + CYP reduce that dose:
+    # the one suggestion is already the reduced standard dose (accepting it raises no new card).
+    assert regimens_offered == {"5 mg once daily"}
     assert all(len(f.suggestions) == 1 and "Several dose rules" in f.facts["consensus_note"] for f in found)
+
+
+def test_escalation_with_a_reduction_offers_the_reduced_standard_dose_and_it_is_stable():
+    ckd4 = k.condition("c", "CKD stage 4", "N18.4")
+    rec = record(k.base_resources() + [ckd4], drafts=[D(dosages=[dosage(10, "mg", 2)])])
+    offered = {s.facts["suggested"] for t in ("dose-escalation", "dose-renal") for f in by_topic(rec, t) for s in f.suggestions}
+    assert offered == {"5 mg once daily"}
+    # the accepted regimen fires only the (already reduced) renal card, with nothing more to suggest
+    rec2 = record(k.base_resources() + [ckd4], drafts=[D(dosages=[dosage(5, "mg", 1)])])
+    assert topics(rec2) == ["dose-renal"]
+    assert all(not f.suggestions for f in by_topic(rec2, "dose-renal"))
+
+
+def test_escalation_alone_still_offers_the_standard_dose():
+    rec = record(k.base_resources(), drafts=[D(dosages=[dosage(10, "mg", 2)])])
+    [f] = by_topic(rec, "dose-escalation")
+    assert {s.facts["suggested"] for s in f.suggestions} == {"5 mg BID"}
 
 
 def test_above_max_alone_offers_escalation_and_standard_dose():
