@@ -68,10 +68,12 @@ class HookRequest:
     @property
     def draft_orders(self) -> list[dict[str, Any]]:
         """The resources of context.draftOrders (entries without a resource skipped)."""
-        bundle = self.context.get("draftOrders") or {}
+        bundle = self.context.get("draftOrders")
+        # Validated only for the order hooks: a stray value on patient-view may be anything.
+        entries = bundle.get("entry") if isinstance(bundle, dict) else None
         return [
             e["resource"]
-            for e in bundle.get("entry") or ()
+            for e in (entries if isinstance(entries, list) else ())
             if isinstance(e, dict) and isinstance(e.get("resource"), dict)
         ]
 

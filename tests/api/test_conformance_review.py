@@ -411,3 +411,11 @@ def test_feedback_names_a_returned_card_and_its_suggestion(client, app):
     assert [(e["card_uuid"], e["outcome"]) for e in stored] == [(card["uuid"], "accepted"), (card["uuid"], "overridden")]
     assert stored[0]["accepted_suggestions"] == [suggestion]
     assert (stored[1]["override_code"], stored[1]["override_comment"]) == (reason["code"], "Discussed")
+
+
+@pytest.mark.parametrize("stray", ["x", 3, ["MedicationRequest/1"], {"resourceType": "Bundle", "entry": "x"}])
+def test_patient_view_ignores_a_stray_draft_orders_of_any_shape(client, stray):
+    """draftOrders is no patient-view field, so it is not validated: it must not crash the call (fuzz find)."""
+    req = k.patient_view()
+    req["context"]["draftOrders"] = stray
+    assert_answer(client.post(VIEW, json=req))
