@@ -79,7 +79,9 @@ class HookRequest:
 
     @property
     def selections(self) -> list[str] | None:
-        """context.selections for order-select; None when the hook has none."""
+        """context.selections for order-select; None for the other hooks (a stray one is ignored)."""
+        if self.hook != "order-select":
+            return None
         sel = self.context.get("selections")
         return list(sel) if isinstance(sel, list) else None
 

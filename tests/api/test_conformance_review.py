@@ -419,3 +419,23 @@ def test_patient_view_ignores_a_stray_draft_orders_of_any_shape(client, stray):
     req = k.patient_view()
     req["context"]["draftOrders"] = stray
     assert_answer(client.post(VIEW, json=req))
+
+
+@pytest.mark.parametrize("stray", [["MedicationRequest/something-else"], ["draft-tofa"], []])
+def test_order_sign_ignores_stray_selections(client, stray):
+    """order-sign has no `selections`; one sent anyway must not hide the cards of the drafts being signed."""
+    scenario = json.loads((k.FIXTURES / "dose-renal-ckd4" / "scenario.json").read_text(encoding="utf-8"))
+    req = scenario["request"]
+    req["hook"] = "order-sign"
+    del req["context"]["selections"]
+    plain = assert_answer(create_app_at(client, k.AS_OF).post(SIGN, json=req))
+    assert "dose-renal" in topics(plain)
+    req["context"]["selections"] = stray
+    assert topics(assert_answer(create_app_at(client, k.AS_OF).post(SIGN, json=req))) == topics(plain)
+
+
+def create_app_at(client, now: datetime):
+    """A client for an app like `client`'s, evaluating at `now`."""
+    from cdshooks.web.context import EXTENSION
+
+    return create_app(replace(client.application.extensions[EXTENSION]["settings"], now=now)).test_client()
