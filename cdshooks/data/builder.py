@@ -67,20 +67,24 @@ def _read_all(
 ) -> list:
     """Apply a parser to each resource of this patient (any patient if None), recording failures."""
     out = []
+    own_reference = f"Patient/{patient_id}"
     for r in resources:
-        rtype, rid = r.get("resourceType"), text(r.get("id"))
-        owner = reference_id(r.get(_SUBJECT_FIELD.get(rtype, "subject")), "Patient")
-        if patient_id is not None and owner is not None and owner != patient_id:
-            skipped.append(SkippedResource(rtype, rid, "belongs to another patient"))
-            continue
+        rtype = r.get("resourceType")
+        subject = r.get(_SUBJECT_FIELD.get(rtype, "subject"))
+        # Nearly always the plain local reference to the context patient: no parsing needed.
+        if patient_id is not None and not (isinstance(subject, dict) and subject.get("reference") == own_reference):
+            owner = reference_id(subject, "Patient")
+            if owner is not None and owner != patient_id:
+                skipped.append(SkippedResource(rtype, text(r.get("id")), "belongs to another patient"))
+                continue
         try:
             value = reader(r)
         except Unreadable as exc:
-            skipped.append(SkippedResource(rtype, rid, str(exc)))
+            skipped.append(SkippedResource(rtype, text(r.get("id")), str(exc)))
             continue
         except Exception as exc:  # lenient by contract: one odd resource never fails the call
             log.info("skipped unreadable %s: %s", rtype, type(exc).__name__)
-            skipped.append(SkippedResource(rtype, rid, f"unreadable ({type(exc).__name__})"))
+            skipped.append(SkippedResource(rtype, text(r.get("id")), f"unreadable ({type(exc).__name__})"))
             continue
         if value is not None:
             out.append(value)

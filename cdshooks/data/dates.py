@@ -42,9 +42,19 @@ def parse_datetime(value: Any) -> datetime | None:
 
     Partial dates map to their first moment ("2024-05" -> 2024-05-01T00:00Z).
     """
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
+    # Fast path for the usual well-formed value; whatever fromisoformat accepts
+    # as is, the lenient path below reads the same way.
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
     text = value.strip()
+    if not text:
+        return None
     m = _PARTIAL.match(text)
     if m:
         year, month, day = m.groups()

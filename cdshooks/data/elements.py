@@ -34,13 +34,15 @@ def dicts(value: Any) -> list[dict]:
 
 def text(value: Any) -> str | None:
     """A non-blank string, stripped; anything else is None."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    if isinstance(value, str):
+        return value.strip() or None
     return None
 
 
 def codings(concepts: Any) -> tuple[Coding, ...]:
     """Every coding of one CodeableConcept or a list of them."""
+    if concepts is None:  # most often: an element the resource does not have
+        return ()
     out: list[Coding] = []
     for concept in dicts(concepts):
         for c in dicts(concept.get("coding")):

@@ -112,10 +112,25 @@ def _concept_text(concept: Any) -> str | None:
     return first(names(concept))
 
 
+# value[x] other than valueQuantity: when none is present, a numeric Quantity is read directly.
+_OTHER_VALUES = frozenset({"valueInteger", "valueDecimal", "valueString", "valueCodeableConcept", "valueBoolean"})
+
+
 def _observation_value(resource: Mapping) -> dict[str, Any]:
     """LabResult value fields from value[x] (Quantity, numeric string, concept, ...)."""
-    out: dict[str, Any] = {}
     quantity = resource.get("valueQuantity")
+    if isinstance(quantity, dict) and _OTHER_VALUES.isdisjoint(resource):
+        # The shape nearly every lab result has: same reading as below, in fewer steps.
+        raw = quantity.get("value")
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            unit_code = text(quantity.get("code"))
+            return {
+                "value": float(raw),
+                "comparator": text(quantity.get("comparator")),
+                "unit_code": unit_code,
+                "unit": text(quantity.get("unit")) or unit_code,
+            }
+    out: dict[str, Any] = {}
     if isinstance(quantity, dict):
         raw = quantity.get("value")
         parsed = numeric_string(raw) if isinstance(raw, str) else None
@@ -150,7 +165,7 @@ def lab_result(resource: Mapping) -> LabResult | None:
         return None
     code = resource.get("code")
     code_codings = codings(code)
-    code_text = _concept_text(code) if isinstance(code, dict) and text(code.get("text")) else None
+    code_text = text(code.get("text")) if isinstance(code, dict) else None  # = _concept_text when set
     if not code_codings and not code_text:
         raise Unreadable("Observation has no code")
     effective = (
