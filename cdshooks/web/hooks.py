@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Response
 
+from cdshooks import request_log
 from cdshooks.data.gather import DataUnavailable
 from cdshooks.pipeline import evaluation_time, run_hook
 from cdshooks.protocol import InvalidRequest, parse_hook_request
@@ -39,6 +40,7 @@ def call_service(service_id: str) -> Response:
         raise PreconditionFailed(
             f"Required data neither prefetched nor fetchable from fhirServer: {_keys(exc)}."
         ) from None
+    request_log.note(card_count=len(body["cards"]))  # so the log need not re-read the response
     return Response(orjson.dumps(body), mimetype="application/json")
 
 
