@@ -32,8 +32,28 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if args.now:
         settings = replace(settings, now=args.now)
+    if settings.auth_enabled and not settings.public_base_url and not _is_loopback(args.host):
+        # Without a public URL the JWT `aud` is checked against the Host header the
+        # caller sent, which a token holder controls: acceptable on loopback only.
+        print(
+            "cdshooks serve: set CDSHOOKS_PUBLIC_BASE_URL (the URL clients call, the JWT `aud`) "
+            f"before serving on {args.host} with authentication on.",
+            file=sys.stderr,
+        )
+        return 2
     run(create_app(settings), args.host, args.port, args.workers)
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _replay(args: argparse.Namespace) -> int:

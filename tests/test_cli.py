@@ -45,6 +45,18 @@ def test_serve_honours_port_env_and_flags(served, monkeypatch, capsys):
     assert "WARNING" in capsys.readouterr().err
 
 
+def test_serve_off_loopback_with_auth_needs_a_public_base_url(served, monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("CDSHOOKS_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("CDSHOOKS_FEEDBACK_DB", str(tmp_path / "fb.sqlite3"))
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 2
+    assert not served and "CDSHOOKS_PUBLIC_BASE_URL" in capsys.readouterr().err
+    monkeypatch.setenv("CDSHOOKS_PUBLIC_BASE_URL", "https://cds.example.org")
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 0
+    monkeypatch.delenv("CDSHOOKS_PUBLIC_BASE_URL")
+    assert cli.main(["serve", "--host", "::1"]) == 0  # loopback may use the request URL
+    assert len(served) == 2
+
+
 def test_explicit_port_beats_port_env(served, monkeypatch):
     monkeypatch.setenv("PORT", "9123")
     cli.main(["serve", "--port", "9200", "--no-auth"])
