@@ -151,17 +151,28 @@ def _to_result(lab: LabResult, test: str) -> Result | None:
     return Result(lab, test, measurement, lab.effective, lab.preliminary)
 
 
-def _by_test(record: PatientRecord) -> dict[str, tuple[Result, ...]]:
-    """Every usable result, grouped by test, newest first: the one pass over the observations."""
-    grouped: dict[str, list[Result]] = {}
+def _labs_by_test(record: PatientRecord) -> dict[str, list[LabResult]]:
+    """The observations grouped by test: the one pass over them for the whole call."""
+    grouped: dict[str, list[LabResult]] = {}
     for lab in record.observations:
         test = lab_test_key(lab)
-        if test is None:
-            continue
-        r = _to_result(lab, test)
-        if r is not None:
-            grouped.setdefault(test, []).append(r)
-    return {test: tuple(sorted(rs, key=_when, reverse=True)) for test, rs in grouped.items()}
+        if test is not None:
+            grouped.setdefault(test, []).append(lab)
+    return grouped
+
+
+def _results_by_test(record: PatientRecord) -> dict[str, tuple[Result, ...]]:
+    """Filled by `_results` as rules ask for tests (a test no rule reads is never converted)."""
+    return {}
+
+
+def _results(record: PatientRecord, test: str) -> tuple[Result, ...]:
+    done = record.derived(_results_by_test)
+    found = done.get(test)
+    if found is None:
+        converted = (_to_result(lab, test) for lab in record.derived(_labs_by_test).get(test, ()))
+        found = done[test] = tuple(sorted((r for r in converted if r is not None), key=_when, reverse=True))
+    return found
 
 
 def _when(r: Result) -> datetime:
@@ -170,7 +181,7 @@ def _when(r: Result) -> datetime:
 
 def results(record: PatientRecord, test: str) -> list[Result]:
     """Every usable result of `test`, newest first."""
-    return list(record.derived(_by_test).get(test, ()))
+    return list(_results(record, test))
 
 
 def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:
@@ -194,6 +205,9 @@ def within(items: list[Result], now: datetime, days: int | None) -> list[Result]
 
 def latest(record: PatientRecord, test: str, within_days: int | None = None) -> Result | None:
     """The newest usable result of `test`, optionally within `within_days` of now."""
-    found = within(results(record, test), record.now, within_days)
-    return found[0] if found else None
+    found = _results(record, test)
+    # Newest first: if the newest is outside the window, every other one is too.
+    if not found or (within_days is not None and days_between(found[0].when, record.now) > within_days):
+        return None
+    return found[0]
 
