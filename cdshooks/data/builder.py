@@ -16,7 +16,7 @@ from cdshooks.data.bundles import is_bundle, resources_of
 from cdshooks.data.dates import parse_partial_date
 from cdshooks.data.elements import reference_id, text
 from cdshooks.data.gather import Gathered
-from cdshooks.data.parsers import Unreadable, lab_result, medication_order, problem, vaccination
+from cdshooks.data.parsers import Unreadable, drafted_vaccine, lab_result, medication_order, problem, vaccination
 from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
 log = logging.getLogger(__name__)
@@ -108,11 +108,14 @@ def _drafts(
     medications: Mapping[str, Mapping],
     skipped: list[SkippedResource],
 ) -> list[MedicationOrder]:
-    """The MedicationRequests among draftOrders (other draft types are not ours to judge)."""
-    requests = [r for r in draft_resources if r["resourceType"] == "MedicationRequest"]
+    """The MedicationRequests and drafted Immunizations among draftOrders (other types are not ours)."""
+    requests = [r for r in draft_resources if r["resourceType"] in ("MedicationRequest", "Immunization")]
 
-    def read(r: dict) -> MedicationOrder:
-        return medication_order(r, medications, is_draft=True, selected=_is_selected(r, selections))
+    def read(r: dict) -> MedicationOrder | None:
+        selected = _is_selected(r, selections)
+        if r["resourceType"] == "Immunization":
+            return drafted_vaccine(r, selected=selected)
+        return medication_order(r, medications, is_draft=True, selected=selected)
 
     # Drafts are not checked against the patient: a card about them must not vanish.
     return _read_all(requests, read, None, skipped)

@@ -208,6 +208,30 @@ def problem(resource: Mapping) -> Problem | None:
     )
 
 
+def drafted_vaccine(resource: Mapping, *, selected: bool) -> MedicationOrder | None:
+    """An Immunization in draftOrders, read as a vaccine order (None if entered in error)."""
+    if _status(resource) == "entered-in-error":
+        return None
+    code = resource.get("vaccineCode")
+    code_codings = codings(code)
+    vaccine_names = _unique(names(code))
+    if not code_codings and not vaccine_names:
+        raise Unreadable("Immunization has no vaccineCode")
+    return MedicationOrder(
+        id=_id(resource),
+        status="draft",  # Immunization has no draft status; being in draftOrders makes it one
+        intent="order",
+        authored_on=parse_datetime(resource.get("recorded")) or parse_datetime(resource.get("occurrenceDateTime")),
+        codings=code_codings,
+        names=vaccine_names,
+        dosage_instructions=(),
+        is_draft=True,
+        selected=selected,
+        resource=resource,
+        resource_type="Immunization",
+    )
+
+
 def vaccination(resource: Mapping) -> Vaccination | None:
     """An Immunization that was given (not entered-in-error, not not-done)."""
     status = _status(resource)

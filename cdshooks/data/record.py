@@ -46,10 +46,12 @@ class MedicationOrder:
     is_draft: bool = False
     selected: bool = True  # order-select: is this draft among `selections`?
     resource: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
+    resource_type: str = "MedicationRequest"
 
     @property
     def reference(self) -> str | None:
-        return f"MedicationRequest/{self.id}" if self.id else None
+        return f"{self.resource_type}/{self.id}" if self.id else None
 
     @property
     def label(self) -> str:

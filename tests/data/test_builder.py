@@ -317,3 +317,25 @@ def test_unavailable_keys_and_naive_now():
     assert r.unavailable == {"observations"}
     assert r.now.tzinfo is not None
     assert (r.medications, r.observations, r.birth_date) == ((), (), None)
+
+
+def test_a_vaccine_drafted_as_an_immunization_is_read_as_a_draft_order():
+    imm = {
+        "resourceType": "Immunization",
+        "id": "v1",
+        "status": "not-done",
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}], "text": "MMR"},
+        "patient": {"reference": "Patient/p"},
+    }
+    broken = {"resourceType": "Immunization", "id": "v2", "status": "not-done"}
+    record = build_record(
+        Gathered(resources={}, unavailable=frozenset()),
+        patient_id="p",
+        draft_orders=[imm, broken],
+        selections=["Immunization/v1"],
+        now=datetime(2026, 1, 15, tzinfo=timezone.utc),
+    )
+    [draft] = record.drafts
+    assert draft.is_draft and draft.status == "draft" and draft.selected
+    assert draft.reference == "Immunization/v1" and draft.names == ("MMR",)
+    assert [s.id for s in record.skipped] == ["v2"]
