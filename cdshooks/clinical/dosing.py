@@ -29,6 +29,7 @@ from cdshooks.data.record import MedicationOrder
 
 _MASS_FACTORS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "ug": 0.001, "µg": 0.001}
 _TABLET_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "{tablet}", "{tablets}", "{tab}", "tbl"}
+_PER_KG_UNITS = {"mg/kg", "mg/kg/dose", "milligram per kilogram"}
 _ML_UNITS = {"ml", "milliliter", "milliliters", "millilitre"}
 _PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 365.25 / 12, "a": 365.25}
 
@@ -64,8 +65,12 @@ def daily_dose(
     order: MedicationOrder,
     strength_mg: float | None = None,
     concentration_mg_per_ml: float | None = None,
+    body_weight_kg: float | None = None,
 ) -> DoseReading:
-    """The order's daily dose in mg, or a reading whose `problem` says what was missing."""
+    """The order's daily dose in mg, or a reading whose `problem` says what was missing.
+
+    A weight-based dose (mg/kg) needs `body_weight_kg`; without it the dose is unread.
+    """
     instructions = [d for d in order.dosage_instructions if isinstance(d, Mapping)]
     if not instructions:
         return DoseReading(None, None, None, "no dosageInstruction", "the order has no dosage instructions")
@@ -78,7 +83,7 @@ def daily_dose(
     doses: list[_Part] = []
     freqs: list[_Part] = []
     for d in instructions:
-        doses.append(_dose(d, strength_mg, concentration_mg_per_ml))
+        doses.append(_dose(d, strength_mg, concentration_mg_per_ml, body_weight_kg))
         freqs.append(_frequency(d))
     basis = "; ".join(f"{dp.basis} x {fp.basis}" for dp, fp in zip(doses, freqs))
     dose_values = {p.value for p in doses}
@@ -91,7 +96,7 @@ def daily_dose(
     return DoseReading(round(total, 6), dose_mg, per_day, basis)
 
 
-def _dose(d: Mapping[str, Any], strength: float | None, concentration: float | None) -> _Part:
+def _dose(d: Mapping[str, Any], strength: float | None, concentration: float | None, weight: float | None) -> _Part:
     text = d.get("text") if isinstance(d.get("text"), str) else None
     if _as_needed(d) or dose_text.says_as_needed(text):
         return _Part(None, "as needed", "taken as needed: no fixed daily dose")
@@ -104,16 +109,18 @@ def _dose(d: Mapping[str, Any], strength: float | None, concentration: float | N
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 return _Part(None, "doseQuantity", "doseQuantity has no numeric value")
             unit = q.get("code") or q.get("unit")
-            return _amount(float(value), str(unit) if unit else None, "doseQuantity", strength, concentration)
+            return _amount(float(value), str(unit) if unit else None, "doseQuantity", strength, concentration, weight)
         if dr.get("doseRange") is not None:
             return _Part(None, "doseRange", "the dose is a range (doseRange), not a single dose")
     reading = dose_text.dose_from_text(text)
     if reading.value is None:
         return _Part(None, "no dose", reading.problem or "no dose")
-    return _amount(reading.value, reading.unit, "text", strength, concentration)
+    return _amount(reading.value, reading.unit, "text", strength, concentration, weight)
 
 
-def _amount(value: float, unit: str | None, where: str, strength: float | None, conc: float | None) -> _Part:
+def _amount(
+    value: float, unit: str | None, where: str, strength: float | None, conc: float | None, weight: float | None = None
+) -> _Part:
     if unit is None:
         return _Part(None, f"{value:g} ({where})", f"dose {value:g} has no unit")
     u = unit.strip().lower()
@@ -122,6 +129,10 @@ def _amount(value: float, unit: str | None, where: str, strength: float | None, 
     u = u.replace("(s)", "s")  # EHR pick-list spellings: "tablet(s)", "tab(s)"
     if u in _MASS_FACTORS:
         return _Part(value * _MASS_FACTORS[u], f"{value:g} {u} ({where})")
+    if u in _PER_KG_UNITS:
+        if weight is None:
+            return _Part(None, f"{value:g} mg/kg ({where})", "weight-based dose (mg/kg) without a recent body weight")
+        return _Part(value * weight, f"{value:g} mg/kg x {weight:g} kg ({where})")
     if u in _TABLET_UNITS:
         if strength is None:
             return _Part(None, f"{value:g} tablet ({where})", "tablet count without a known tablet strength")

@@ -40,7 +40,9 @@ class SteroidDose:
         if self.mg_per_day is None:
             return f"{self.order.label} (dose not readable: {self.basis})"
         eq = f", {self.prednisone_eq_mg_day:g} mg/day prednisone-equivalent" if self.drug != "prednisone" else ""
-        return f"{self.order.label}: {self.mg_per_day:g} mg/day{eq}"
+        # A weight-based order shows its arithmetic, so the weight used can be checked.
+        how = f" (from {self.basis})" if "mg/kg" in self.basis else ""
+        return f"{self.order.label}: {self.mg_per_day:g} mg/day{eq}{how}"
 
 
 def _route_texts(order: MedicationOrder) -> list[str]:
@@ -53,15 +55,18 @@ def _route_texts(order: MedicationOrder) -> list[str]:
     return out
 
 
-def steroid_dose(order: MedicationOrder) -> SteroidDose | None:
-    """The order as a systemic glucocorticoid dose, or None if it is not one."""
+def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None) -> SteroidDose | None:
+    """The order as a systemic glucocorticoid dose, or None if it is not one.
+
+    `body_weight_kg` turns a weight-based order (1 mg/kg: common in MDA5 disease) into mg/day.
+    """
     member = lookup.load("glucocorticoids").match(order.codings, order.names)
     if member is None:
         return None
     if any(_NON_SYSTEMIC.search(t) for t in [*order.names, *_route_texts(order)] if t):
         return None
     strength = next((float(m.group(1)) for n in order.names if (m := _STRENGTH.search(n))), None)
-    reading = dosing.daily_dose(order, strength_mg=strength)
+    reading = dosing.daily_dose(order, strength_mg=strength, body_weight_kg=body_weight_kg)
     if reading.mg_per_day is None:
         return SteroidDose(order, member.name, None, None, reading.problem or reading.basis)
     factor = float(member.properties.get("prednisone_factor", 1.0))
@@ -84,9 +89,11 @@ class Exposure:
 def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
     """Active (or drafted) orders >= threshold; methylprednisolone pulses in the lookback."""
     current = [o for o in record.medications if o.status == "active"] + list(record.selected_drafts)
+    weight = labs.latest(record, "body-weight", th.dose_weight_lookback_days)
+    weight_kg = weight.measurement.value if weight and weight.measurement else None
     high, unreadable, pulses = [], [], []
     for o in current:
-        dose = steroid_dose(o)
+        dose = steroid_dose(o, weight_kg)
         if dose is None:
             continue
         if dose.prednisone_eq_mg_day is None:
@@ -98,7 +105,7 @@ def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
             continue
         if labs.days_between(o.authored_on, record.now) > th.pjp_pulse_lookback_days:
             continue
-        dose = steroid_dose(o)
+        dose = steroid_dose(o, weight_kg)
         if dose and dose.drug == "methylprednisolone" and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day:
             if dose not in high:
                 pulses.append(dose)

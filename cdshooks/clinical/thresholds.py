@@ -49,6 +49,9 @@ class Thresholds:
     pjp_prednisone_eq_mg_day: float = 15.0
     pjp_pulse_methylpred_mg_day: float = 250.0
     pjp_pulse_lookback_days: int = 30
+    # Body weight for a weight-based (mg/kg) dose: the 1-year window the renal
+    # definition uses for weight.
+    dose_weight_lookback_days: int = 365
     # --- Screening ---
     tb_screen_lookback_months: int = 12
     tb_positive_lookback_months: int = 24

@@ -51,3 +51,34 @@ def test_inactive_order_does_not_count_but_draft_does():
 def test_methylprednisolone_pulse_window(days_ago, mg, pulse):
     order = med("methylprednisolone 1000 MG Injection", days_ago, mg, status="completed")
     assert bool(exposure(record(meds=[order]), TH).pulses) is pulse
+
+
+def _per_kg(name: str, mg_per_kg: float) -> object:
+    from dataclasses import replace
+
+    order = med(name, 5)
+    dosage = {
+        "doseAndRate": [{"doseQuantity": {"value": mg_per_kg, "unit": "mg/kg", "code": "mg/kg"}}],
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+    }
+    return replace(order, dosage_instructions=(dosage,))
+
+
+def test_weight_based_dose_uses_the_newest_weight_within_a_year():
+    from tests.clinical.records import lab
+
+    order = _per_kg("prednisolone 5 MG Oral Tablet", 1)
+    weighed = record(meds=[order], labs=[lab("29463-7", 20, 62, "kg")])
+    exp = exposure(weighed, TH)
+    assert exp.reaches_threshold and exp.high_dose[0].prednisone_eq_mg_day == pytest.approx(62)
+    assert "1 mg/kg x 62 kg" in exp.high_dose[0].basis
+
+
+def test_weight_based_dose_without_a_recent_weight_is_unread():
+    from tests.clinical.records import lab
+
+    order = _per_kg("prednisolone 5 MG Oral Tablet", 1)
+    for labs in ([], [lab("29463-7", TH.dose_weight_lookback_days + 1, 62, "kg")]):
+        exp = exposure(record(meds=[order], labs=labs), TH)
+        assert not exp.reaches_threshold
+        assert "mg/kg" in exp.unreadable[0].basis
