@@ -34,6 +34,21 @@ def lab_title(test: str) -> str:
     return _lab_catalog().get(test, ("", test))[1]
 
 
+def lab_short(test: str) -> str:
+    """The test's short name for card summaries ("ALC"), else its display name."""
+    for m in lookup.load("lab-tests").members:
+        if m.name == test:
+            return m.properties.get("short") or lab_title(test)
+    return lab_title(test)
+
+
+def short_list(tests: list[str], lipid_tests: tuple[str, ...]) -> str:
+    """Short names for a summary; a whole missing lipid panel reads as "lipids"."""
+    if set(lipid_tests) <= set(tests):
+        tests = [t for t in tests if t not in lipid_tests] + ["__lipids__"]
+    return ", ".join("lipids" if t == "__lipids__" else lab_short(t) for t in tests)
+
+
 def service_request(record: PatientRecord, test: str, reason: str) -> dict[str, Any]:
     """A draft lab order for `test` for this patient."""
     code, title = _lab_catalog()[test]

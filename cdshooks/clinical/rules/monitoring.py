@@ -7,8 +7,8 @@ from typing import Iterable
 from cdshooks.clinical import tofacitinib
 from cdshooks.clinical.card_text import table
 from cdshooks.clinical.findings import Finding
-from cdshooks.clinical.monitoring_plan import plan
-from cdshooks.clinical.suggested_orders import order_labs
+from cdshooks.clinical.monitoring_plan import LIPID_TESTS, plan
+from cdshooks.clinical.suggested_orders import order_labs, short_list
 from cdshooks.clinical.therapy_status import is_renewal, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -45,6 +45,7 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         "monitor-labs-due",
         facts={
             "tests": ", ".join(p.name for p in overdue),
+            "tests_short": short_list([t for p in overdue for t in p.tests], LIPID_TESTS),
             "since": since,
             "overdue_table": table(("Test", "Due since", "Basis"), rows),
             "therapy": status(record).text,
