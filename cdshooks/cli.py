@@ -1,4 +1,4 @@
-"""The `cdshooks` command: serve the service or replay a fixture scenario."""
+"""The `cdshooks` command: serve the service, replay, validate or write fixture scenarios."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from cdshooks.config import Settings
+from cdshooks.gunicorn_conf import MAX_WORKERS
 
 
 def _when(value: str) -> datetime:
@@ -71,9 +72,16 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the CDS Hooks endpoints")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080))
-    serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: WEB_CONCURRENCY or 1)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT") or 8080), help="port (default: PORT, else 8080)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"gunicorn workers (default: WEB_CONCURRENCY, else 2 x CPUs + 1, at most {MAX_WORKERS})",
+    )
     serve.add_argument("--no-auth", action="store_true", help="turn JWT authentication off (local testing)")
     serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset (demos)")
     serve.set_defaults(func=_serve)

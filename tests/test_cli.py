@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from cdshooks import cli
+from cdshooks import cli, gunicorn_conf
 from cdshooks.web import server
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "patient-view-not-on-tofacitinib"
@@ -67,6 +67,15 @@ def test_now_without_offset_is_refused(served, capsys):
     with pytest.raises(SystemExit):
         cli.main(["serve", "--now", "2026-01-15T12:00:00"])
     assert "UTC offset" in capsys.readouterr().err
+
+
+def test_serve_help_states_the_real_worker_default(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "WEB_CONCURRENCY, else 2 x CPUs + 1" in help_text
+    assert f"at most {gunicorn_conf.MAX_WORKERS}" in help_text
+    assert gunicorn_conf.default_workers({}) == min(2 * gunicorn_conf.cpu_count() + 1, gunicorn_conf.MAX_WORKERS)
 
 
 def test_gunicorn_application_serves_the_given_app(make_app):
