@@ -8,6 +8,7 @@ they are parsed with the CLI's own argparse parser.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -121,6 +122,13 @@ def test_service_environment_is_valid_settings(services):
     settings = Settings.from_env(env)
     assert settings.auth_enabled and settings.trust_sandbox
     assert settings.public_base_url == f"http://localhost:{services['cdshooks']['ports'][0].split(':')[0]}"
+
+
+def test_service_evaluates_at_the_fixtures_as_of(services):
+    # The loader uploads the fixtures unshifted: only at their asOf does the sandbox show expect.topics.
+    as_of = {json.loads(p.read_text(encoding="utf-8"))["asOf"] for p in (ROOT / "fixtures").glob("*/scenario.json")}
+    now = Settings.from_env(services["cdshooks"]["environment"]).now
+    assert len(as_of) == 1 and now == Settings.from_env({"CDSHOOKS_NOW": as_of.pop()}).now
 
 
 def test_loader_command_targets_hapi_on_the_allowlist(services):
