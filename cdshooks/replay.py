@@ -7,12 +7,14 @@ separate so the command can grow (colour, date rolling, validation).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sys
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from cdshooks.date_roll import roll_dates
 from cdshooks.replay_view import grouped_cards, paint, use_colour
@@ -64,10 +66,33 @@ def send_in_process(scenario: Scenario, now: datetime | None = None) -> Reply:
     from cdshooks.app import create_app
     from cdshooks.config import Settings
 
-    settings = Settings.from_env(now=now or scenario.as_of, auth_enabled=False)
-    client = create_app(settings).test_client()
-    resp = client.post(f"/cds-services/{scenario.service}", json=scenario.request)
+    # A replay is not a server: no feedback file in the working directory, and
+    # no "authentication is off" warning or request log line on the terminal.
+    settings = Settings.from_env(now=now or scenario.as_of, auth_enabled=False, feedback_db=":memory:")
+    with _quiet("cdshooks.security", "cdshooks.requests"):
+        client = create_app(settings).test_client()
+        resp = client.post(f"/cds-services/{scenario.service}", json=scenario.request)
     return Reply(resp.status_code, resp.get_json(silent=True))
+
+
+@contextlib.contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Only errors from these loggers while the block runs."""
+    # A filter, not a level: building the app sets the request log's level itself.
+    loggers = [logging.getLogger(n) for n in names]
+    errors_only = _ErrorsOnly()
+    for lg in loggers:
+        lg.addFilter(errors_only)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(errors_only)
+
+
+class _ErrorsOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
 
 
 def send_http(scenario: Scenario, base_url: str, timeout: float = 30) -> Reply:

@@ -155,3 +155,15 @@ def test_replay_reports_an_error_reply_and_exits_1(capsys):
     assert cli.main(["replay", str(FIXTURE), "--url", "http://svc"]) == 1
     out = capsys.readouterr().out
     assert "HTTP 412" in out and "no data" in out
+
+
+def test_in_process_replay_is_quiet_and_writes_nothing_in_the_working_directory(caplog, tmp_path, monkeypatch):
+    import logging
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CDSHOOKS_FEEDBACK_DB", raising=False)
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["replay", str(FIXTURE)]) == 0
+    noisy = [r for r in caplog.records if r.name in ("cdshooks.security", "cdshooks.requests")]
+    assert noisy == []  # no "authentication is off" warning, no request log line
+    assert list(tmp_path.iterdir()) == []
