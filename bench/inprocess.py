@@ -15,6 +15,7 @@ import orjson
 from bench import patients
 from cdshooks.app import create_app
 from cdshooks.config import Settings
+from cdshooks.warmup import prepare_for_serving
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,10 @@ def measure(hook: str, resources: int, iterations: int) -> InProcessResult:
             raise RuntimeError(f"{hook}/{resources}: HTTP {r.status_code}: {r.data[:300]!r}")
         return r
 
-    first = call()  # warm caches (templates, value sets, lazy imports)
+    prepare_for_serving()  # as every gunicorn worker does before its first request
+    first = call()
     for _ in range(5):
         call()
-    gc.collect()
     times = _time_ms(call, iterations)
     floor = _time_ms(lambda: json.loads(body), max(30, iterations))
     tracemalloc.start()
@@ -72,6 +73,7 @@ def measure(hook: str, resources: int, iterations: int) -> InProcessResult:
     tracemalloc.stop()
     p50, floor50 = statistics.median(times), statistics.median(floor)
     p99 = _percentile(times, 0.99)
+    gc.unfreeze()
     return InProcessResult(
         hook=hook,
         resources=resources,

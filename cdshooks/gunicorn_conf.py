@@ -58,7 +58,15 @@ def options(bind: str | None = None, workers: int | None = None, env: Mapping[st
         # gunicorn >= 23's control socket sits in $HOME: absent in containers, shared by
         # every instance on a host. Older gunicorn ignores the unknown setting.
         "control_socket_disable": True,
+        "post_worker_init": post_worker_init,
     }
+
+
+def post_worker_init(worker: Any) -> None:
+    """Each worker loads rules, value sets, templates and models before its first request."""
+    from cdshooks.warmup import prepare_for_serving
+
+    prepare_for_serving()
 
 
 # Module-level names make this file a gunicorn config file (`-c python:cdshooks.gunicorn_conf`).
