@@ -51,8 +51,13 @@ def process(cmd: Sequence[str], env: dict[str, str] | None = None) -> Iterator[s
 
 
 def gunicorn_cmd(app_spec: str, port: int, workers: int) -> list[str]:
+    """gunicorn with the production settings (cdshooks.gunicorn_conf), for either app."""
     return [
         sys.executable, "-m", "gunicorn",
+        "-c", "python:cdshooks.gunicorn_conf",
+        # A 10 s run at ~1000 req/s would recycle workers (max_requests): that
+        # measures restarts, not requests.
+        "--max-requests", "0",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--log-level", "warning",
