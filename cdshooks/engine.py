@@ -8,7 +8,9 @@ a pure function `(PatientRecord, Thresholds) -> Iterable[Finding]`.
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import traceback
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -17,6 +19,7 @@ from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
 
 HOOKS = ("order-select", "order-sign", "patient-view")
+log = logging.getLogger(__name__)
 
 RuleFunction = Callable[[PatientRecord, Thresholds], Iterable[Finding]]
 PostProcessor = Callable[[list[Finding], PatientRecord, Thresholds], list[Finding]]
@@ -69,10 +72,22 @@ def evaluate(record: PatientRecord, hook: str, thresholds: Thresholds) -> list[F
     findings: list[Finding] = []
     for r in load_rules():
         if hook in r.hooks:
-            findings.extend(r.function(record, thresholds))
+            try:
+                findings.extend(r.function(record, thresholds))
+            except Exception as exc:  # noqa: BLE001 - one rule must not take the others' cards down
+                _log_rule_failure(r, exc)
     for step in _POSTPROCESSORS:
         findings = step(findings, record, thresholds)
     return sorted(findings, key=_rank)
+
+
+def _log_rule_failure(r: Rule, exc: Exception) -> None:
+    """Name the rule and where it failed; never the message (it may quote patient data)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    log.error(
+        "rule %s failed (%s at %s:%s); its cards are missing from this response",
+        r.name, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno,
+    )
 
 
 def _rank(f: Finding) -> int:

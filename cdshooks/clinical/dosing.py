@@ -177,7 +177,7 @@ def _from_repeat(r: Mapping[str, Any]) -> _Part | None:
     """Administrations per day from timing.repeat; None when it says nothing about frequency."""
     if r.get("frequencyMax") is not None or r.get("periodMax") is not None:
         return _Part(None, "timing.repeat range", "the frequency is a range (frequencyMax/periodMax)")
-    times = len(set(_list(r.get("when")))) + len(set(_list(r.get("timeOfDay"))))
+    times = len(_strings(r.get("when"))) + len(_strings(r.get("timeOfDay")))
     frequency, period, unit = r.get("frequency"), r.get("period"), r.get("periodUnit")
     if period is None and unit is None:
         if times:
@@ -185,7 +185,7 @@ def _from_repeat(r: Mapping[str, Any]) -> _Part | None:
         if frequency is not None:
             return _Part(None, "timing.repeat", "timing.repeat frequency without a period")
         return None
-    if not _positive(period) or unit not in _PERIOD_DAYS:
+    if not _positive(period) or not isinstance(unit, str) or unit not in _PERIOD_DAYS:
         return _Part(None, "timing.repeat", f"unreadable timing.repeat period {period!r} {unit!r}")
     if frequency is not None and not _positive(frequency):
         return _Part(None, "timing.repeat", f"unreadable timing.repeat frequency {frequency!r}")
@@ -195,6 +195,11 @@ def _from_repeat(r: Mapping[str, Any]) -> _Part | None:
     n = float(times) if times else n
     per_day = n / (float(period) * _PERIOD_DAYS[unit])
     return _Part(per_day, f"{_per_day(per_day)} (timing.repeat {n:g} per {float(period):g} {unit})")
+
+
+def _strings(x: Any) -> set[str]:
+    """The distinct strings of a FHIR array (anything else in it is ignored)."""
+    return {v for v in _list(x) if isinstance(v, str)}
 
 
 def _per_day(n: float) -> str:

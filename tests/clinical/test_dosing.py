@@ -158,3 +158,21 @@ def test_messy_shapes_never_crash():
     assert first.mg_per_day == 10  # a single object where an array belongs
     for m in messy[1:]:
         assert daily_dose(order(m)).mg_per_day is None
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [
+        {"frequency": 2, "period": 1, "periodUnit": {"code": "d"}},
+        {"frequency": 2, "period": 1, "periodUnit": ["d"]},
+        {"when": [{"code": "MORN"}, "EVE"]},
+        {"timeOfDay": [["08:00"], "20:00"], "frequency": 2},
+    ],
+)
+def test_malformed_timing_repeat_never_crashes(repeat):
+    order = MedicationOrder(
+        id="m", status="draft", intent="order", authored_on=None, codings=(), names=("prednisone 5 MG",),
+        dosage_instructions=({"doseAndRate": [{"doseQuantity": {"value": 5, "unit": "mg"}}], "timing": {"repeat": repeat}},),
+    )
+    reading = daily_dose(order)
+    assert reading.mg_per_day is None or reading.mg_per_day > 0

@@ -1,0 +1,40 @@
+"""The rule engine: hooks, post-processing, and a failing rule not taking the others down."""
+
+import logging
+from datetime import datetime, timezone
+
+from cdshooks import engine
+from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
+from cdshooks.data.record import PatientRecord
+
+RECORD = PatientRecord(patient_id="p", now=datetime(2026, 1, 15, tzinfo=timezone.utc))
+
+
+def test_a_failing_rule_is_logged_without_its_message_and_the_others_still_answer(monkeypatch, caplog):
+    def broken(record, t):
+        raise ValueError("secret patient text")
+
+    def fine(record, t):
+        yield Finding("dose-guidance")
+
+    engine.load_rules()
+    monkeypatch.setattr(
+        engine, "_RULES",
+        [engine.Rule("test.broken", frozenset({"patient-view"}), broken),
+         engine.Rule("test.fine", frozenset({"patient-view"}), fine)],
+    )
+    monkeypatch.setattr(engine, "_POSTPROCESSORS", [])
+    with caplog.at_level(logging.ERROR, logger="cdshooks.engine"):
+        found = engine.evaluate(RECORD, "patient-view", DEFAULT_THRESHOLDS)
+    assert [f.topic for f in found] == ["dose-guidance"]
+    assert "test.broken" in caplog.text and "ValueError" in caplog.text
+    assert "secret patient text" not in caplog.text
+
+
+def test_rules_run_only_for_their_hooks(monkeypatch):
+    monkeypatch.setattr(engine, "_RULES", [engine.Rule("t", frozenset({"order-sign"}), lambda r, t: [Finding("x")])])
+    monkeypatch.setattr(engine, "_POSTPROCESSORS", [])
+    monkeypatch.setattr(engine, "_loaded", True)
+    assert engine.evaluate(RECORD, "patient-view", DEFAULT_THRESHOLDS) == []
+    assert [f.topic for f in engine.evaluate(RECORD, "order-sign", DEFAULT_THRESHOLDS)] == ["x"]
