@@ -8,7 +8,6 @@ must give 200 with conformant cards, or a 4xx with an OperationOutcome; never a 
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import replace
