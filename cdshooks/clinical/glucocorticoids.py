@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cdshooks.clinical import dosing, labs
 from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.elements import names
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
@@ -46,13 +47,8 @@ class SteroidDose:
 
 
 def _route_texts(order: MedicationOrder) -> list[str]:
-    out = []
-    for d in order.dosage_instructions:
-        route = d.get("route") if isinstance(d, dict) else None
-        if isinstance(route, dict):
-            out.append(str(route.get("text") or ""))
-            out += [str(c.get("display") or "") for c in route.get("coding", []) if isinstance(c, dict)]
-    return out
+    # The lenient reader: EHRs send `"coding": null` or one coding object.
+    return [n for d in order.dosage_instructions for n in names(d.get("route"))]
 
 
 def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None) -> SteroidDose | None:

@@ -30,6 +30,16 @@ def test_topical_and_inhaled_forms_do_not_count():
     assert steroid_dose(med("dexamethasone 0.1 % Ophthalmic Solution", 5, 1, 4)) is None
 
 
+@pytest.mark.parametrize("coding", [None, {"display": "Topical route"}, [{"display": "Topical route"}]])
+def test_route_read_leniently(coding):
+    from dataclasses import replace
+
+    order = med("prednisone 5 MG Oral Tablet", 5, 20)
+    dosage = {**order.dosage_instructions[0], "route": {"coding": coding}}
+    dose = steroid_dose(replace(order, dosage_instructions=(dosage,)))
+    assert (dose is None) is (coding is not None)  # a topical route is not systemic; a null coding no crash
+
+
 def test_unreadable_dose_is_reported_not_guessed():
     d = steroid_dose(med("prednisone 5 MG Oral Tablet", 5))
     assert d.mg_per_day is None and d.prednisone_eq_mg_day is None
