@@ -59,7 +59,8 @@ def dosage_instruction(regimen: Regimen, route: Any = None) -> dict[str, Any]:
 
 def updated_draft(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[str, Any]:
     """The whole draft MedicationRequest with the new regimen (not yet validated)."""
-    res = copy.deepcopy(dict(dose.order.resource))
+    # JSON null is not FHIR: dropping it also spares the readers below a None where a list belongs.
+    res = {k: v for k, v in copy.deepcopy(dict(dose.order.resource)).items() if v is not None}
     res["resourceType"] = "MedicationRequest"
     if dose.order.id:
         res["id"] = dose.order.id

@@ -122,6 +122,17 @@ def test_contained_medication_is_replaced_when_the_product_changes():
     validate_resource(res)
 
 
+def test_null_fields_are_dropped_not_crashed_on():
+    r = draft(k.TOFA_10MG, 10, 2)
+    del r["medicationCodeableConcept"]
+    r["medicationReference"] = {"reference": "#m", "display": "Xeljanz 10 mg tablet"}
+    r["contained"] = None
+    r["note"] = None
+    res = update_action(dose_of(r), rg.IR_5_BID, k.PATIENT_ID).resource
+    assert "contained" not in res and "note" not in res
+    assert res["medicationCodeableConcept"]["coding"][0]["code"] == "1357547"
+
+
 def test_draft_without_subject_gets_the_patient():
     r = draft()
     del r["subject"]
