@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from cdshooks.data.elements import dicts
+
 
 def entry_resources(bundle: dict) -> list[dict]:
     """The resources of a Bundle's entries, minus search outcomes (OperationOutcome warnings)."""
-    entries = bundle.get("entry")
-    if isinstance(entries, dict):
-        entries = [entries]
-    if not isinstance(entries, list):
-        return []
     out: list[dict] = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
+    for entry in dicts(bundle.get("entry")):
         resource = entry.get("resource")
         if not isinstance(resource, dict) or is_outcome(resource):
             continue
@@ -37,24 +32,14 @@ def only_outcomes(value: Any) -> bool:
         return True
     if not is_bundle(value):
         return False
-    entries = value.get("entry")
-    if isinstance(entries, dict):
-        entries = [entries]
-    if not isinstance(entries, list) or not entries:
-        return False
-    resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+    resources = [e.get("resource") for e in dicts(value.get("entry"))]
     return bool(resources) and all(is_outcome(r) for r in resources)
 
 
 def next_link(bundle: dict) -> str | None:
     """The Bundle's `next` paging link, if any."""
-    links = bundle.get("link")
-    if isinstance(links, dict):
-        links = [links]
-    if not isinstance(links, list):
-        return None
-    for link in links:
-        if isinstance(link, dict) and link.get("relation") == "next":
+    for link in dicts(bundle.get("link")):
+        if link.get("relation") == "next":
             url = link.get("url")
             if isinstance(url, str) and url.strip():
                 return url.strip()
