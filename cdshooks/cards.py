@@ -31,7 +31,9 @@ wrap pre-built Markdown in `Markdown` to insert it as is.
 from __future__ import annotations
 
 import html
+import logging
 import tomllib
+import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -47,6 +49,7 @@ OVERRIDE_SYSTEM = "urn:tofacitinib-cds:override-reason"
 SUMMARY_MAX = 139  # the spec says "< 140 characters"
 INDICATORS = frozenset({"info", "warning", "critical"})
 SELECTION_BEHAVIORS = frozenset({"at-most-one", "any"})
+log = logging.getLogger(__name__)
 
 
 class Markdown(str):
@@ -243,7 +246,11 @@ def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     cards = []
     seen: set[tuple] = set()
     for f in findings:
-        card = render_card(f)
+        try:
+            card = render_card(f)
+        except Exception as exc:  # noqa: BLE001 - like a failing rule: one card must not take the others down
+            _log_render_failure(f, exc)
+            continue
         key = (card["source"]["topic"]["code"], card["summary"], card.get("detail"))
         if key in seen:
             continue
@@ -251,3 +258,12 @@ def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:
         cards.append(card)
     cards.sort(key=lambda c: INDICATOR_RANK[c["indicator"]])
     return cards
+
+
+def _log_render_failure(f: Finding, exc: Exception) -> None:
+    """Name the topic and where it failed; never the message (it may quote patient data)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    log.error(
+        "card %s[%s] failed to render (%s at %s:%s); it is missing from this response",
+        f.topic, f.variant, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno,
+    )

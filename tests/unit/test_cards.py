@@ -212,6 +212,12 @@ def test_render_cards_sorts_critical_first_and_merges_exact_duplicates():
     assert [c["indicator"] for c in out] == ["critical", "warning", "info"]
 
 
+def test_a_card_that_fails_to_render_is_logged_and_the_others_still_answer(caplog):
+    out = cards.render_cards([Finding(topic="does-not-exist"), dose_finding(variant="severe")])
+    assert [c["source"]["topic"]["code"] for c in out] == ["test-dose"]
+    assert "does-not-exist" in caplog.text and "TemplateError" in caplog.text
+
+
 def test_topics_lists_templates_but_not_evidence():
     assert cards.topics() == ["test-dose", "test-liar", "test-plain"]
 
