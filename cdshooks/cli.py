@@ -8,15 +8,15 @@ import sys
 from dataclasses import replace
 from datetime import datetime
 
-from cdshooks.config import Settings
+from cdshooks.config import Settings, aware_datetime
 from cdshooks.gunicorn_conf import MAX_WORKERS
 
 
 def _when(value: str) -> datetime:
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-01-15T12:00:00Z")
-    return dt
+    try:
+        return aware_datetime(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -30,13 +30,21 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def aware_datetime(value: str) -> datetime:
+    """An ISO 8601 date-time that carries a UTC offset (an evaluation time must not guess one)."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError("give a UTC offset, e.g. 2026-01-15T12:00:00Z")
+    return dt
+
+
 def _now(value: str | None) -> datetime | None:
     if not value:
         return None
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise ValueError("CDSHOOKS_NOW must carry a UTC offset, e.g. 2026-01-15T12:00:00Z")
-    return dt
+    try:
+        return aware_datetime(value)
+    except ValueError as exc:
+        raise ValueError(f"CDSHOOKS_NOW: {exc}") from None
 
 
 @dataclass(frozen=True)
