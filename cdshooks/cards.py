@@ -33,7 +33,6 @@ from __future__ import annotations
 import html
 import logging
 import tomllib
-import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,6 +42,7 @@ from string import Formatter
 from typing import Any, Iterable, Mapping
 
 from cdshooks.clinical.findings import INDICATOR_RANK, Finding, Suggestion
+from cdshooks.engine import failure_site
 
 TOPIC_SYSTEM = "urn:tofacitinib-cds:rule"
 OVERRIDE_SYSTEM = "urn:tofacitinib-cds:override-reason"
@@ -261,9 +261,5 @@ def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:
 
 
 def _log_render_failure(f: Finding, exc: Exception) -> None:
-    """Name the topic and where it failed; never the message (it may quote patient data)."""
-    frame = traceback.extract_tb(exc.__traceback__)[-1]
-    log.error(
-        "card %s[%s] failed to render (%s at %s:%s); it is missing from this response",
-        f.topic, f.variant, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno,
-    )
+    log.error("card %s[%s] failed to render (%s); it is missing from this response",
+              f.topic, f.variant, failure_site(exc))

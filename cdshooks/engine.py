@@ -81,13 +81,14 @@ def evaluate(record: PatientRecord, hook: str, thresholds: Thresholds) -> list[F
     return sorted(findings, key=_rank)
 
 
-def _log_rule_failure(r: Rule, exc: Exception) -> None:
-    """Name the rule and where it failed; never the message (it may quote patient data)."""
+def failure_site(exc: BaseException) -> str:
+    """"TypeError at dosing.py:74": what and where, never the message (it may quote patient data)."""
     frame = traceback.extract_tb(exc.__traceback__)[-1]
-    log.error(
-        "rule %s failed (%s at %s:%s); its cards are missing from this response",
-        r.name, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno,
-    )
+    return f"{type(exc).__name__} at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+
+
+def _log_rule_failure(r: Rule, exc: Exception) -> None:
+    log.error("rule %s failed (%s); its cards are missing from this response", r.name, failure_site(exc))
 
 
 def _rank(f: Finding) -> int:
