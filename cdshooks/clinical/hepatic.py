@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from cdshooks.data.parsers import DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
 
@@ -52,7 +53,7 @@ def assess(record: PatientRecord) -> HepaticImpairment | None:
     used: list[Problem] = []
     basis: list[str] = []
     for p in record.conditions:
-        if p.verification_status in ("refuted", "entered-in-error"):
+        if p.verification_status in DROPPED_VERIFICATION_STATUSES:
             continue
         members = _matches(p)
         if not members:

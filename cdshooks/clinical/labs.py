@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 from cdshooks.terminology import lookup
 from cdshooks.terminology.units import Measurement, display_unit, to_canonical
 
-UNUSABLE_STATUSES = frozenset({"entered-in-error", "cancelled"})
+UNUSABLE_STATUSES = DROPPED_OBSERVATION_STATUSES
 
 # Coded answers (SNOMED qualifiers, HL7 v3 ObservationInterpretation).
 _POSITIVE_CODES = frozenset({"260373001", "10828004", "11214006", "52101004", "POS", "DET", "RR"})

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdshooks.data.parsers import ACTIVE_CLINICAL_STATUSES, DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
 
-ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
-DROPPED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _STANDARD_SYSTEMS = frozenset({lookup.ICD10CM, lookup.SNOMED})
 
 
@@ -32,9 +31,9 @@ class ProblemMatch:
 
 def is_active(problem: Problem) -> bool:
     """Clinically active (or unstated) and not refuted: the builder's rule, kept for hand-built records."""
-    if problem.clinical_status and problem.clinical_status not in ACTIVE_CLINICAL:
+    if problem.clinical_status and problem.clinical_status not in ACTIVE_CLINICAL_STATUSES:
         return False
-    return problem.verification_status not in DROPPED_VERIFICATION
+    return problem.verification_status not in DROPPED_VERIFICATION_STATUSES
 
 
 def matching(record: PatientRecord, valueset: str) -> list[ProblemMatch]:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from cdshooks.clinical import labs
 from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.parsers import DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
 
@@ -56,7 +57,7 @@ def renal_conditions(record: PatientRecord) -> list[tuple[Problem, lookup.Member
     vs = lookup.load("renal-impairment")
     out = []
     for p in record.conditions:
-        if p.verification_status in ("refuted", "entered-in-error"):
+        if p.verification_status in DROPPED_VERIFICATION_STATUSES:
             continue
         member = vs.match(p.codings, (p.text,))
         if member is not None:

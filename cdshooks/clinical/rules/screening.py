@@ -17,6 +17,7 @@ from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.suggested_orders import lab_title, order_labs, short_list
 from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
 from cdshooks.data.record import PatientRecord
 from cdshooks.engine import rule
 from cdshooks.terminology import lookup
@@ -133,7 +134,7 @@ def screen_zoster(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     vs = lookup.load("zoster-vaccines")
     other = []
     for v in record.immunizations:
-        if v.status in ("entered-in-error", "not-done"):
+        if v.status in DROPPED_IMMUNIZATION_STATUSES:
             continue
         member = vs.match(v.codings, [v.text])
         if member is None:
