@@ -7,7 +7,7 @@ the TOML file named by CDSHOOKS_RULES_CONFIG.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
@@ -73,7 +73,6 @@ class Settings:
     jti_cache: str | None = None  # None: SQLite beside feedback_db; "memory"; or a file path
     max_id_length: int = 256  # hookInstance, ids and other strings echoed back or stored
     thresholds: Thresholds = DEFAULT_THRESHOLDS
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
