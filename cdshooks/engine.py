@@ -73,11 +73,18 @@ def evaluate(record: PatientRecord, hook: str, thresholds: Thresholds) -> list[F
     for r in load_rules():
         if hook in r.hooks:
             try:
-                findings.extend(r.function(record, thresholds))
+                # All or nothing: a rule that fails half-way leaves no partial cards.
+                findings.extend(list(r.function(record, thresholds)))
             except Exception as exc:  # noqa: BLE001 - one rule must not take the others' cards down
                 _log_rule_failure(r, exc)
     for step in _POSTPROCESSORS:
-        findings = step(findings, record, thresholds)
+        try:
+            findings = step(findings, record, thresholds)
+        except Exception as exc:  # noqa: BLE001 - unmerged cards beat no cards at all
+            log.error(
+                "post-processing step %s failed (%s); cards are shown without it",
+                step.__name__, failure_site(exc),
+            )
     return sorted(findings, key=_rank)
 
 

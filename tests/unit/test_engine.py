@@ -38,3 +38,26 @@ def test_rules_run_only_for_their_hooks(monkeypatch):
     monkeypatch.setattr(engine, "_loaded", True)
     assert engine.evaluate(RECORD, "patient-view", DEFAULT_THRESHOLDS) == []
     assert [f.topic for f in engine.evaluate(RECORD, "order-sign", DEFAULT_THRESHOLDS)] == ["x"]
+
+
+def test_a_rule_failing_half_way_leaves_no_partial_cards(monkeypatch, caplog):
+    def half(record, t):
+        yield Finding("dose-guidance")
+        raise KeyError("x")
+
+    monkeypatch.setattr(engine, "_RULES", [engine.Rule("test.half", frozenset({"patient-view"}), half)])
+    monkeypatch.setattr(engine, "_POSTPROCESSORS", [])
+    monkeypatch.setattr(engine, "_loaded", True)
+    assert engine.evaluate(RECORD, "patient-view", DEFAULT_THRESHOLDS) == []
+
+
+def test_a_failing_post_processing_step_keeps_the_cards_it_could_not_process(monkeypatch, caplog):
+    def broken_step(findings, record, t):
+        raise RuntimeError("patient detail")
+
+    monkeypatch.setattr(engine, "_RULES", [engine.Rule("t", frozenset({"patient-view"}), lambda r, t: [Finding("x")])])
+    monkeypatch.setattr(engine, "_POSTPROCESSORS", [broken_step])
+    monkeypatch.setattr(engine, "_loaded", True)
+    with caplog.at_level(logging.ERROR, logger="cdshooks.engine"):
+        assert [f.topic for f in engine.evaluate(RECORD, "patient-view", DEFAULT_THRESHOLDS)] == ["x"]
+    assert "broken_step" in caplog.text and "patient detail" not in caplog.text
