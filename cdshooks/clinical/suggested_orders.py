@@ -8,6 +8,7 @@ TMP-SMX, and a code is never invented).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -17,41 +18,49 @@ from cdshooks.data.record import PatientRecord
 from cdshooks.terminology import lookup
 
 
+@dataclass(frozen=True)
+class _CatalogEntry:
+    code: str  # first LOINC code: the one ordered
+    title: str  # "Lymphocytes, absolute count"
+    short: str  # "ALC", for card summaries
+
+
 @lru_cache(maxsize=1)
-def _lab_catalog() -> dict[str, tuple[str, str]]:
-    """Test key -> (first LOINC code, title) from the lab-tests value set."""
+def _lab_catalog() -> dict[str, _CatalogEntry]:
+    """Test key -> what to order and how to name it, from the lab-tests value set."""
     text = resources.files("cdshooks.terminology").joinpath("valuesets", "lab-tests.json").read_text("utf-8")
     out = {}
     for m in json.loads(text)["members"]:
         codes = [c["code"] for c in m.get("codes", []) if c.get("system") == lookup.LOINC]
         if codes:
-            out[m["name"]] = (codes[0], m.get("title", m["name"]))
+            title = m.get("title", m["name"])
+            out[m["name"]] = _CatalogEntry(codes[0], title, m.get("properties", {}).get("short") or title)
     return out
 
 
 def lab_title(test: str) -> str:
     """The lab test's display name ("Lymphocytes, absolute count")."""
-    return _lab_catalog().get(test, ("", test))[1]
+    entry = _lab_catalog().get(test)
+    return entry.title if entry else test
 
 
 def lab_short(test: str) -> str:
     """The test's short name for card summaries ("ALC"), else its display name."""
-    for m in lookup.load("lab-tests").members:
-        if m.name == test:
-            return m.properties.get("short") or lab_title(test)
-    return lab_title(test)
+    entry = _lab_catalog().get(test)
+    return entry.short if entry else test
 
 
 def short_list(tests: list[str], lipid_tests: tuple[str, ...]) -> str:
     """Short names for a summary; a whole missing lipid panel reads as "lipids"."""
-    if set(lipid_tests) <= set(tests):
-        tests = [t for t in tests if t not in lipid_tests] + ["__lipids__"]
-    return ", ".join("lipids" if t == "__lipids__" else lab_short(t) for t in tests)
+    whole_panel = set(lipid_tests) <= set(tests)
+    names = [lab_short(t) for t in tests if not (whole_panel and t in lipid_tests)]
+    return ", ".join(names + (["lipids"] if whole_panel else []))
 
 
 def service_request(record: PatientRecord, test: str, reason: str) -> dict[str, Any]:
     """A draft lab order for `test` for this patient."""
-    code, title = _lab_catalog()[test]
+    entry = _lab_catalog()[test]
+    code, title = entry.code, entry.title
     return {
         "resourceType": "ServiceRequest",
         "status": "draft",
