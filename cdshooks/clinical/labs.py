@@ -6,7 +6,8 @@ keys are the member names of the `lab-tests` value set. Entered-in-error and
 cancelled results are already gone (the record builder drops them; dropped
 here too, for records built by hand). Preliminary results are usable but
 flagged so a card can say so. A result without any date cannot be placed in
-time and is not used.
+time and is not used. Results are read newest first and only as far as asked:
+`latest` reads one Observation of a year of them (see `cdshooks.data.observations`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Hashable, Iterator
 
+from cdshooks.data.observations import ObservationIndex
 from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 from cdshooks.terminology import lookup
@@ -152,37 +155,92 @@ def _to_result(lab: LabResult, test: str) -> Result | None:
     return Result(lab, test, measurement, lab.effective, lab.preliminary)
 
 
+class _TestResults:
+    """One test's usable results, newest first, converted only as far as callers have read."""
+
+    __slots__ = ("test", "_labs", "_read", "_complete")
+
+    def __init__(self, test: str, labs: Iterator[LabResult]) -> None:
+        self.test = test
+        self._labs = labs  # dated LabResults of this test, newest first
+        self._read: list[Result] = []
+        self._complete = False
+
+    def _read_until(self, count: int | None) -> None:
+        if self._complete:
+            return
+        for lab in self._labs:
+            result = _to_result(lab, self.test)
+            if result is not None:
+                self._read.append(result)
+                if count is not None and len(self._read) >= count:
+                    return
+        self._complete = True
+
+    def newest(self) -> Result | None:
+        if not self._read:
+            self._read_until(1)
+        return self._read[0] if self._read else None
+
+    def all(self) -> list[Result]:
+        self._read_until(None)
+        return list(self._read)
+
+
+def _groups_by_test(index: ObservationIndex) -> dict[str, list[Hashable]]:
+    """The index's code groups by lab test (a few distinct codes, however many results)."""
+    by_test: dict[str, list[Hashable]] = {}
+    for key, group in index.groups().items():
+        test = _test_key(group.codings, group.text)
+        if test is not None:
+            by_test.setdefault(test, []).append(key)
+    return by_test
+
+
 def _labs_by_test(record: PatientRecord) -> dict[str, list[LabResult]]:
-    """The observations grouped by test: the one pass over them for the whole call."""
+    """A hand-built record's dated observations by test, newest first (ties keep their order)."""
     grouped: dict[str, list[LabResult]] = {}
     for lab in record.observations:
         test = lab_test_key(lab)
-        if test is not None:
+        if test is not None and lab.effective is not None:
             grouped.setdefault(test, []).append(lab)
+    for found in grouped.values():
+        found.sort(key=_effective, reverse=True)
     return grouped
 
 
-def _results_by_test(record: PatientRecord) -> dict[str, tuple[Result, ...]]:
-    """Filled by `_results` as rules ask for tests (a test no rule reads is never converted)."""
+def _effective(lab: LabResult) -> datetime:
+    return lab.effective  # type: ignore[return-value]  # undated ones are filtered out first
+
+
+def _newest_labs(record: PatientRecord, test: str) -> Iterator[LabResult]:
+    """The dated LabResults of `test`, newest first; a built record reads them only as they are taken."""
+    observations = record.observations
+    if isinstance(observations, ObservationIndex):
+        return observations.newest_first(record.derived(_index_groups_by_test).get(test, ()))
+    return iter(record.derived(_labs_by_test).get(test, ()))
+
+
+def _index_groups_by_test(record: PatientRecord) -> dict[str, list[Hashable]]:
+    return _groups_by_test(record.observations)  # type: ignore[arg-type]  # only called for an index
+
+
+def _results_by_test(record: PatientRecord) -> dict[str, _TestResults]:
+    """Filled by `_results_of` as rules ask for tests (a test no rule reads is never read)."""
     return {}
 
 
-def _results(record: PatientRecord, test: str) -> tuple[Result, ...]:
+def _results_of(record: PatientRecord, test: str) -> _TestResults:
     done = record.derived(_results_by_test)
     found = done.get(test)
     if found is None:
-        converted = (_to_result(lab, test) for lab in record.derived(_labs_by_test).get(test, ()))
-        found = done[test] = tuple(sorted((r for r in converted if r is not None), key=_when, reverse=True))
+        found = done[test] = _TestResults(test, _newest_labs(record, test))
     return found
-
-
-def _when(r: Result) -> datetime:
-    return r.when
 
 
 def results(record: PatientRecord, test: str) -> list[Result]:
     """Every usable result of `test`, newest first."""
-    return list(_results(record, test))
+    return _results_of(record, test).all()
 
 
 def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:
@@ -206,9 +264,9 @@ def within(items: list[Result], now: datetime, days: int | None) -> list[Result]
 
 def latest(record: PatientRecord, test: str, within_days: int | None = None) -> Result | None:
     """The newest usable result of `test`, optionally within `within_days` of now."""
-    found = _results(record, test)
+    newest = _results_of(record, test).newest()  # reads no further than the newest usable one
     # Newest first: if the newest is outside the window, every other one is too.
-    if not found or (within_days is not None and days_between(found[0].when, record.now) > within_days):
+    if newest is None or (within_days is not None and days_between(newest.when, record.now) > within_days):
         return None
-    return found[0]
+    return newest
 

@@ -3,7 +3,9 @@
 Resources are sorted by their own `resourceType`, whatever prefetch key they
 came in, deduplicated by type and id, and read by `cdshooks.data.parsers`.
 A resource that cannot be read is skipped and listed in `PatientRecord.skipped`;
-nothing here raises on bad data.
+nothing here raises on bad data. Observations are only indexed here and read
+when a rule asks for them (`cdshooks.data.observations`); one that fails only
+then is logged and listed in `record.observations.unreadable` instead.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from cdshooks.data.bundles import is_bundle, resources_of
 from cdshooks.data.dates import parse_partial_date
 from cdshooks.data.elements import reference_id, text
 from cdshooks.data.gather import Gathered
-from cdshooks.data.parsers import Unreadable, drafted_vaccine, lab_result, medication_order, problem, vaccination
+from cdshooks.data.observations import ObservationIndex
+from cdshooks.data.parsers import Unreadable, drafted_vaccine, medication_order, problem, vaccination
 from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
 log = logging.getLogger(__name__)
@@ -136,13 +139,6 @@ def _demographics(patients: list[dict], patient_id: str, skipped: list[SkippedRe
     return {}
 
 
-def _newest_first(results: list) -> tuple:
-    """Newest first; undated results last, in their original order."""
-    floor = datetime.min.replace(tzinfo=timezone.utc)
-    dated = sorted((r for r in results if r.effective), key=lambda r: r.effective or floor, reverse=True)
-    return tuple(dated + [r for r in results if not r.effective])
-
-
 def build_record(
     gathered: Gathered,
     *,
@@ -173,7 +169,8 @@ def build_record(
 
     demographics = _demographics(by_type.get("Patient", []), patient_id, skipped)
     medication_orders = _read_all(record_requests, read_med, patient_id, skipped)
-    observations = _read_all(by_type.get("Observation", []), lab_result, patient_id, skipped)
+    observations = ObservationIndex()  # read into LabResults only as rules ask (see data.observations)
+    _read_all(by_type.get("Observation", []), observations.add, patient_id, skipped)
     conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)
     immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped)
     return PatientRecord(
@@ -181,7 +178,7 @@ def build_record(
         now=now,
         medications=tuple(medication_orders),
         drafts=tuple(drafts),
-        observations=_newest_first(observations),
+        observations=observations,
         conditions=tuple(conditions),
         immunizations=tuple(immunizations),
         skipped=tuple(skipped),

@@ -9,6 +9,7 @@ gathering and FHIR fallback": strict validation is for what we emit).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 
 from cdshooks.data.dates import parse_datetime, period_start
@@ -158,6 +159,21 @@ def _observation_value(resource: Mapping) -> dict[str, Any]:
     return out
 
 
+def observation_counts(resource: Mapping) -> bool:
+    """False for an Observation whose status says it does not count (entered in error, cancelled)."""
+    return _status(resource) not in DROPPED_OBSERVATION_STATUSES
+
+
+def observation_time(resource: Mapping) -> datetime | None:
+    """effectiveDateTime, else effectivePeriod.start/end, else effectiveInstant, else issued."""
+    return (
+        parse_datetime(resource.get("effectiveDateTime"))
+        or period_start(resource.get("effectivePeriod"))
+        or parse_datetime(resource.get("effectiveInstant"))
+        or parse_datetime(resource.get("issued"))
+    )
+
+
 def lab_result(resource: Mapping) -> LabResult | None:
     """An Observation, or None when its status says it does not count."""
     status = _status(resource)
@@ -168,17 +184,11 @@ def lab_result(resource: Mapping) -> LabResult | None:
     code_text = text(code.get("text")) if isinstance(code, dict) else None  # = _concept_text when set
     if not code_codings and not code_text:
         raise Unreadable("Observation has no code")
-    effective = (
-        parse_datetime(resource.get("effectiveDateTime"))
-        or period_start(resource.get("effectivePeriod"))
-        or parse_datetime(resource.get("effectiveInstant"))
-        or parse_datetime(resource.get("issued"))
-    )
     return LabResult(
         id=_id(resource),
         codings=code_codings,
         status=status,
-        effective=effective,
+        effective=observation_time(resource),
         interpretation=codings(resource.get("interpretation")),
         text=code_text,
         **_observation_value(resource),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -137,7 +137,9 @@ class PatientRecord:
 
     medications:  the record's MedicationRequests (all statuses; rules filter).
     drafts:       MedicationRequests from draftOrders (order-select/sign).
-    observations: newest first; entered-in-error and cancelled removed.
+    observations: newest first (undated last); entered-in-error and cancelled
+                  removed. Built records hold a `data.observations.ObservationIndex`,
+                  which reads each result only when it is first asked for.
     conditions:   clinically active and not refuted / entered-in-error.
     unavailable:  prefetch keys whose data could not be had (rules that need
                   them stay silent or say what they could not check).
@@ -149,7 +151,7 @@ class PatientRecord:
     sex: str | None = None
     medications: tuple[MedicationOrder, ...] = ()
     drafts: tuple[MedicationOrder, ...] = ()
-    observations: tuple[LabResult, ...] = ()
+    observations: Sequence[LabResult] = ()
     conditions: tuple[Problem, ...] = ()
     immunizations: tuple[Vaccination, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()

@@ -1,0 +1,162 @@
+"""The patient's Observations, grouped by code and read into LabResults only when asked for.
+
+A year of labs is most of a realistic prefetch, and the rules read the newest
+one or two results of a few tests. Reading every Observation into a LabResult
+up front cost more than everything else in a hook call (about 10 us each), so
+the builder only indexes them: per Observation, its code (as a group key), its
+date and its position. `ObservationIndex.newest_first(groups)` then reads one
+result at a time, newest first, and stops where the caller stops.
+
+The index is also a `Sequence[LabResult]` (every readable Observation, newest
+first, undated last in arrival order), so `PatientRecord.observations` reads
+the same whether the record was built from a request or by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, overload
+
+from cdshooks.data.dates import parse_datetime
+from cdshooks.data.elements import codings, text
+from cdshooks.data.parsers import Unreadable, lab_result, observation_counts, observation_time
+from cdshooks.data.record import Coding, LabResult
+
+log = logging.getLogger(__name__)
+
+_UNREAD = object()  # an entry not read yet (None: read, and not a usable LabResult)
+_SLOW_KEY = object()
+# Statuses, as usually spelled, that `observation_counts` accepts: checked without reading.
+_COUNTING_STATUSES = frozenset({"final", "amended", "corrected", "preliminary", "registered"})  # tags a group key made by the exact (slow) reading of `code`
+
+
+@dataclass(frozen=True)
+class ObservationGroup:
+    """Observations whose `code` reads the same: the inputs of a lab-test lookup."""
+
+    codings: tuple[Coding, ...]
+    text: str | None  # code.text
+
+
+def group_key(code: Any) -> Hashable:
+    """A key equal for two `code` values exactly when they read to the same codings and text.
+
+    The usual shape (an object with a list of coding objects) is keyed by its raw
+    values, without reading them: equal raw values read the same. Anything else
+    is keyed by its reading, tagged so it never equals a raw key.
+    """
+    if type(code) is dict:
+        coding = code.get("coding", ())
+        if type(coding) is list or type(coding) is tuple:
+            try:
+                key = (code.get("text"), *[(c.get("system"), c.get("code"), c.get("display")) for c in coding])
+                hash(key)  # a value that is itself an object or array: read it the slow way
+                return key
+            except (AttributeError, TypeError):
+                pass
+    group = group_of(code)
+    return (_SLOW_KEY, group.codings, group.text)
+
+
+def group_of(code: Any) -> ObservationGroup:
+    """How an Observation.code reads: its codings and text."""
+    return ObservationGroup(codings(code), text(code.get("text")) if isinstance(code, dict) else None)
+
+
+class ObservationIndex(Sequence[LabResult]):
+    """Observations of one patient by group, each read into a LabResult at most once."""
+
+    def __init__(self) -> None:
+        self._resources: list[dict] = []
+        self._dates: list[datetime | None] = []
+        self._read: list[Any] = []
+        self._members: dict[Hashable, list[int]] = {}  # group key -> positions, in arrival order
+        self._groups: dict[Hashable, ObservationGroup] = {}
+        self._all: tuple[LabResult, ...] | None = None
+        self.unreadable: list[tuple[str | None, str]] = []  # (id, reason) found while reading
+
+    def add(self, resource: dict) -> None:
+        """Index one Observation (left out if its status does not count); Unreadable if it has no code."""
+        status = resource.get("status")
+        if not (type(status) is str and status in _COUNTING_STATUSES) and not observation_counts(resource):
+            return
+        code = resource.get("code")
+        key = group_key(code)
+        members = self._members.get(key)
+        if members is None:
+            group = group_of(code)
+            if not group.codings and not group.text:
+                raise Unreadable("Observation has no code")
+            self._groups[key] = group
+            members = self._members[key] = []
+        members.append(len(self._resources))
+        self._resources.append(resource)
+        # effectiveDateTime is what nearly every result has: one parse instead of four lookups.
+        self._dates.append(parse_datetime(resource.get("effectiveDateTime")) or observation_time(resource))
+        self._read.append(_UNREAD)
+
+    def groups(self) -> dict[Hashable, ObservationGroup]:
+        """Each distinct code among the Observations, by group key."""
+        return self._groups
+
+    def newest_first(self, keys: Sequence[Hashable]) -> Iterator[LabResult]:
+        """The dated LabResults of these groups, newest first (ties: arrival order), read lazily."""
+        positions = [i for key in keys for i in self._members.get(key, ()) if self._dates[i] is not None]
+        if len(keys) > 1:
+            positions.sort()  # arrival order, so that equal dates keep it below
+        dates = self._dates
+        positions.sort(key=dates.__getitem__, reverse=True)  # stable: ties keep arrival order
+        for i in positions:
+            lab = self._lab(i)
+            if lab is not None:
+                yield lab
+
+    def _lab(self, i: int) -> LabResult | None:
+        lab = self._read[i]
+        if lab is _UNREAD:
+            resource = self._resources[i]
+            try:
+                lab = lab_result(resource)
+            except Exception as exc:  # lenient by contract: one odd result never fails the call
+                reason = str(exc) if isinstance(exc, Unreadable) else f"unreadable ({type(exc).__name__})"
+                log.info("skipped unreadable Observation: %s", reason)
+                self.unreadable.append((text(resource.get("id")), reason))
+                lab = None
+            self._read[i] = lab
+        return lab
+
+    def _everything(self) -> tuple[LabResult, ...]:
+        if self._all is None:
+            dated = list(self.newest_first(list(self._members)))
+            undated = (self._lab(i) for i, d in enumerate(self._dates) if d is None)
+            self._all = tuple(dated + [lab for lab in undated if lab is not None])
+        return self._all
+
+    @overload
+    def __getitem__(self, index: int) -> LabResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[LabResult]: ...
+
+    def __getitem__(self, index):
+        return self._everything()[index]
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+    def __iter__(self) -> Iterator[LabResult]:
+        return iter(self._everything())
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same LabResults (a hand-built record's tuple included)."""
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return self._everything() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to tuples, so not hashable like them
+
+    def __repr__(self) -> str:
+        return f"ObservationIndex({len(self._resources)} observations in {len(self._groups)} groups)"
