@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdshooks.data.elements import dicts
+from cdshooks.data.elements import as_list, dicts
 
 
 def entry_resources(bundle: dict) -> list[dict]:
     """The resources of a Bundle's entries, minus search outcomes (OperationOutcome warnings)."""
+    # One pass, no helper calls per entry: a prefetch Bundle may hold thousands.
     out: list[dict] = []
-    for entry in dicts(bundle.get("entry")):
-        resource = entry.get("resource")
-        if not isinstance(resource, dict) or is_outcome(resource):
-            continue
-        out.append(resource)
+    for entry in as_list(bundle.get("entry")):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
+            out.append(resource)
     return out
 
 
@@ -32,8 +32,9 @@ def only_outcomes(value: Any) -> bool:
         return True
     if not is_bundle(value):
         return False
-    resources = [e.get("resource") for e in dicts(value.get("entry"))]
-    return bool(resources) and all(is_outcome(r) for r in resources)
+    entries = dicts(value.get("entry"))
+    # all() stops at the first clinical resource, which in a working Bundle is the first entry.
+    return bool(entries) and all(is_outcome(e.get("resource")) for e in entries)
 
 
 def next_link(bundle: dict) -> str | None:

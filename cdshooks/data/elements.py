@@ -44,13 +44,41 @@ def codings(concepts: Any) -> tuple[Coding, ...]:
     if concepts is None:  # most often: an element the resource does not have
         return ()
     out: list[Coding] = []
-    for concept in dicts(concepts):
-        for c in dicts(concept.get("coding")):
-            system, code, display = text(c.get("system")), text(c.get("code")), text(c.get("display"))
-            if code is None and display is None:
+    # as_list/dicts written out: this runs for every code of every resource read.
+    for concept in concepts if type(concepts) is list else (concepts,):
+        if not isinstance(concept, dict):
+            continue
+        found = concept.get("coding")
+        if found is None:
+            continue
+        for c in found if type(found) is list else (found,):
+            if not isinstance(c, dict):
                 continue
-            out.append(Coding(system, code, display))
+            raw = (c.get("system"), c.get("code"), c.get("display"))
+            try:
+                coding = _READ_CODINGS[raw]
+            except KeyError:
+                coding = _READ_CODINGS[raw] = _read_coding(*raw)
+                if len(_READ_CODINGS) > _READ_CODINGS_SIZE:  # bounded: local codes are not
+                    _READ_CODINGS.clear()
+            except TypeError:  # a system, code or display that is itself an object or array
+                coding = _read_coding(*raw)
+            if coding is not None:
+                out.append(coding)
     return tuple(out)
+
+
+def _read_coding(system: Any, code: Any, display: Any) -> Coding | None:
+    """A Coding of the raw values; None when it has neither code nor display."""
+    code, display = text(code), text(display)
+    if code is None and display is None:
+        return None
+    return Coding(text(system), code, display)
+
+
+# The same codes recur in every request (and Codings are immutable): read each once.
+_READ_CODINGS: dict[tuple[Any, Any, Any], Coding | None] = {}
+_READ_CODINGS_SIZE = 50_000
 
 
 def names(concepts: Any) -> list[str]:

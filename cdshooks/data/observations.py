@@ -22,7 +22,7 @@ from typing import Any, overload
 
 from cdshooks.data.dates import parse_datetime
 from cdshooks.data.elements import codings, text
-from cdshooks.data.parsers import Unreadable, lab_result, observation_counts, observation_time
+from cdshooks.data.parsers import Unreadable, observation_counts, observation_time, read_lab
 from cdshooks.data.record import Coding, LabResult
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class ObservationIndex(Sequence[LabResult]):
         self._resources: list[dict] = []
         self._dates: list[datetime | None] = []
         self._read: list[Any] = []
+        self._keys: list[Hashable] = []  # each one's group key
         self._members: dict[Hashable, list[int]] = {}  # group key -> positions, in arrival order
         self._groups: dict[Hashable, ObservationGroup] = {}
         self._all: tuple[LabResult, ...] | None = None
@@ -94,6 +95,7 @@ class ObservationIndex(Sequence[LabResult]):
             members = self._members[key] = []
         members.append(len(self._resources))
         self._resources.append(resource)
+        self._keys.append(key)
         # effectiveDateTime is what nearly every result has: one parse instead of four lookups.
         self._dates.append(parse_datetime(resource.get("effectiveDateTime")) or observation_time(resource))
         self._read.append(_UNREAD)
@@ -115,11 +117,14 @@ class ObservationIndex(Sequence[LabResult]):
                 yield lab
 
     def _lab(self, i: int) -> LabResult | None:
+        """Entry i as a LabResult, read on first use (None if it cannot be read)."""
         lab = self._read[i]
         if lab is _UNREAD:
             resource = self._resources[i]
+            group = self._groups[self._keys[i]]
             try:
-                lab = lab_result(resource)
+                # Code and date were read when indexing: not again.
+                lab = read_lab(resource, group.codings, group.text, self._dates[i])
             except Exception as exc:  # lenient by contract: one odd result never fails the call
                 reason = str(exc) if isinstance(exc, Unreadable) else f"unreadable ({type(exc).__name__})"
                 log.info("skipped unreadable Observation: %s", reason)

@@ -184,11 +184,18 @@ def lab_result(resource: Mapping) -> LabResult | None:
     code_text = text(code.get("text")) if isinstance(code, dict) else None  # = _concept_text when set
     if not code_codings and not code_text:
         raise Unreadable("Observation has no code")
+    return read_lab(resource, code_codings, code_text, observation_time(resource))
+
+
+def read_lab(
+    resource: Mapping, code_codings: tuple[Coding, ...], code_text: str | None, effective: datetime | None
+) -> LabResult:
+    """The LabResult of an Observation whose code and date are already read (see data.observations)."""
     return LabResult(
         id=_id(resource),
         codings=code_codings,
-        status=status,
-        effective=observation_time(resource),
+        status=_status(resource),
+        effective=effective,
         interpretation=codings(resource.get("interpretation")),
         text=code_text,
         **_observation_value(resource),

@@ -69,6 +69,9 @@ def _canonical_code(system: str | None, code: str) -> str:
     return code
 
 
+_MEMO_SIZE = 20_000  # remembered matches per value set (a few MB at most)
+
+
 @dataclass(frozen=True)
 class Member:
     """One concept of a value set: a drug ingredient, a disease group, a vaccine."""
@@ -88,6 +91,7 @@ class ValueSet:
         self.source = source
         self.members = tuple(members)
         self._exact: dict[tuple[str, str], Member] = {}
+        self._memo: dict[tuple[tuple[Coding, ...], tuple[str | None, ...]], Member | None] = {}
         self._prefix: list[tuple[str, str, Member]] = []
         for m in self.members:
             for system, code, is_prefix in m.codes:
@@ -132,8 +136,20 @@ class ValueSet:
         return self._pattern_owner[m.lastgroup] if m.lastgroup else None
 
     def match(self, codings: Iterable[Coding], texts: Iterable[str | None] = ()) -> Member | None:
-        """Code first (any coding), then names (any text)."""
-        codings = tuple(codings)
+        """Code first (any coding), then names (any text); remembered, as the same drugs and tests recur."""
+        key = (tuple(codings), tuple(texts))
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument (not from the record builder): no memo
+            return self._match(*key)
+        found = self._memo[key] = self._match(*key)
+        if len(self._memo) > _MEMO_SIZE:  # bounded: local codes and free text are not
+            self._memo.clear()
+        return found
+
+    def _match(self, codings: tuple[Coding, ...], texts: tuple[str | None, ...]) -> Member | None:
         for c in codings:
             hit = self.match_coding(c)
             if hit is not None:

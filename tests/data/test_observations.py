@@ -12,7 +12,7 @@ from cdshooks.data import observations as observations_module
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import Gathered
 from cdshooks.data.observations import ObservationIndex, group_of, group_key
-from cdshooks.data.parsers import Unreadable, lab_result
+from cdshooks.data.parsers import Unreadable, lab_result, read_lab
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
 LOINC = "http://loinc.org"
@@ -144,11 +144,11 @@ def test_the_usual_shape_groups_by_its_values():
 def _count_reads(monkeypatch) -> list[str]:
     read: list[str] = []
 
-    def counting(resource):
+    def counting(resource, *args):
         read.append(resource["id"])
-        return lab_result(resource)
+        return read_lab(resource, *args)
 
-    monkeypatch.setattr(observations_module, "lab_result", counting)
+    monkeypatch.setattr(observations_module, "read_lab", counting)
     return read
 
 
@@ -181,12 +181,12 @@ def test_latest_skips_a_newest_result_with_nothing_measured(monkeypatch):
 
 
 def test_a_result_that_fails_to_read_is_left_out_and_noted(monkeypatch):
-    def failing(resource):
+    def failing(resource, *args):
         if resource["id"] == "alc9":
             raise TypeError("odd value")
-        return lab_result(resource)
+        return read_lab(resource, *args)
 
-    monkeypatch.setattr(observations_module, "lab_result", failing)
+    monkeypatch.setattr(observations_module, "read_lab", failing)
     record = _record(_series("731-0", [3, 9], "alc"))
     assert labs.latest(record, "lymphocytes-absolute").lab.id == "alc3"
     assert record.observations.unreadable == [("alc9", "unreadable (TypeError)")]
