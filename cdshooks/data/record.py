@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -18,8 +18,9 @@ T = TypeVar("T")
 ACTIVE_MED_STATUSES = frozenset({"active"})
 
 
-@dataclass(frozen=True)
-class Coding:
+class Coding(NamedTuple):
+    """system, code, display; a tuple so that hashing it (value-set lookups, memos) costs no Python call."""
+
     system: str | None
     code: str | None
     display: str | None = None
