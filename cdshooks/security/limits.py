@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import orjson
 from flask import Response
 
 from cdshooks.config import Settings
@@ -79,6 +80,60 @@ def text_nesting_depth_exceeds(data: bytes, limit: int) -> bool:
     return bool(outside)
 
 
+def _orjson_depth_limit() -> int | None:
+    """The nesting depth orjson.loads accepts (1024 since 3.9.15); None if it is not what we expect."""
+    try:
+        orjson.loads(b"[" * 1024 + b"]" * 1024)
+    except orjson.JSONDecodeError:
+        return None
+    try:
+        orjson.loads(b"[" * 1025 + b"]" * 1025)
+    except orjson.JSONDecodeError:
+        return 1024
+    return None
+
+
+_ORJSON_DEPTH = _orjson_depth_limit()
+# Body size from which wrapping (fixed cost) beats the text pass (cost per byte); measured.
+WRAP_FROM_BYTES = 48 * 1024
+
+
+class JSONTooDeep(ValueError):
+    """Valid JSON nesting deeper than the limit."""
+
+
+def loads_within_depth(data: bytes, limit: int) -> Any:
+    """orjson.loads(data), raising JSONTooDeep when it nests deeper than `limit` containers.
+
+    orjson itself refuses documents deeper than 1024 levels. Parsing a large body
+    inside 1024 - limit one-element arrays turns that refusal into our limit: a
+    fixed ~0.1 ms instead of a second pass over the whole text (about a fifth of
+    the parse time, ~1 ms for a 400 KB body). Small bodies get the text pass,
+    which is cheaper for them. Malformed JSON raises orjson.JSONDecodeError with
+    positions in `data` itself, as a plain orjson.loads would.
+    """
+    padding = _ORJSON_DEPTH - limit if _ORJSON_DEPTH is not None else -1
+    if padding >= 0 and len(data) >= WRAP_FROM_BYTES:
+        try:
+            value = orjson.loads(b"[" * padding + data + b"]" * padding)
+        except orjson.JSONDecodeError:
+            orjson.loads(data)  # malformed: raises with positions in `data`; if not, it is only too deep
+            raise JSONTooDeep(limit) from None
+        # Each wrapper must hold exactly one value, or `data` was not one JSON text
+        # ("", "1,2", "1],[2" parse once wrapped): then orjson says what is wrong with it.
+        for _ in range(padding):
+            if len(value) != 1:
+                break
+            value = value[0]
+        else:
+            return value
+    # An orjson that limits depth otherwise, a limit above its own, or not one JSON text.
+    value = orjson.loads(data)
+    if text_nesting_depth_exceeds(data, limit):
+        raise JSONTooDeep(limit)
+    return value
+
+
 def _get(value: Any, *path: str) -> Any:
     for key in path:
         if not isinstance(value, dict):
@@ -115,18 +170,26 @@ def _echoed_strings(body: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             yield f"feedback[{i}].acceptedSuggestions[{j}].id", _get(suggestion, "id")
 
 
-def check_limits(body: Any, settings: Settings, *, raw: bytes | None = None) -> None:
+def too_deep(settings: Settings) -> InputLimitExceeded:
+    return InputLimitExceeded(f"JSON nests deeper than {settings.max_json_depth} levels")
+
+
+def check_limits(
+    body: Any, settings: Settings, *, raw: bytes | None = None, depth_checked: bool = False
+) -> None:
     """Reject a parsed request that exceeds the configured limits (InputLimitExceeded).
 
-    `raw`: the JSON text `body` was parsed from, when at hand (a much faster depth check).
+    `raw`: the JSON text `body` was parsed from, when at hand (a much faster depth check);
+    `depth_checked`: it was parsed by `loads_within_depth`, so depth needs no check.
     """
-    too_deep = (
-        text_nesting_depth_exceeds(raw, settings.max_json_depth)
-        if raw is not None
-        else nesting_depth_exceeds(body, settings.max_json_depth)
-    )
-    if too_deep:
-        raise InputLimitExceeded(f"JSON nests deeper than {settings.max_json_depth} levels")
+    if not depth_checked:
+        deep = (
+            text_nesting_depth_exceeds(raw, settings.max_json_depth)
+            if raw is not None
+            else nesting_depth_exceeds(body, settings.max_json_depth)
+        )
+        if deep:
+            raise too_deep(settings)
     if not isinstance(body, dict):
         return
     if prefetch_entry_count(body.get("prefetch")) > settings.max_prefetch_entries:

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from flask import g, request
 
-from cdshooks.security.limits import check_limits
+from cdshooks.security.limits import JSONTooDeep, check_limits, loads_within_depth, too_deep
 from cdshooks.web.context import current_settings
 from cdshooks.web.errors import BadRequest, PayloadTooLarge
 
@@ -50,10 +50,13 @@ def json_body() -> Any:
     data = raw_body()
     if not data.strip():
         raise BadRequest("Request body is empty; a JSON object is required.")
+    settings = current_settings()
     try:
-        parsed = orjson.loads(data)
+        parsed = loads_within_depth(data, settings.max_json_depth)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}") from None
-    check_limits(parsed, current_settings(), raw=data)  # depth, entry counts, id lengths (security layer)
+    except JSONTooDeep:
+        raise too_deep(settings) from None
+    check_limits(parsed, settings, depth_checked=True)  # entry counts, id lengths (security layer)
     g.json_body = parsed
     return parsed

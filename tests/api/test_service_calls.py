@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 import io
-from types import SimpleNamespace
 
 import orjson
 import pytest
 
+from cdshooks.security import limits
 from tests import fixturekit as k
 from tests.conformance import check_response
 
@@ -226,9 +226,7 @@ def test_a_bug_is_a_500_operation_outcome_without_stack_trace(client, monkeypatc
 
 def test_the_body_is_parsed_once(client, monkeypatch):
     calls = []
-    counting = SimpleNamespace(
-        loads=lambda b: calls.append(1) or orjson.loads(b), JSONDecodeError=orjson.JSONDecodeError
-    )
-    monkeypatch.setattr("cdshooks.web.body.orjson", counting)
+    parse = limits.loads_within_depth
+    monkeypatch.setattr("cdshooks.web.body.loads_within_depth", lambda b, depth: calls.append(1) or parse(b, depth))
     assert client.post(SELECT, json=select_request()).status_code == 200
     assert len(calls) == 1

@@ -8,8 +8,17 @@ import random
 import orjson
 import pytest
 
+from cdshooks.security import limits
+
 from cdshooks.config import Settings
-from cdshooks.security.limits import InputLimitExceeded, check_limits, nesting_depth_exceeds, text_nesting_depth_exceeds
+from cdshooks.security.limits import (
+    InputLimitExceeded,
+    JSONTooDeep,
+    check_limits,
+    loads_within_depth,
+    nesting_depth_exceeds,
+    text_nesting_depth_exceeds,
+)
 
 
 def _depth(value) -> int:
@@ -76,3 +85,65 @@ def test_check_limits_uses_the_text_when_given():
         check_limits({"context": deep}, settings, raw=orjson.dumps({"context": deep}))
     shallow = {"context": _nested(8)}
     check_limits(shallow, settings, raw=orjson.dumps(shallow))
+
+
+@pytest.fixture(params=["text pass", "wrapped parse"], autouse=True)
+def depth_method(request, monkeypatch):
+    """Every test here runs with both ways `loads_within_depth` checks depth."""
+    monkeypatch.setattr(limits, "WRAP_FROM_BYTES", 10**9 if request.param == "text pass" else 0)
+    return request.param
+
+
+def test_parsing_within_a_depth_agrees_with_the_walk_on_random_documents():
+    rng = random.Random(11)
+    for i in range(300):
+        v = _nested(rng.randint(0, 70))
+        v = [v, {"s": "[[[{{", "n": [1, 2.5, None, True]}] if i % 2 else v
+        text = orjson.dumps(v)
+        d = _depth(v)
+        for limit in {max(0, d - 1), d, d + 1, 64}:
+            if nesting_depth_exceeds(v, limit):
+                with pytest.raises(JSONTooDeep):
+                    loads_within_depth(text, limit)
+            else:
+                assert loads_within_depth(text, limit) == v
+
+
+@pytest.mark.parametrize("text", [b"", b"[1,", b'{"a": 1}}', b"[" * 2000, b"nan"])
+def test_malformed_json_raises_as_orjson_does_with_its_own_positions(text):
+    with pytest.raises(orjson.JSONDecodeError) as plain:
+        orjson.loads(text)
+    with pytest.raises(orjson.JSONDecodeError) as ours:
+        loads_within_depth(text, 64)
+    assert str(ours.value) == str(plain.value)
+
+
+def test_a_limit_beyond_orjsons_own_falls_back_to_the_text_check():
+    assert loads_within_depth(b"[[[]]]", 5000) == [[[]]]
+
+
+@pytest.mark.parametrize("text", [b"", b"  ", b"1,2", b"1],[2", b"[1", b"1]", b"{}]", b"[[1]],[[2]]"])
+def test_text_that_is_valid_only_once_wrapped_is_still_refused(text):
+    with pytest.raises(orjson.JSONDecodeError):
+        loads_within_depth(text, 64)
+
+
+def test_mangled_json_is_accepted_exactly_when_orjson_accepts_it():
+    rng = random.Random(5)
+    pieces = [b"[", b"]", b"{", b"}", b",", b'"', b":", b"1", b" ", b"],[", b"null"]
+    for _ in range(3000):
+        text = bytearray(orjson.dumps(_nested(rng.randint(0, 6))))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(text))
+            if rng.random() < 0.5 and len(text) > at:
+                del text[at]
+            else:
+                text[at:at] = rng.choice(pieces)
+        text = bytes(text)
+        try:
+            expected = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            with pytest.raises(orjson.JSONDecodeError):
+                loads_within_depth(text, 64)
+            continue
+        assert loads_within_depth(text, 64) == expected, text
