@@ -213,9 +213,9 @@ def test_cdshooks_serve_requires_tokens_and_logs_no_secret(tmp_path: Path, es384
     try:
         for _ in range(150):
             try:
-                requests.get(base + "/healthz", timeout=0.5)
+                requests.get(base + "/healthz", timeout=2)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still warming up
                 time.sleep(0.1)
         # auth is on by default: no token, no answer
         assert requests.get(base + "/cds-services", timeout=5).status_code == 401
