@@ -94,6 +94,10 @@ def counts(order: MedicationOrder) -> bool:
 
 def current_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     """Every order that counts: the drafts first, then the record's active orders."""
+    return record.derived(_current_orders)
+
+
+def _current_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     return tuple(o for o in (*record.drafts, *record.medications) if counts(o))
 
 

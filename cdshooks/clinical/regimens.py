@@ -86,6 +86,10 @@ class OrderDose:
 
 def read(order: MedicationOrder) -> OrderDose | None:
     """The order's tofacitinib product and daily dose; None if it is not tofacitinib."""
+    return order.derived(_read)
+
+
+def _read(order: MedicationOrder) -> OrderDose | None:
     product = tofa.product(order)
     if product is None:
         return None

@@ -70,11 +70,19 @@ def _record_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
 
 
 def active_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
+    return record.derived(_active_orders)
+
+
+def _active_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     return tuple(o for o in record_orders(record) if o.status == "active")
 
 
 def selected_drafts(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     """Tofacitinib drafts the clinician is working on (order-select: selected ones)."""
+    return record.derived(_selected_drafts)
+
+
+def _selected_drafts(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     return tuple(d for d in record.selected_drafts if is_tofacitinib(d))
 
 

@@ -49,6 +49,16 @@ class MedicationOrder:
     resource: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
     resource_type: str = "MedicationRequest"
+    # Values computed from this order once per call (see `derived`); not part of its value.
+    _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, compute: Callable[[MedicationOrder], T]) -> T:
+        """`compute(self)`, computed once per order (several rules read the same draft's dose)."""
+        try:
+            return self._derived[compute]
+        except KeyError:
+            value = self._derived[compute] = compute(self)
+            return value
 
     @property
     def reference(self) -> str | None:

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from cdshooks.clinical import tofacitinib as tofa
@@ -53,5 +54,5 @@ def test_new_start_starts_now_and_context_needs_a_selected_draft():
     draft = order(names=["tofacitinib 5 mg tablet"], status="draft", draft=True)
     rec = PatientRecord(patient_id="p", now=NOW, drafts=(draft,))
     assert tofa.is_new_start(rec) and tofa.start_date(rec) == NOW and tofa.in_context(rec)
-    unselected = PatientRecord(patient_id="p", now=NOW, drafts=(MedicationOrder(**{**draft.__dict__, "selected": False}),))
+    unselected = PatientRecord(patient_id="p", now=NOW, drafts=(replace(draft, selected=False),))
     assert not tofa.in_context(unselected)
