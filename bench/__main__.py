@@ -60,7 +60,7 @@ def main() -> int:
         texts.append(_table(
             "In-process latency (ratio = time / stdlib json.loads of the same body; targets p50 <= 1.5, p99 <= 3)",
             rows,
-            ["hook", "resources", "body_bytes", "p50_ms", "p95_ms", "p99_ms", "json_loads_p50_ms", "p50_ratio", "p99_ratio", "peak_kib_per_request", "cards"],
+            ["hook", "shape", "resources", "body_bytes", "p50_ms", "p95_ms", "p99_ms", "json_loads_p50_ms", "p50_ratio", "p99_ratio", "peak_kib_per_request", "cards"],
         ))
     if "http" in only:
         from bench import http
