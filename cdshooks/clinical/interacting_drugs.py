@@ -49,6 +49,10 @@ _LOCAL_FORM = re.compile(
 
 def is_local_preparation(order: MedicationOrder) -> bool:
     """A skin, scalp, eye or ear preparation, by its name or the route of its instructions."""
+    return order.derived(_is_local_preparation)  # asked once per interaction class
+
+
+def _is_local_preparation(order: MedicationOrder) -> bool:
     texts = list(order.names) + [c.display or "" for c in order.codings]
     for d in order.dosage_instructions:
         route = d.get("route") if isinstance(d, Mapping) else None
