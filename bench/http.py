@@ -21,6 +21,7 @@ DURATION_S = 10
 @dataclass(frozen=True)
 class HttpResult:
     name: str
+    shape: str  # of the 200-resource patient (see bench.patients)
     workers: int
     connections: int
     requests_per_s: float
@@ -71,26 +72,39 @@ def _wrk(url: str, body_file: str) -> tuple[float, float, float, int]:
     return rps, _latency_ms(out, "50"), _latency_ms(out, "99"), int(non2xx.group(1)) if non2xx else 0
 
 
-def run(resources: int = 200) -> list[HttpResult]:
+def run(resources: int = 200, shapes: tuple[str, ...] = patients.SHAPES) -> list[HttpResult]:
+    """Per patient shape: the minimal endpoint, then the service, each under its own gunicorn."""
     workers = default_workers()
-    body = orjson.dumps(patients.request("order-select", resources))
-    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
-        fh.write(body)
     env = {
         "CDSHOOKS_AUTH": "0",
         "CDSHOOKS_NOW": patients.AS_OF.isoformat(),
         "CDSHOOKS_FEEDBACK_DB": os.path.join(tempfile.gettempdir(), "bench-feedback.sqlite3"),
     }
     results = []
-    for name, spec in (
-        ("minimal Flask endpoint", "bench.minimal_app:app"),
-        ("cdshooks order-select", "cdshooks.app:create_app()"),
-    ):
-        port = servers.free_port()
-        url = f"http://127.0.0.1:{port}/cds-services/{patients.SERVICE['order-select']}"
-        with servers.process(servers.gunicorn_cmd(spec, port, workers), env=env):
-            servers.wait_until_answering(url, data=body)
-            rps, p50, p99, non2xx = _wrk(url, fh.name)
-        results.append(HttpResult(name, workers, CONNECTIONS, rps, round(p50, 2), round(p99, 2), non2xx))
-    os.unlink(fh.name)
+    for shape in shapes:
+        body = orjson.dumps(patients.request("order-select", resources, shape=shape))
+        with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
+            fh.write(body)
+        for name, spec in (
+            ("minimal Flask endpoint", "bench.minimal_app:app"),
+            ("cdshooks order-select", "cdshooks.app:create_app()"),
+        ):
+            port = servers.free_port()
+            url = f"http://127.0.0.1:{port}/cds-services/{patients.SERVICE['order-select']}"
+            with servers.process(servers.gunicorn_cmd(spec, port, workers), env=env):
+                servers.wait_until_answering(url, data=body)
+                rps, p50, p99, non2xx = _wrk(url, fh.name)
+            results.append(HttpResult(name, shape, workers, CONNECTIONS, rps, round(p50, 2), round(p99, 2), non2xx))
+        os.unlink(fh.name)
     return results
+
+
+def throughput_ratios(rows: list[dict]) -> dict[str, float]:
+    """Per shape: service requests/s over the minimal endpoint's."""
+    out = {}
+    for shape in dict.fromkeys(r["shape"] for r in rows):
+        minimal = next(r for r in rows if r["shape"] == shape and r["name"].startswith("minimal"))
+        service = next(r for r in rows if r["shape"] == shape and not r["name"].startswith("minimal"))
+        if minimal["requests_per_s"]:
+            out[shape] = round(service["requests_per_s"] / minimal["requests_per_s"], 2)
+    return out

@@ -69,6 +69,7 @@ def measure(hook: str, resources: int, iterations: int, shape: str = "ehr") -> I
         return out
 
     logging.disable(logging.INFO)  # one log line per request is the server's job, not the measurement's
+    threshold = gc.get_threshold()
     prepare_for_serving()  # as every gunicorn worker does before its first request
     first = call()
     for _ in range(5):
@@ -91,6 +92,7 @@ def measure(hook: str, resources: int, iterations: int, shape: str = "ehr") -> I
     p50, floor50 = statistics.median(times), statistics.median(floor)
     p99 = _percentile(times, 0.99)
     gc.unfreeze()
+    gc.set_threshold(*threshold)
     return InProcessResult(
         hook=hook,
         shape=shape,

@@ -42,21 +42,30 @@ class ObservationGroup:
 
 
 def group_key(code: Any) -> Hashable:
-    """A key equal for two `code` values exactly when they read to the same codings and text.
+    """A key for an Observation.code: two codes with equal keys read to the same codings and text.
 
     The usual shape (an object with a list of coding objects) is keyed by its raw
-    values, without reading them: equal raw values read the same. Anything else
-    is keyed by its reading, tagged so it never equals a raw key.
+    values, without reading them: equal raw values read the same. One coding is
+    keyed flat, several as tuples: the two never compare equal (a JSON value is
+    never a tuple). Anything else is keyed by its reading, tagged so it never
+    equals a raw key. A raw key may hold unhashable values (a code sent as an
+    object): the caller falls back to `slow_group_key` when hashing fails.
     """
     if type(code) is dict:
         coding = code.get("coding", ())
         if type(coding) is list or type(coding) is tuple:
             try:
-                key = (code.get("text"), *[(c.get("system"), c.get("code"), c.get("display")) for c in coding])
-                hash(key)  # a value that is itself an object or array: read it the slow way
-                return key
-            except (AttributeError, TypeError):
+                if len(coding) == 1:  # nearly always: the key without building a list
+                    c = coding[0]
+                    return (code.get("text"), c.get("system"), c.get("code"), c.get("display"))
+                return (code.get("text"), *[(c.get("system"), c.get("code"), c.get("display")) for c in coding])
+            except AttributeError:  # a coding that is not an object
                 pass
+    return slow_group_key(code)
+
+
+def slow_group_key(code: Any) -> Hashable:
+    """The key of any `code`, by its reading (tagged: never equal to a raw key)."""
     group = group_of(code)
     return (_SLOW_KEY, group.codings, group.text)
 
@@ -86,7 +95,11 @@ class ObservationIndex(Sequence[LabResult]):
             return
         code = resource.get("code")
         key = group_key(code)
-        members = self._members.get(key)
+        try:
+            members = self._members.get(key)
+        except TypeError:  # a raw value that is itself an object or array: key it by its reading
+            key = slow_group_key(code)
+            members = self._members.get(key)
         if members is None:
             group = group_of(code)
             if not group.codings and not group.text:

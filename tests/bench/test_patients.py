@@ -40,3 +40,15 @@ def test_ehr_shape_adds_what_ehrs_send_and_keeps_the_clinical_elements():
 def test_the_in_process_benchmark_measures_an_answered_call():
     result = inprocess.measure("order-select", 50, iterations=3, shape="ehr")
     assert result.cards >= 1 and result.p50_ms > 0 and result.json_loads_p50_ms > 0
+
+
+def test_throughput_ratio_is_service_over_minimal_per_shape():
+    from bench.http import throughput_ratios
+
+    rows = [
+        {"name": "minimal Flask endpoint", "shape": "ehr", "requests_per_s": 400.0},
+        {"name": "cdshooks order-select", "shape": "ehr", "requests_per_s": 300.0},
+        {"name": "minimal Flask endpoint", "shape": "skeletal", "requests_per_s": 800.0},
+        {"name": "cdshooks order-select", "shape": "skeletal", "requests_per_s": 200.0},
+    ]
+    assert throughput_ratios(rows) == {"ehr": 0.75, "skeletal": 0.25}
