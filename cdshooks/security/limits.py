@@ -121,10 +121,11 @@ def loads_within_depth(data: bytes, limit: int) -> Any:
             raise JSONTooDeep(limit) from None
         # Each wrapper must hold exactly one value, or `data` was not one JSON text
         # ("", "1,2", "1],[2" parse once wrapped): then orjson says what is wrong with it.
-        for _ in range(padding):
-            if len(value) != 1:
-                break
-            value = value[0]
+        try:
+            for _ in range(padding):
+                (value,) = value  # unpacking checks "exactly one" in one step
+        except ValueError:
+            pass
         else:
             return value
     # An orjson that limits depth otherwise, a limit above its own, or not one JSON text.
