@@ -176,7 +176,7 @@ def test_smoking_status_is_decided_by_its_snomed_code(code, display, fires):
         from cdshooks.data.record import Coding
 
         rec = replace(rec, observations=tuple(
-            replace(o, value_codings=(Coding("urn:local", code, display),)) for o in rec.observations))
+            o._replace(value_codings=(Coding("urn:local", code, display),)) for o in rec.observations))
     assert bool(findings(risk_groups.boxed_cv_thrombosis, rec)) is fires
 
 
