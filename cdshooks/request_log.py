@@ -9,12 +9,12 @@ hookInstance come from the body the web layer parsed (`g.json_body`).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from typing import Any
 
+import orjson
 from flask import Flask, Response, g, request
 
 from cdshooks.config import Settings
@@ -102,7 +102,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     def finish(response: Response) -> Response:
         started = g.get("request_started", time.perf_counter())
         try:
-            logger.info(json.dumps(record(response, started), separators=(",", ":")))
+            logger.info(orjson.dumps(record(response, started)).decode())
         except Exception:  # logging must never turn a good answer into a 500
             logger.exception("request log line failed")
         return response

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Hashable, Iterator
 
@@ -252,7 +252,12 @@ def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:
 
 def days_between(earlier: datetime, later: datetime) -> int:
     """Calendar days from `earlier` to `later` (UTC dates): windows count whole days."""
-    return (later.astimezone(timezone.utc).date() - earlier.astimezone(timezone.utc).date()).days
+    return (_utc_date(later) - _utc_date(earlier)).days
+
+
+def _utc_date(moment: datetime) -> date:
+    # Nearly every FHIR time arrives in UTC ("Z"): no conversion needed then.
+    return moment.date() if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc).date()
 
 
 def within(items: list[Result], now: datetime, days: int | None) -> list[Result]:

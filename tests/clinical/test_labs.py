@@ -144,3 +144,18 @@ def test_a_result_without_any_value_is_not_the_newest_result():
     coded = lab("coded", "71773-6", 1, value_codings=[Coding(SNOMED, "260385009", "Negative")])
     interp_only = lab("interp", "71773-6", 2, interpretation=[Coding(None, "POS")])
     assert [r.lab.id for r in labs.results(record(coded, interp_only), "igra")] == ["coded", "interp"]
+
+
+def test_days_between_counts_utc_calendar_days_whatever_the_offset():
+    from datetime import datetime, timedelta, timezone
+
+    from cdshooks.clinical.labs import days_between
+
+    now = datetime(2026, 1, 15, 0, 30, tzinfo=timezone.utc)
+    plus_one = timezone(timedelta(hours=1))
+    # 00:30 on the 15th at +01:00 is still the 14th in UTC.
+    assert days_between(datetime(2026, 1, 15, 0, 30, tzinfo=plus_one), now) == 1
+    assert days_between(datetime(2026, 1, 14, 23, 59, tzinfo=timezone.utc), now) == 1
+    assert days_between(datetime(2026, 1, 15, 0, 0, tzinfo=timezone.utc), now) == 0
+    minus_five = timezone(timedelta(hours=-5))
+    assert days_between(datetime(2026, 1, 14, 20, 0, tzinfo=minus_five), now) == 0  # 01:00Z on the 15th
