@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 import threading
 import time
@@ -79,12 +80,14 @@ def run(resources: int = 200, iterations: int = 10) -> FallbackResult:
         session.get(f"{base}/{path}").raise_for_status()
         singles.append((time.perf_counter() - t) * 1000)
     totals = []
+    logging.disable(logging.INFO)  # the request log lines would drown the table
     for _ in range(iterations):
         t = time.perf_counter()
         r = client.post(url, data=body, headers={"Content-Type": "application/json"})
         totals.append((time.perf_counter() - t) * 1000)
         if r.status_code != 200:
             raise RuntimeError(f"fallback call: HTTP {r.status_code} {r.data[:300]!r}")
+    logging.disable(logging.NOTSET)
     server.shutdown()
     slowest, total = max(singles), statistics.median(totals)
     return FallbackResult(round(slowest, 1), round(total, 1), round(total / slowest, 2), len(singles))
