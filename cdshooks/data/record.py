@@ -112,8 +112,7 @@ class LabResult(NamedTuple):
         return self.status == "preliminary"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """A clinically active, not refuted Condition."""
 
     id: str | None
