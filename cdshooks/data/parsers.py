@@ -140,8 +140,8 @@ def _observation_value(resource: Mapping) -> dict[str, Any]:
         out["unit_code"] = text(quantity.get("code"))
         out["unit"] = text(quantity.get("unit")) or out["unit_code"] or (parsed[2] if parsed else None)
     for key in ("valueInteger", "valueDecimal"):
-        if number(resource.get(key)) is not None:
-            out["value"] = number(resource.get(key))
+        if key in resource and (n := number(resource[key])) is not None:
+            out["value"] = n
     value_string = text(resource.get("valueString"))
     if value_string:
         parsed = numeric_string(value_string)
