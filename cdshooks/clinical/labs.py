@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from typing import Hashable, Iterator, NamedTuple
 
 from cdshooks.data.observations import ObservationIndex
 from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
 from cdshooks.data.record import Coding, LabResult, PatientRecord
+from cdshooks.memo import bounded_memo
 from cdshooks.terminology import lookup
 from cdshooks.terminology.units import Measurement, display_unit, to_canonical
 
@@ -131,7 +131,7 @@ def _answer(codings: tuple[Coding, ...], text: str | None, interpretation: tuple
     return None
 
 
-@lru_cache(maxsize=4096)
+@bounded_memo(4096)
 def _test_key(codings: tuple[Coding, ...], text: str | None) -> str | None:
     member = lookup.load("lab-tests").match(codings, (text,))
     return member.name if member else None

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
+from cdshooks.memo import bounded_memo
 from cdshooks.terminology import lookup
 
 # A renewal does not restart the clock: these statuses count for the start date.
@@ -37,7 +37,7 @@ def product(order: MedicationOrder) -> Product | None:
 
 
 # Rules ask about the same orders many times per call, and EHRs send the same few products.
-@lru_cache(maxsize=4096)
+@bounded_memo(4096)
 def _product(codings: tuple[Coding, ...], names: tuple[str, ...]) -> Product | None:
     member = lookup.load("tofacitinib").match(codings, names)
     if member is None:

@@ -11,6 +11,7 @@ import re
 from typing import Any, Iterable
 
 from cdshooks.data.record import Coding
+from cdshooks.memo import BoundedMemo
 
 # "<35", ">= 90", "1,200", "7.5 mg/L": comparator, number, optional unit.
 _NUMERIC = re.compile(
@@ -56,11 +57,9 @@ def codings(concepts: Any) -> tuple[Coding, ...]:
                 continue
             raw = (c.get("system"), c.get("code"), c.get("display"))
             try:
-                coding = _READ_CODINGS[raw]
+                coding = _READ_CODINGS.entries[raw]
             except KeyError:
-                coding = _READ_CODINGS[raw] = _read_coding(*raw)
-                if len(_READ_CODINGS) > _READ_CODINGS_SIZE:  # bounded: local codes are not
-                    _READ_CODINGS.clear()
+                coding = _READ_CODINGS.remember(raw, _read_coding(*raw))
             except TypeError:  # a system, code or display that is itself an object or array
                 coding = _read_coding(*raw)
             if coding is not None:
@@ -77,8 +76,7 @@ def _read_coding(system: Any, code: Any, display: Any) -> Coding | None:
 
 
 # The same codes recur in every request (and Codings are immutable): read each once.
-_READ_CODINGS: dict[tuple[Any, Any, Any], Coding | None] = {}
-_READ_CODINGS_SIZE = 50_000
+_READ_CODINGS: BoundedMemo[tuple[Any, Any, Any], Coding | None] = BoundedMemo(50_000)
 
 
 def names(concepts: Any) -> list[str]:

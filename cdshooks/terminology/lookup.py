@@ -30,6 +30,7 @@ from importlib import resources
 from typing import Any, Iterable, Mapping
 
 from cdshooks.data.record import Coding
+from cdshooks.memo import BoundedMemo
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
@@ -69,9 +70,6 @@ def _canonical_code(system: str | None, code: str) -> str:
     return code
 
 
-_MEMO_SIZE = 20_000  # remembered matches per value set (a few MB at most)
-
-
 @dataclass(frozen=True)
 class Member:
     """One concept of a value set: a drug ingredient, a disease group, a vaccine."""
@@ -91,7 +89,7 @@ class ValueSet:
         self.source = source
         self.members = tuple(members)
         self._exact: dict[tuple[str, str], Member] = {}
-        self._memo: dict[tuple[tuple[Coding, ...], tuple[str | None, ...]], Member | None] = {}
+        self._memo: BoundedMemo[tuple[tuple[Coding, ...], tuple[str | None, ...]], Member | None] = BoundedMemo(20_000)
         self._prefix: list[tuple[str, str, Member]] = []
         for m in self.members:
             for system, code, is_prefix in m.codes:
@@ -139,15 +137,11 @@ class ValueSet:
         """Code first (any coding), then names (any text); remembered, as the same drugs and tests recur."""
         key = (tuple(codings), tuple(texts))
         try:
-            return self._memo[key]
+            return self._memo.entries[key]
         except KeyError:
-            pass
+            return self._memo.remember(key, self._match(*key))
         except TypeError:  # an unhashable argument (not from the record builder): no memo
             return self._match(*key)
-        found = self._memo[key] = self._match(*key)
-        if len(self._memo) > _MEMO_SIZE:  # bounded: local codes and free text are not
-            self._memo.clear()
-        return found
 
     def _match(self, codings: tuple[Coding, ...], texts: tuple[str | None, ...]) -> Member | None:
         for c in codings:

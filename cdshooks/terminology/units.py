@@ -25,8 +25,9 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from cdshooks.memo import bounded_memo
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _ucum_registry() -> Any:
         return _registry
 
 
-@lru_cache(maxsize=512)
+@bounded_memo(512)
 def _ucum_factor(code: str, canonical: str) -> float | None:
     """Factor from a UCUM code to the canonical unit, or None (cached, also misses)."""
     if "{" in code or "[iu]" in code.lower() or "{" in canonical or "[IU]" in canonical:
@@ -186,7 +187,7 @@ def _ucum_factor(code: str, canonical: str) -> float | None:
     return float(factor) if math.isfinite(factor) and factor > 0 else None
 
 
-@lru_cache(maxsize=2048)
+@bounded_memo(2048)
 def _factor(test: str, unit: str | None, unit_code: str | None) -> float | None:
     canonical = CANONICAL[test]
     candidates = [u for u in (unit_code, unit) if u and u.strip()]
