@@ -28,9 +28,9 @@ from cdshooks.data.record import Coding, LabResult
 log = logging.getLogger(__name__)
 
 _UNREAD = object()  # an entry not read yet (None: read, and not a usable LabResult)
-_SLOW_KEY = object()
+_SLOW_KEY = object()  # tags a group key made by the exact (slow) reading of `code`
 # Statuses, as usually spelled, that `observation_counts` accepts: checked without reading.
-_COUNTING_STATUSES = frozenset({"final", "amended", "corrected", "preliminary", "registered"})  # tags a group key made by the exact (slow) reading of `code`
+_COUNTING_STATUSES = frozenset({"final", "amended", "corrected", "preliminary", "registered"})
 
 
 @dataclass(frozen=True)
