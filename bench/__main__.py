@@ -73,6 +73,13 @@ def main() -> int:
             f"HTTP under gunicorn, wrk 10 connections, 200-resource order-select (throughput ratio {ratios}; target >= 0.5, p99 <= 25 ms)",
             rows, ["name", "shape", "workers", "connections", "requests_per_s", "p50_ms", "p99_ms", "non_2xx"],
         ))
+        if not args.quick:
+            scaled = [asdict(r) for r in http.scaling()]
+            report["http_scaling"] = scaled
+            texts.append(_table(
+                f"Scaling with workers (EHR-shaped, wrk {http.CONNECTIONS} connections on the same {os.cpu_count()} cores)",
+                scaled, ["workers", "requests_per_s", "p50_ms", "speedup"],
+            ))
     if "fallback" in only:
         from bench import fallback
 

@@ -99,6 +99,34 @@ def run(resources: int = 200, shapes: tuple[str, ...] = patients.SHAPES) -> list
     return results
 
 
+@dataclass(frozen=True)
+class ScalingResult:
+    workers: int
+    requests_per_s: float
+    p50_ms: float
+    speedup: float  # requests/s over the 1-worker run
+
+
+def scaling(resources: int = 200, worker_counts: tuple[int, ...] = (1, 2)) -> list[ScalingResult]:
+    """The service's throughput with 1, 2, ... workers (EHR-shaped patient): does it scale with workers?"""
+    body = orjson.dumps(patients.request("order-select", resources, shape="ehr"))
+    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
+        fh.write(body)
+    env = {"CDSHOOKS_AUTH": "0", "CDSHOOKS_NOW": patients.AS_OF.isoformat(),
+           "CDSHOOKS_FEEDBACK_DB": os.path.join(tempfile.gettempdir(), "bench-feedback.sqlite3")}
+    out: list[ScalingResult] = []
+    for workers in worker_counts:
+        port = servers.free_port()
+        url = f"http://127.0.0.1:{port}/cds-services/{patients.SERVICE['order-select']}"
+        with servers.process(servers.gunicorn_cmd("cdshooks.app:create_app()", port, workers), env=env):
+            servers.wait_until_answering(url, data=body)
+            rps, p50, _, _ = _wrk(url, fh.name)
+        base = out[0].requests_per_s if out else rps
+        out.append(ScalingResult(workers, rps, round(p50, 2), round(rps / base, 2)))
+    os.unlink(fh.name)
+    return out
+
+
 def throughput_ratios(rows: list[dict]) -> dict[str, float]:
     """Per shape: service requests/s over the minimal endpoint's."""
     out = {}
