@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 # Statuses a MedicationRequest may have and still count as "on the drug".
 ACTIVE_MED_STATUSES = frozenset({"active"})
@@ -26,8 +27,24 @@ class Coding(NamedTuple):
     display: str | None = None
 
 
+class Derived:
+    """`derived(compute)`: compute(self) once per object; it is immutable, so the value cannot go stale.
+
+    The class declares the `_derived` dict field (compare=False: not part of its value).
+    """
+
+    _derived: dict[Callable[..., Any], Any]
+
+    def derived(self: S, compute: Callable[[S], T]) -> T:
+        try:
+            return self._derived[compute]  # type: ignore[attr-defined]
+        except KeyError:
+            value = self._derived[compute] = compute(self)  # type: ignore[attr-defined]
+            return value
+
+
 @dataclass(frozen=True)
-class MedicationOrder:
+class MedicationOrder(Derived):
     """A MedicationRequest from the record or from draftOrders.
 
     names:  every human-readable name found (medicationCodeableConcept.text,
@@ -49,16 +66,8 @@ class MedicationOrder:
     resource: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
     resource_type: str = "MedicationRequest"
-    # Values computed from this order once per call (see `derived`); not part of its value.
+    # Values computed from this order once per call (`derived`: several rules read one draft's dose).
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def derived(self, compute: Callable[[MedicationOrder], T]) -> T:
-        """`compute(self)`, computed once per order (several rules read the same draft's dose)."""
-        try:
-            return self._derived[compute]
-        except KeyError:
-            value = self._derived[compute] = compute(self)
-            return value
 
     @property
     def reference(self) -> str | None:
@@ -143,7 +152,7 @@ class SkippedResource:
 
 
 @dataclass(frozen=True)
-class PatientRecord:
+class PatientRecord(Derived):
     """Everything the rules may read about one patient at one moment.
 
     medications:  the record's MedicationRequests (all statuses; rules filter).
@@ -172,14 +181,6 @@ class PatientRecord:
     birth_date_precision: str | None = None
     # Values computed from this record once per call (see `derived`); not part of its value.
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def derived(self, compute: Callable[[PatientRecord], T]) -> T:
-        """`compute(self)`, computed once per record: the record is immutable, so it cannot go stale."""
-        try:
-            return self._derived[compute]
-        except KeyError:
-            value = self._derived[compute] = compute(self)
-            return value
 
     @property
     def age(self) -> int | None:
