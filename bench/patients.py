@@ -108,7 +108,8 @@ def _as_from_an_ehr(resource: dict[str, Any], i: int) -> dict[str, Any]:
     }
     out["subject"] = {**resource.get("subject", {}), "display": "Fixture, Mara"}
     if rtype == "Observation":
-        out["issued"] = resource.get("effectiveDateTime")
+        if resource.get("effectiveDateTime"):
+            out["issued"] = resource["effectiveDateTime"]
         out["performer"] = [{"reference": "Organization/lab-1", "display": "Main Hospital Laboratory"}]
         coding = out["code"]["coding"][0]
         name = _LAB_NAMES.get(coding["code"])
@@ -127,13 +128,15 @@ def _as_from_an_ehr(resource: dict[str, Any], i: int) -> dict[str, Any]:
         out["dispenseRequest"] = {"numberOfRepeatsAllowed": 3, "quantity": {"value": 60, "unit": "tablet"},
                                   "expectedSupplyDuration": {"value": 30, "unit": "days",
                                                              "system": "http://unitsofmeasure.org", "code": "d"}}
-        out["dosageInstruction"] = [
-            {**d, "route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006",
-                                        "display": "Oral route"}], "text": "oral"}}
-            for d in resource.get("dosageInstruction", [])
-        ]
+        if resource.get("dosageInstruction"):
+            out["dosageInstruction"] = [
+                {**d, "route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006",
+                                            "display": "Oral route"}], "text": "oral"}}
+                for d in resource["dosageInstruction"]
+            ]
     elif rtype == "Condition":
-        out["recordedDate"] = resource.get("onsetDateTime")
+        if resource.get("onsetDateTime"):
+            out["recordedDate"] = resource["onsetDateTime"]
         out["recorder"] = {"reference": "Practitioner/pr-1", "display": "Rheumatology, Attending"}
     return out
 

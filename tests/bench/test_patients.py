@@ -52,3 +52,23 @@ def test_throughput_ratio_is_service_over_minimal_per_shape():
         {"name": "cdshooks order-select", "shape": "skeletal", "requests_per_s": 200.0},
     ]
     assert throughput_ratios(rows) == {"ehr": 0.75, "skeletal": 0.25}
+
+
+def test_ehr_shaped_resources_carry_no_nulls_or_empty_arrays():
+    """FHIR JSON has neither: the realistic shape must not add them."""
+
+    def bad(value, path="$"):
+        if value is None:
+            yield path
+        elif isinstance(value, list):
+            if not value:
+                yield path
+            for i, v in enumerate(value):
+                yield from bad(v, f"{path}[{i}]")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from bad(v, f"{path}.{k}")
+
+    for hook in ("order-select", "patient-view"):
+        prefetch = patients.request(hook, 120, shape="ehr")["prefetch"]
+        assert list(bad(prefetch)) == []
