@@ -52,21 +52,13 @@ def _by_type(gathered: Gathered, skipped: list[SkippedResource]) -> dict[str, li
     seen: set[tuple[str, str]] = set()
     grouped: dict[str, list[dict]] = {}
     for key in gathered.resources:
-        resources = gathered.resources[key]
-        # Nested Bundles are rare: unwrap only when there is one (`_flatten` also records junk).
-        if not all(type(r) is dict and type(r.get("resourceType")) is str and r["resourceType"] != "Bundle"
-                   for r in resources):
-            resources = _flatten(resources, skipped)
-        for r in resources:
+        for r in _flatten(gathered.resources[key], skipped):
             rtype, rid = r["resourceType"], r.get("id")
-            if type(rid) is str and rid:
+            if isinstance(rid, str) and rid:
                 if (rtype, rid) in seen:
                     continue
                 seen.add((rtype, rid))
-            group = grouped.get(rtype)
-            if group is None:
-                group = grouped[rtype] = []
-            group.append(r)
+            grouped.setdefault(rtype, []).append(r)
     return grouped
 
 

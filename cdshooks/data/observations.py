@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
-from cdshooks.data.dates import parse_datetime
 from cdshooks.data.elements import codings, text
 from cdshooks.data.parsers import Unreadable, observation_counts, observation_time, read_lab
 from cdshooks.data.record import Coding, LabResult
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 
 _UNREAD = object()  # an entry not read yet (None: read, and not a usable LabResult)
 _SLOW_KEY = object()  # tags a group key made by the exact (slow) reading of `code`
-# Statuses, as usually spelled, that `observation_counts` accepts: checked without reading.
-_COUNTING_STATUSES = frozenset({"final", "amended", "corrected", "preliminary", "registered"})
 
 
 @dataclass(frozen=True)
@@ -90,8 +87,7 @@ class ObservationIndex(Sequence[LabResult]):
 
     def add(self, resource: dict) -> None:
         """Index one Observation (left out if its status does not count); Unreadable if it has no code."""
-        status = resource.get("status")
-        if not (type(status) is str and status in _COUNTING_STATUSES) and not observation_counts(resource):
+        if not observation_counts(resource):
             return
         code = resource.get("code")
         key = group_key(code)
@@ -109,8 +105,7 @@ class ObservationIndex(Sequence[LabResult]):
         members.append(len(self._resources))
         self._resources.append(resource)
         self._keys.append(key)
-        # effectiveDateTime is what nearly every result has: one parse instead of four lookups.
-        self._dates.append(parse_datetime(resource.get("effectiveDateTime")) or observation_time(resource))
+        self._dates.append(observation_time(resource))
         self._read.append(_UNREAD)
 
     def groups(self) -> dict[Hashable, ObservationGroup]:

@@ -161,6 +161,8 @@ def _observation_value(resource: Mapping) -> dict[str, Any]:
 
 def observation_counts(resource: Mapping) -> bool:
     """False for an Observation whose status says it does not count (entered in error, cancelled)."""
+    if resource.get("status") == "final":  # nearly every result: no need to read the status leniently
+        return True
     return _status(resource) not in DROPPED_OBSERVATION_STATUSES
 
 
@@ -175,9 +177,11 @@ def observation_time(resource: Mapping) -> datetime | None:
 
 
 def lab_result(resource: Mapping) -> LabResult | None:
-    """An Observation, or None when its status says it does not count."""
-    status = _status(resource)
-    if status in DROPPED_OBSERVATION_STATUSES:
+    """One Observation read on its own, or None when its status says it does not count.
+
+    A built record reads the same lazily (`data.observations.ObservationIndex`).
+    """
+    if not observation_counts(resource):
         return None
     code = resource.get("code")
     code_codings = codings(code)

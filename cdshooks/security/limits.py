@@ -175,22 +175,13 @@ def too_deep(settings: Settings) -> InputLimitExceeded:
     return InputLimitExceeded(f"JSON nests deeper than {settings.max_json_depth} levels")
 
 
-def check_limits(
-    body: Any, settings: Settings, *, raw: bytes | None = None, depth_checked: bool = False
-) -> None:
+def check_limits(body: Any, settings: Settings, *, depth_checked: bool = False) -> None:
     """Reject a parsed request that exceeds the configured limits (InputLimitExceeded).
 
-    `raw`: the JSON text `body` was parsed from, when at hand (a much faster depth check);
-    `depth_checked`: it was parsed by `loads_within_depth`, so depth needs no check.
+    `depth_checked`: it was parsed by `loads_within_depth`, so depth needs no second look.
     """
-    if not depth_checked:
-        deep = (
-            text_nesting_depth_exceeds(raw, settings.max_json_depth)
-            if raw is not None
-            else nesting_depth_exceeds(body, settings.max_json_depth)
-        )
-        if deep:
-            raise too_deep(settings)
+    if not depth_checked and nesting_depth_exceeds(body, settings.max_json_depth):
+        raise too_deep(settings)
     if not isinstance(body, dict):
         return
     if prefetch_entry_count(body.get("prefetch")) > settings.max_prefetch_entries:

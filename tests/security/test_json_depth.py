@@ -78,13 +78,14 @@ def test_text_depth_agrees_with_parsed_walk_on_random_documents():
             assert text_nesting_depth_exceeds(text, limit) == nesting_depth_exceeds(v, limit), (text, limit)
 
 
-def test_check_limits_uses_the_text_when_given():
+def test_check_limits_checks_depth_unless_the_parse_did():
     settings = Settings(max_json_depth=10)
     deep = _nested(11)
     with pytest.raises(InputLimitExceeded):
-        check_limits({"context": deep}, settings, raw=orjson.dumps({"context": deep}))
+        check_limits({"context": deep}, settings)
+    check_limits({"context": deep}, settings, depth_checked=True)
     shallow = {"context": _nested(8)}
-    check_limits(shallow, settings, raw=orjson.dumps(shallow))
+    check_limits(shallow, settings)
 
 
 @pytest.fixture(params=["text pass", "wrapped parse"], autouse=True)
