@@ -32,9 +32,15 @@ def only_outcomes(value: Any) -> bool:
         return True
     if not is_bundle(value):
         return False
-    entries = dicts(value.get("entry"))
-    # all() stops at the first clinical resource, which in a working Bundle is the first entry.
-    return bool(entries) and all(is_outcome(e.get("resource")) for e in entries)
+    # Stops at the first clinical resource: in a working Bundle that is the
+    # first entry, and the thousands after it are never looked at.
+    any_outcome = False
+    for entry in as_list(value.get("entry")):
+        if isinstance(entry, dict):
+            if not is_outcome(entry.get("resource")):
+                return False
+            any_outcome = True
+    return any_outcome
 
 
 def next_link(bundle: dict) -> str | None:
