@@ -24,22 +24,16 @@ from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
 log = logging.getLogger(__name__)
 
-# Where each clinical resource names its patient.
-_SUBJECT_FIELD = {
-    "MedicationRequest": "subject",
-    "Observation": "subject",
-    "Condition": "subject",
-    "Immunization": "patient",
-}
 
 
 def _flatten(resources: Iterable[Any], skipped: list[SkippedResource]) -> list[dict]:
     """Unwrap nested Bundles; drop (and record) what is not a resource at all."""
     out: list[dict] = []
     for r in resources:
-        if is_bundle(r):
+        rtype = r.get("resourceType") if isinstance(r, dict) else None
+        if rtype == "Bundle":
             out.extend(x for x in resources_of(r) if not is_bundle(x))
-        elif isinstance(r, dict) and isinstance(r.get("resourceType"), str):
+        elif isinstance(rtype, str):
             out.append(r)
         else:
             rid = text(r.get("id")) if isinstance(r, dict) else None
@@ -67,27 +61,27 @@ def _read_all(
     reader: Callable[[dict], Any],
     patient_id: str | None,
     skipped: list[SkippedResource],
+    subject_field: str = "subject",  # where these resources name their patient
 ) -> list:
     """Apply a parser to each resource of this patient (any patient if None), recording failures."""
     out = []
     own_reference = f"Patient/{patient_id}"
     for r in resources:
-        rtype = r.get("resourceType")
-        subject = r.get(_SUBJECT_FIELD.get(rtype, "subject"))
+        subject = r.get(subject_field)
         # Nearly always the plain local reference to the context patient: no parsing needed.
         if patient_id is not None and not (isinstance(subject, dict) and subject.get("reference") == own_reference):
             owner = reference_id(subject, "Patient")
             if owner is not None and owner != patient_id:
-                skipped.append(SkippedResource(rtype, text(r.get("id")), "belongs to another patient"))
+                skipped.append(SkippedResource(r["resourceType"], text(r.get("id")), "belongs to another patient"))
                 continue
         try:
             value = reader(r)
         except Unreadable as exc:
-            skipped.append(SkippedResource(rtype, text(r.get("id")), str(exc)))
+            skipped.append(SkippedResource(r["resourceType"], text(r.get("id")), str(exc)))
             continue
         except Exception as exc:  # lenient by contract: one odd resource never fails the call
-            log.info("skipped unreadable %s: %s", rtype, type(exc).__name__)
-            skipped.append(SkippedResource(rtype, text(r.get("id")), f"unreadable ({type(exc).__name__})"))
+            log.info("skipped unreadable %s: %s", r["resourceType"], type(exc).__name__)
+            skipped.append(SkippedResource(r["resourceType"], text(r.get("id")), f"unreadable ({type(exc).__name__})"))
             continue
         if value is not None:
             out.append(value)
@@ -172,7 +166,7 @@ def build_record(
     observations = ObservationIndex()  # read into LabResults only as rules ask (see data.observations)
     _read_all(by_type.get("Observation", []), observations.add, patient_id, skipped)
     conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)
-    immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped)
+    immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped, "patient")
     return PatientRecord(
         patient_id=patient_id,
         now=now,
