@@ -115,7 +115,7 @@ def loads_within_depth(data: bytes, limit: int) -> Any:
     padding = _ORJSON_DEPTH - limit if _ORJSON_DEPTH is not None else -1
     if padding >= 0 and len(data) >= WRAP_FROM_BYTES:
         try:
-            value = orjson.loads(b"[" * padding + data + b"]" * padding)
+            value = orjson.loads(b"".join((b"[" * padding, data, b"]" * padding)))  # one copy of data, not two
         except orjson.JSONDecodeError:
             orjson.loads(data)  # malformed: raises with positions in `data`; if not, it is only too deep
             raise JSONTooDeep(limit) from None

@@ -31,7 +31,9 @@ def raw_body() -> bytes:
 
 def _read_at_most(count: int, declared: int | None) -> bytes:
     """Up to `count` body bytes, read in pieces: a 5 MB limit must not cost a 5 MB buffer per request."""
-    piece = declared + 1 if declared is not None else 64 * 1024
+    # A declared length is read in one piece of exactly that size: werkzeug then reads
+    # straight into the result (one byte more would cost it a copy of the whole body).
+    piece = declared if declared else 64 * 1024
     parts: list[bytes] = []
     while count > 0:
         part = request.stream.read(min(count, piece))

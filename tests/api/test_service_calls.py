@@ -230,3 +230,28 @@ def test_the_body_is_parsed_once(client, monkeypatch):
     monkeypatch.setattr("cdshooks.web.body.loads_within_depth", lambda b, depth: calls.append(1) or parse(b, depth))
     assert client.post(SELECT, json=select_request()).status_code == 200
     assert len(calls) == 1
+
+
+def test_a_body_shorter_than_its_content_length_is_a_4xx(client):
+    """The client declared more bytes than it sent (a dropped connection): an OperationOutcome, no hang, no 500."""
+    body = orjson.dumps(select_request())
+    resp = client.post(
+        SELECT,
+        input_stream=io.BytesIO(body[: len(body) // 2]),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(len(body))},  # the test client would count the stream
+    )
+    assert 400 <= resp.status_code < 500
+    assert resp.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_body_longer_than_its_content_length_is_read_to_the_declared_length(client):
+    """Bytes past Content-Length are not part of the request: here they would make the JSON invalid."""
+    body = orjson.dumps(select_request())
+    resp = client.post(
+        SELECT,
+        input_stream=io.BytesIO(body + b"trailing garbage"),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(len(body))},
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)
