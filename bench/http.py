@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from typing import Sequence
 
 import orjson
 
@@ -15,7 +18,18 @@ from bench import patients, servers
 from cdshooks.gunicorn_conf import default_workers
 
 CONNECTIONS = 10
-DURATION_S = 10
+ROUNDS = 4  # each server measured ROUNDS times, alternating (ABBA), ROUND_S seconds each
+ROUND_S = 5
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """One wrk run against one server."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
 
 
 @dataclass(frozen=True)
@@ -24,10 +38,12 @@ class HttpResult:
     shape: str  # of the 200-resource patient (see bench.patients)
     workers: int
     connections: int
-    requests_per_s: float
+    rounds: int
+    requests_per_s: float  # median over the rounds; so are the latencies
     p50_ms: float
     p99_ms: float
-    non_2xx: int
+    non_2xx: int  # over all rounds
+    requests_per_s_by_round: tuple[float, ...]
 
 
 def ensure_wrk() -> str:
@@ -54,85 +70,148 @@ def _latency_ms(text: str, pct: str) -> float:
     return float(m.group(1)) * _UNIT_MS[m.group(2)]
 
 
-def _wrk(url: str, body_file: str) -> tuple[float, float, float, int]:
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write(
-        'local f = io.open("%s", "rb")\n'
-        "wrk.method = \"POST\"\nwrk.body = f:read(\"*all\")\nf:close()\n"
-        'wrk.headers["Content-Type"] = "application/json"\n' % body_file
-    )
-    script.close()
-    out = subprocess.run(
-        [ensure_wrk(), "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", "-s", script.name, url],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    os.unlink(script.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+def parse_wrk(out: str) -> WrkRun:
+    """The numbers of one `wrk --latency` report."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not rps:
+        raise ValueError(f"no Requests/sec in wrk output:\n{out}")
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, _latency_ms(out, "50"), _latency_ms(out, "99"), int(non2xx.group(1)) if non2xx else 0
+    return WrkRun(float(rps.group(1)), _latency_ms(out, "50"), _latency_ms(out, "99"), int(non2xx.group(1)) if non2xx else 0)
 
 
-def run(resources: int = 200, shapes: tuple[str, ...] = patients.SHAPES) -> list[HttpResult]:
-    """Per patient shape: the minimal endpoint, then the service, each under its own gunicorn."""
-    workers = default_workers()
-    env = {
+def _wrk(url: str, body_file: str, seconds: int) -> WrkRun:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'local f = io.open("%s", "rb")\n'
+            "wrk.method = \"POST\"\nwrk.body = f:read(\"*all\")\nf:close()\n"
+            'wrk.headers["Content-Type"] = "application/json"\n' % body_file
+        )
+    try:
+        out = subprocess.run(
+            [ensure_wrk(), "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    return parse_wrk(out)
+
+
+def alternating_order(names: Sequence[str], rounds: int) -> list[str]:
+    """ABBA...: each server runs first as often as last, so a machine speeding up or
+    slowing down during the run (shared cores) moves every server alike."""
+    order: list[str] = []
+    for i in range(rounds):
+        order.extend(names if i % 2 == 0 else reversed(names))
+    return order
+
+
+def _measure_alternating(
+    servers_by_name: dict[str, tuple[str, int]], body: bytes, env: dict[str, str], rounds: int, seconds: int
+) -> dict[str, list[WrkRun]]:
+    """Start every server (gunicorn app spec, workers) at once, then wrk them in alternating rounds."""
+    url_path = f"/cds-services/{patients.SERVICE['order-select']}"
+    runs: dict[str, list[WrkRun]] = {name: [] for name in servers_by_name}
+    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
+        fh.write(body)
+    try:
+        with contextlib.ExitStack() as stack:
+            urls = {}
+            for name, (spec, workers) in servers_by_name.items():
+                port = servers.free_port()
+                urls[name] = f"http://127.0.0.1:{port}{url_path}"
+                stack.enter_context(servers.process(servers.gunicorn_cmd(spec, port, workers), env=env))
+            for url in urls.values():
+                servers.wait_until_answering(url, data=body)
+            for name in alternating_order(list(servers_by_name), rounds):
+                runs[name].append(_wrk(urls[name], fh.name, seconds))
+    finally:
+        os.unlink(fh.name)
+    return runs
+
+
+def summarize(name: str, shape: str, workers: int, runs: Sequence[WrkRun]) -> HttpResult:
+    """Medians over the rounds (a single slow round does not decide the result)."""
+    return HttpResult(
+        name=name,
+        shape=shape,
+        workers=workers,
+        connections=CONNECTIONS,
+        rounds=len(runs),
+        requests_per_s=round(statistics.median(r.requests_per_s for r in runs), 1),
+        p50_ms=round(statistics.median(r.p50_ms for r in runs), 2),
+        p99_ms=round(statistics.median(r.p99_ms for r in runs), 2),
+        non_2xx=sum(r.non_2xx for r in runs),
+        requests_per_s_by_round=tuple(r.requests_per_s for r in runs),
+    )
+
+
+def _env() -> dict[str, str]:
+    return {
         "CDSHOOKS_AUTH": "0",
         "CDSHOOKS_NOW": patients.AS_OF.isoformat(),
         "CDSHOOKS_FEEDBACK_DB": os.path.join(tempfile.gettempdir(), "bench-feedback.sqlite3"),
     }
+
+
+MINIMAL = "minimal Flask endpoint"
+SERVICE = "cdshooks order-select"
+
+
+def run(
+    resources: int = 200, shapes: tuple[str, ...] = patients.SHAPES, rounds: int = ROUNDS, seconds: int = ROUND_S
+) -> list[HttpResult]:
+    """Per patient shape: the minimal endpoint and the service, each under its own gunicorn, in alternating rounds."""
+    workers = default_workers()
     results = []
     for shape in shapes:
         body = orjson.dumps(patients.request("order-select", resources, shape=shape))
-        with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
-            fh.write(body)
-        for name, spec in (
-            ("minimal Flask endpoint", "bench.minimal_app:app"),
-            ("cdshooks order-select", "cdshooks.app:create_app()"),
-        ):
-            port = servers.free_port()
-            url = f"http://127.0.0.1:{port}/cds-services/{patients.SERVICE['order-select']}"
-            with servers.process(servers.gunicorn_cmd(spec, port, workers), env=env):
-                servers.wait_until_answering(url, data=body)
-                rps, p50, p99, non2xx = _wrk(url, fh.name)
-            results.append(HttpResult(name, shape, workers, CONNECTIONS, rps, round(p50, 2), round(p99, 2), non2xx))
-        os.unlink(fh.name)
+        runs = _measure_alternating(
+            {MINIMAL: ("bench.minimal_app:app", workers), SERVICE: ("cdshooks.app:create_app()", workers)},
+            body, _env(), rounds, seconds,
+        )
+        results += [summarize(name, shape, workers, runs[name]) for name in (MINIMAL, SERVICE)]
     return results
 
 
 @dataclass(frozen=True)
 class ScalingResult:
     workers: int
-    requests_per_s: float
+    requests_per_s: float  # median over the rounds
     p50_ms: float
     speedup: float  # requests/s over the 1-worker run
 
 
-def scaling(resources: int = 200, worker_counts: tuple[int, ...] = (1, 2)) -> list[ScalingResult]:
+def scaling(
+    resources: int = 200, worker_counts: tuple[int, ...] = (1, 2), rounds: int = ROUNDS, seconds: int = ROUND_S
+) -> list[ScalingResult]:
     """The service's throughput with 1, 2, ... workers (EHR-shaped patient): does it scale with workers?"""
     body = orjson.dumps(patients.request("order-select", resources, shape="ehr"))
-    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
-        fh.write(body)
-    env = {"CDSHOOKS_AUTH": "0", "CDSHOOKS_NOW": patients.AS_OF.isoformat(),
-           "CDSHOOKS_FEEDBACK_DB": os.path.join(tempfile.gettempdir(), "bench-feedback.sqlite3")}
+    spec = "cdshooks.app:create_app()"
+    runs = _measure_alternating({str(w): (spec, w) for w in worker_counts}, body, _env(), rounds, seconds)
     out: list[ScalingResult] = []
-    for workers in worker_counts:
-        port = servers.free_port()
-        url = f"http://127.0.0.1:{port}/cds-services/{patients.SERVICE['order-select']}"
-        with servers.process(servers.gunicorn_cmd("cdshooks.app:create_app()", port, workers), env=env):
-            servers.wait_until_answering(url, data=body)
-            rps, p50, _, _ = _wrk(url, fh.name)
+    for w in worker_counts:
+        rps = statistics.median(r.requests_per_s for r in runs[str(w)])
+        p50 = statistics.median(r.p50_ms for r in runs[str(w)])
         base = out[0].requests_per_s if out else rps
-        out.append(ScalingResult(workers, rps, round(p50, 2), round(rps / base, 2)))
-    os.unlink(fh.name)
+        out.append(ScalingResult(w, round(rps, 1), round(p50, 2), round(rps / base, 2)))
     return out
 
 
 def throughput_ratios(rows: list[dict]) -> dict[str, float]:
-    """Per shape: service requests/s over the minimal endpoint's."""
+    """Per shape: service requests/s over the minimal endpoint's, the median of the ratios round by round.
+
+    A round's two runs are next to each other in time, so their ratio is what a
+    slow spell on the shared machine disturbs least.
+    """
     out = {}
     for shape in dict.fromkeys(r["shape"] for r in rows):
-        minimal = next(r for r in rows if r["shape"] == shape and r["name"].startswith("minimal"))
-        service = next(r for r in rows if r["shape"] == shape and not r["name"].startswith("minimal"))
-        if minimal["requests_per_s"]:
-            out[shape] = round(service["requests_per_s"] / minimal["requests_per_s"], 2)
+        minimal = next(r for r in rows if r["shape"] == shape and r["name"] == MINIMAL)
+        service = next(r for r in rows if r["shape"] == shape and r["name"] == SERVICE)
+        pairs = [
+            s / m
+            for m, s in zip(minimal["requests_per_s_by_round"], service["requests_per_s_by_round"])
+            if m
+        ]
+        if pairs:
+            out[shape] = round(statistics.median(pairs), 2)
     return out

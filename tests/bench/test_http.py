@@ -1,0 +1,71 @@
+"""The HTTP benchmark's arithmetic: wrk reports read right, rounds alternated, ratios paired by round."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from bench import http
+
+WRK_REPORT = """Running 5s test @ http://127.0.0.1:8123/cds-services/tofacitinib-order-select
+  2 threads and 10 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    31.82ms    6.01ms  80.12ms   81.02%
+    Req/Sec   157.02     20.11   200.00     70.00%
+  Latency Distribution
+     50%   30.51ms
+     75%   33.70ms
+     90%   38.24ms
+     99%    1.02s
+  1571 requests in 5.01s, 4.12MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:    313.57
+Transfer/sec:    842.38KB
+"""
+
+
+def test_a_wrk_report_is_read_with_its_units():
+    run = http.parse_wrk(WRK_REPORT)
+    assert run == http.WrkRun(requests_per_s=313.57, p50_ms=30.51, p99_ms=1020.0, non_2xx=3)
+
+
+def test_a_wrk_report_without_errors_has_no_non_2xx():
+    run = http.parse_wrk(WRK_REPORT.replace("  Non-2xx or 3xx responses: 3\n", "").replace("50%   30.51ms", "50%  812.00us"))
+    assert run.non_2xx == 0
+    assert run.p50_ms == pytest.approx(0.812)
+
+
+def test_a_failed_wrk_run_is_an_error_not_a_zero():
+    with pytest.raises(ValueError):
+        http.parse_wrk("unable to connect to 127.0.0.1:8123 Connection refused\n")
+
+
+def test_rounds_alternate_so_each_server_goes_first_as_often_as_last():
+    order = http.alternating_order(["minimal", "service"], 4)
+    assert order == ["minimal", "service", "service", "minimal", "minimal", "service", "service", "minimal"]
+    assert http.alternating_order(["1", "2", "3"], 2) == ["1", "2", "3", "3", "2", "1"]
+
+
+def _runs(*rps: float) -> list[http.WrkRun]:
+    return [http.WrkRun(r, 10.0 + i, 20.0 + 10 * i, i) for i, r in enumerate(rps)]
+
+
+def test_a_summary_takes_medians_so_one_slow_round_does_not_decide():
+    result = http.summarize("x", "ehr", 5, _runs(300, 100, 310, 305))
+    assert result.requests_per_s == 302.5
+    assert result.p50_ms == 11.5  # median of 10, 11, 12, 13
+    assert result.p99_ms == 35.0  # median of 20, 30, 40, 50
+    assert result.non_2xx == 0 + 1 + 2 + 3
+    assert result.rounds == 4
+    assert result.requests_per_s_by_round == (300, 100, 310, 305)
+
+
+def test_the_throughput_ratio_pairs_the_runs_of_each_round():
+    # Round 2 ran during a slow spell for both: paired, it gives the same ratio as the others.
+    minimal = http.summarize(http.MINIMAL, "ehr", 5, _runs(600, 300, 620, 610))
+    service = http.summarize(http.SERVICE, "ehr", 5, _runs(300, 150, 310, 305))
+    other = http.summarize(http.MINIMAL, "skeletal", 5, _runs(900, 1000))
+    other_service = http.summarize(http.SERVICE, "skeletal", 5, _runs(300, 250))
+    rows = [asdict(r) for r in (minimal, service, other, other_service)]
+    assert http.throughput_ratios(rows) == {"ehr": 0.5, "skeletal": round((300 / 900 + 250 / 1000) / 2, 2)}
