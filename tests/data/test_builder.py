@@ -254,6 +254,21 @@ def test_immunization_filtering():
     assert r.immunizations[0].occurrence == datetime(2025, 3, 1, tzinfo=timezone.utc)
 
 
+def test_an_immunization_names_its_patient_in_patient_not_subject():
+    def imm(iid, **who):
+        return {"resourceType": "Immunization", "id": iid, "status": "completed", **who,
+                "vaccineCode": {"text": "Shingrix"}, "occurrenceDateTime": "2025-03-01"}
+
+    r = record(immunizations=[
+        imm("mine", patient=SUBJECT, subject={"reference": "Patient/p2"}),  # `subject` is not an Immunization field
+        imm("theirs", patient={"reference": "Patient/p2"}, subject=SUBJECT),
+    ])
+    assert [v.id for v in r.immunizations] == ["mine"]
+    assert [(s.resource_type, s.id, s.reason) for s in r.skipped] == [
+        ("Immunization", "theirs", "belongs to another patient")
+    ]
+
+
 # --- demographics ------------------------------------------------------------
 
 
