@@ -42,18 +42,6 @@ def test_the_in_process_benchmark_measures_an_answered_call():
     assert result.cards >= 1 and result.p50_ms > 0 and result.json_loads_p50_ms > 0
 
 
-def test_throughput_ratio_is_service_over_minimal_per_shape():
-    from bench.http import throughput_ratios
-
-    rows = [
-        {"name": "minimal Flask endpoint", "shape": "ehr", "requests_per_s": 400.0},
-        {"name": "cdshooks order-select", "shape": "ehr", "requests_per_s": 300.0},
-        {"name": "minimal Flask endpoint", "shape": "skeletal", "requests_per_s": 800.0},
-        {"name": "cdshooks order-select", "shape": "skeletal", "requests_per_s": 200.0},
-    ]
-    assert throughput_ratios(rows) == {"ehr": 0.75, "skeletal": 0.25}
-
-
 def test_ehr_shaped_resources_carry_no_nulls_or_empty_arrays():
     """FHIR JSON has neither: the realistic shape must not add them."""
 
