@@ -153,8 +153,8 @@ def _env() -> dict[str, str]:
     }
 
 
-MINIMAL = "minimal Flask endpoint"
-SERVICE = "cdshooks order-select"
+MINIMAL, MINIMAL_APP = "minimal Flask endpoint", "bench.minimal_app:app"
+SERVICE, SERVICE_APP = "cdshooks order-select", "cdshooks.app:create_app()"
 
 
 def run(
@@ -166,7 +166,7 @@ def run(
     for shape in shapes:
         body = orjson.dumps(patients.request("order-select", resources, shape=shape))
         runs = _measure_alternating(
-            {MINIMAL: ("bench.minimal_app:app", workers), SERVICE: ("cdshooks.app:create_app()", workers)},
+            {MINIMAL: (MINIMAL_APP, workers), SERVICE: (SERVICE_APP, workers)},
             body, _env(), rounds, seconds,
         )
         results += [summarize(name, shape, workers, runs[name]) for name in (MINIMAL, SERVICE)]
@@ -186,15 +186,10 @@ def scaling(
 ) -> list[ScalingResult]:
     """The service's throughput with 1, 2, ... workers (EHR-shaped patient): does it scale with workers?"""
     body = orjson.dumps(patients.request("order-select", resources, shape="ehr"))
-    spec = "cdshooks.app:create_app()"
-    runs = _measure_alternating({str(w): (spec, w) for w in worker_counts}, body, _env(), rounds, seconds)
-    out: list[ScalingResult] = []
-    for w in worker_counts:
-        rps = statistics.median(r.requests_per_s for r in runs[str(w)])
-        p50 = statistics.median(r.p50_ms for r in runs[str(w)])
-        base = out[0].requests_per_s if out else rps
-        out.append(ScalingResult(w, round(rps, 1), round(p50, 2), round(rps / base, 2)))
-    return out
+    runs = _measure_alternating({str(w): (SERVICE_APP, w) for w in worker_counts}, body, _env(), rounds, seconds)
+    summaries = [summarize(SERVICE, "ehr", w, runs[str(w)]) for w in worker_counts]
+    base = summaries[0].requests_per_s
+    return [ScalingResult(s.workers, s.requests_per_s, s.p50_ms, round(s.requests_per_s / base, 2)) for s in summaries]
 
 
 def throughput_ratios(rows: list[dict]) -> dict[str, float]:
