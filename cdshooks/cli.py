@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from datetime import datetime
 
-from cdshooks.config import Settings, aware_datetime
+from cdshooks.config import ConfigError, Settings, aware_datetime, port
 from cdshooks.gunicorn_conf import MAX_WORKERS
 
 
@@ -23,7 +23,14 @@ def _serve(args: argparse.Namespace) -> int:
     from cdshooks.app import create_app
     from cdshooks.web.server import run
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        bind_port = args.port if args.port is not None else port(os.environ.get("PORT"))
+    except ConfigError as exc:
+        # One line naming the variable, its value and what is accepted; never a traceback.
+        print(f"cdshooks serve: {exc}", file=sys.stderr)
+        return 2
+    args.port = bind_port
     if args.no_auth:
         settings = replace(settings, auth_enabled=False)
         print(
@@ -74,7 +81,8 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the CDS Hooks endpoints")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, default=int(os.environ.get("PORT") or 8080), help="port (default: PORT, else 8080)"
+        # Read when serving, not here: a bad PORT must not break `--help` or the other commands.
+        "--port", type=int, default=None, help="port (default: PORT, else 8080)"
     )
     serve.add_argument(
         "--workers",

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_thresholds
 
@@ -18,16 +19,72 @@ from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_th
 DEFAULT_FHIR_ALLOWLIST = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
 
+class ConfigError(ValueError):
+    """A setting has a value the service refuses to guess about (one line: variable, value, accepted)."""
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 def _list(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if value is None:
         return default
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _bool(value: str | None, default: bool) -> bool:
+def _bool(name: str, value: str | None, default: bool) -> bool:
+    """A strict boolean: `CDSHOOKS_AUTH=enabled` must not silently mean "off"."""
     if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a boolean: use one of 1, true, yes, on / 0, false, no, off")
+
+
+def _int(name: str, value: str | None, default: int, minimum: int = 1) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number: use an integer >= {minimum}") from None
+    if n < minimum:
+        raise ConfigError(f"{name}={value!r} is out of range: use an integer >= {minimum}")
+    return n
+
+
+def _float(name: str, value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        x = float(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number: use a number of seconds > 0") from None
+    if not x > 0 or x == float("inf"):
+        raise ConfigError(f"{name}={value!r} is out of range: use a number of seconds > 0")
+    return x
+
+
+def _base_url(name: str, value: str | None) -> str | None:
+    """An absolute http(s) URL with a host, or unset (the JWT `aud` is built from it)."""
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{name}={value!r} is not a base URL: use e.g. https://cds.example.org (scheme and host)")
+    return value.strip()
+
+
+def port(value: str | None, default: int = 8080) -> int:
+    """The PORT variable, strictly: 1-65535."""
+    n = _int("PORT", value, default)
+    if n > 65535:
+        raise ConfigError(f"PORT={value!r} is out of range: use 1-65535")
+    return n
 
 
 def aware_datetime(value: str) -> datetime:
@@ -44,7 +101,7 @@ def _now(value: str | None) -> datetime | None:
     try:
         return aware_datetime(value)
     except ValueError as exc:
-        raise ValueError(f"CDSHOOKS_NOW: {exc}") from None
+        raise ConfigError(f"CDSHOOKS_NOW={value!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -78,27 +135,33 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
         s = cls(
-            public_base_url=env.get("CDSHOOKS_PUBLIC_BASE_URL") or None,
+            public_base_url=_base_url("CDSHOOKS_PUBLIC_BASE_URL", env.get("CDSHOOKS_PUBLIC_BASE_URL")),
             fhir_allowlist=_list(env.get("CDSHOOKS_FHIR_ALLOWLIST"), DEFAULT_FHIR_ALLOWLIST),
-            fetch_budget_seconds=float(env.get("CDSHOOKS_FETCH_BUDGET_SECONDS", 3.0)),
-            fetch_max_pages=int(env.get("CDSHOOKS_FETCH_MAX_PAGES", 5)),
-            max_body_bytes=int(env.get("CDSHOOKS_MAX_BODY_BYTES", 5 * 1024 * 1024)),
-            max_json_depth=int(env.get("CDSHOOKS_MAX_JSON_DEPTH", 64)),
-            max_prefetch_entries=int(env.get("CDSHOOKS_MAX_PREFETCH_ENTRIES", 5000)),
-            max_draft_orders=int(env.get("CDSHOOKS_MAX_DRAFT_ORDERS", 200)),
+            fetch_budget_seconds=_float("CDSHOOKS_FETCH_BUDGET_SECONDS", env.get("CDSHOOKS_FETCH_BUDGET_SECONDS"), 3.0),
+            fetch_max_pages=_int("CDSHOOKS_FETCH_MAX_PAGES", env.get("CDSHOOKS_FETCH_MAX_PAGES"), 5),
+            max_body_bytes=_int("CDSHOOKS_MAX_BODY_BYTES", env.get("CDSHOOKS_MAX_BODY_BYTES"), 5 * 1024 * 1024),
+            max_json_depth=_int("CDSHOOKS_MAX_JSON_DEPTH", env.get("CDSHOOKS_MAX_JSON_DEPTH"), 64),
+            max_prefetch_entries=_int("CDSHOOKS_MAX_PREFETCH_ENTRIES", env.get("CDSHOOKS_MAX_PREFETCH_ENTRIES"), 5000),
+            max_draft_orders=_int("CDSHOOKS_MAX_DRAFT_ORDERS", env.get("CDSHOOKS_MAX_DRAFT_ORDERS"), 200),
             cors_origins=_list(env.get("CDSHOOKS_CORS_ORIGINS"), ("*",)),
             feedback_db=env.get("CDSHOOKS_FEEDBACK_DB", "var/feedback.sqlite3"),
             now=_now(env.get("CDSHOOKS_NOW")),
-            auth_enabled=_bool(env.get("CDSHOOKS_AUTH"), True),
+            auth_enabled=_bool("CDSHOOKS_AUTH", env.get("CDSHOOKS_AUTH"), True),
             trusted_issuers_file=env.get("CDSHOOKS_TRUSTED_ISSUERS") or None,
-            trust_sandbox=_bool(env.get("CDSHOOKS_TRUST_SANDBOX"), False),
-            jwt_clock_skew_seconds=int(env.get("CDSHOOKS_JWT_CLOCK_SKEW_SECONDS", 60)),
-            jwt_max_lifetime_seconds=int(env.get("CDSHOOKS_JWT_MAX_LIFETIME_SECONDS", 3600)),
-            jwks_timeout_seconds=float(env.get("CDSHOOKS_JWKS_TIMEOUT_SECONDS", 3.0)),
-            jwks_cache_seconds=int(env.get("CDSHOOKS_JWKS_CACHE_SECONDS", 600)),
-            jwks_min_refresh_seconds=float(env.get("CDSHOOKS_JWKS_MIN_REFRESH_SECONDS", 10.0)),
+            trust_sandbox=_bool("CDSHOOKS_TRUST_SANDBOX", env.get("CDSHOOKS_TRUST_SANDBOX"), False),
+            jwt_clock_skew_seconds=_int(
+                "CDSHOOKS_JWT_CLOCK_SKEW_SECONDS", env.get("CDSHOOKS_JWT_CLOCK_SKEW_SECONDS"), 60, minimum=0
+            ),
+            jwt_max_lifetime_seconds=_int(
+                "CDSHOOKS_JWT_MAX_LIFETIME_SECONDS", env.get("CDSHOOKS_JWT_MAX_LIFETIME_SECONDS"), 3600
+            ),
+            jwks_timeout_seconds=_float("CDSHOOKS_JWKS_TIMEOUT_SECONDS", env.get("CDSHOOKS_JWKS_TIMEOUT_SECONDS"), 3.0),
+            jwks_cache_seconds=_int("CDSHOOKS_JWKS_CACHE_SECONDS", env.get("CDSHOOKS_JWKS_CACHE_SECONDS"), 600, minimum=0),
+            jwks_min_refresh_seconds=_float(
+                "CDSHOOKS_JWKS_MIN_REFRESH_SECONDS", env.get("CDSHOOKS_JWKS_MIN_REFRESH_SECONDS"), 10.0
+            ),
             jti_cache=env.get("CDSHOOKS_JTI_CACHE") or None,
-            max_id_length=int(env.get("CDSHOOKS_MAX_ID_LENGTH", 256)),
+            max_id_length=_int("CDSHOOKS_MAX_ID_LENGTH", env.get("CDSHOOKS_MAX_ID_LENGTH"), 256),
             thresholds=load_thresholds(env.get("CDSHOOKS_RULES_CONFIG")),
         )
         if overrides:
