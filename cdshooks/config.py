@@ -128,6 +128,7 @@ class Settings:
     jwks_cache_seconds: int = 600
     jwks_min_refresh_seconds: float = 10.0  # unknown-kid refreshes, per key set URL
     jti_cache: str | None = None  # None: SQLite beside feedback_db; "memory"; or a file path
+    max_feedback_entries: int = 100  # entries in one feedback POST (413 above, nothing stored)
     max_id_length: int = 256  # hookInstance, ids and other strings echoed back or stored
     thresholds: Thresholds = DEFAULT_THRESHOLDS
 
@@ -161,6 +162,9 @@ class Settings:
                 "CDSHOOKS_JWKS_MIN_REFRESH_SECONDS", env.get("CDSHOOKS_JWKS_MIN_REFRESH_SECONDS"), 10.0
             ),
             jti_cache=env.get("CDSHOOKS_JTI_CACHE") or None,
+            max_feedback_entries=_int(
+                "CDSHOOKS_MAX_FEEDBACK_ENTRIES", env.get("CDSHOOKS_MAX_FEEDBACK_ENTRIES"), 100
+            ),
             max_id_length=_int("CDSHOOKS_MAX_ID_LENGTH", env.get("CDSHOOKS_MAX_ID_LENGTH"), 256),
             thresholds=load_thresholds(env.get("CDSHOOKS_RULES_CONFIG")),
         )

@@ -35,7 +35,20 @@ CREATE TABLE IF NOT EXISTS feedback (
     entry_json           TEXT NOT NULL   -- the entry as received
 );
 CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid);
+CREATE INDEX IF NOT EXISTS feedback_identity ON feedback (card_uuid, outcome, outcome_timestamp);
 """
+# A client that retries a POST (a lost response, a timeout) sends the same entries
+# again: an entry is one (card, outcome, outcomeTimestamp), stored once. Checked
+# inside the write transaction (SQLite serializes writers), so it holds across
+# gunicorn workers; a plain index, not a UNIQUE one, so a file written before
+# this rule (which may hold such repeats) still opens.
+_INSERT = (
+    "INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions,"
+    " override_system, override_code, override_display, override_comment,"
+    " outcome_timestamp, received_at, entry_json)"
+    " SELECT ?,?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS"
+    " (SELECT 1 FROM feedback WHERE card_uuid = ? AND outcome = ? AND outcome_timestamp = ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -131,10 +144,20 @@ def _entry(raw: Any, where: str) -> FeedbackEntry:
     )
 
 
-def parse_feedback(body: Any) -> list[FeedbackEntry]:
+class TooManyEntries(InvalidRequest):
+    """More feedback entries in one body than the service accepts (nothing is stored)."""
+
+
+def parse_feedback(body: Any, max_entries: int | None = None) -> list[FeedbackEntry]:
     """Validate a feedback body; raises InvalidRequest on the first bad entry."""
     if not isinstance(body, dict) or not isinstance(body.get("feedback"), list):
         raise InvalidRequest("The body must be a JSON object with a 'feedback' array.", "feedback")
+    if max_entries is not None and len(body["feedback"]) > max_entries:
+        raise TooManyEntries(
+            f"{len(body['feedback'])} feedback entries in one request; at most {max_entries} are accepted"
+            " (send them in several requests). Nothing was stored.",
+            "feedback",
+        )
     return [_entry(raw, f"feedback[{i}]") for i, raw in enumerate(body["feedback"])]
 
 
@@ -161,7 +184,7 @@ class FeedbackStore:
         return conn
 
     def record(self, service_id: str, entries: Iterable[FeedbackEntry], received_at: datetime) -> int:
-        """Store all entries in one transaction; returns how many were stored."""
+        """Store all entries in one transaction; returns how many were new (repeats are kept once)."""
         received = received_at.isoformat()
         rows = [
             (
@@ -176,6 +199,9 @@ class FeedbackStore:
                 e.outcome_timestamp,
                 received,
                 json.dumps(e.raw, separators=(",", ":"), ensure_ascii=False),
+                e.card,
+                e.outcome,
+                e.outcome_timestamp,
             )
             for e in entries
         ]
@@ -183,19 +209,14 @@ class FeedbackStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    "INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions,"
-                    " override_system, override_code, override_display, override_comment,"
-                    " outcome_timestamp, received_at, entry_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
+                stored = sum(conn.execute(_INSERT, row).rowcount for row in rows)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         finally:
             conn.close()
-        return len(rows)
+        return stored
 
     def entries(self, service_id: str | None = None) -> list[dict[str, Any]]:
         """Stored entries, oldest first (for inspection and tests)."""

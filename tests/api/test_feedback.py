@@ -124,3 +124,51 @@ def test_feedback_for_an_unknown_service_is_404(client):
     resp = client.post("/cds-services/nope/feedback", json={"feedback": [ACCEPTED]})
     assert resp.status_code == 404
     assert resp.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_retried_post_stores_each_entry_once(client, settings):
+    body = {"feedback": [ACCEPTED, OVERRIDDEN_SPEC]}
+    assert client.post(URL, json=body).status_code == 200
+    assert client.post(URL, json=body).status_code == 200  # the client did not see the first 200
+    rows = stored(settings)
+    assert sorted(r["card_uuid"] for r in rows) == sorted([ACCEPTED["card"], OVERRIDDEN_SPEC["card"]])
+
+
+def test_the_same_entry_twice_in_one_body_is_stored_once(client, settings):
+    assert client.post(URL, json={"feedback": [ACCEPTED, dict(ACCEPTED)]}).status_code == 200
+    assert len(stored(settings)) == 1
+
+
+def test_a_later_outcome_for_the_same_card_is_a_new_entry(client, settings):
+    later = {**ACCEPTED, "outcomeTimestamp": "2021-12-11T10:09:00Z"}
+    overridden = {**ACCEPTED, "outcome": "overridden", "acceptedSuggestions": None}
+    for entry in (ACCEPTED, later, overridden):
+        assert client.post(URL, json={"feedback": [entry]}).status_code == 200
+    assert len(stored(settings)) == 3
+
+
+def test_store_reports_only_new_entries(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    entries = parse_feedback({"feedback": [ACCEPTED, OVERRIDDEN_SPEC]})
+    now = datetime.now(timezone.utc)
+    assert store.record("s", entries, now) == 2
+    assert store.record("s", entries, now) == 0
+
+
+def test_more_entries_than_the_cap_is_413_and_nothing_is_written(make_app, settings):
+    client = make_app(max_feedback_entries=3).test_client()
+    entries = [{**ACCEPTED, "card": f"card-{i}"} for i in range(4)]
+    resp = client.post(URL, json={"feedback": entries})
+    assert resp.status_code == 413
+    outcome = resp.get_json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "at most 3" in outcome["issue"][0]["diagnostics"]
+    assert stored(settings) == []
+    assert client.post(URL, json={"feedback": entries[:3]}).status_code == 200
+    assert len(stored(settings)) == 3
+
+
+def test_the_default_cap_is_100_entries(client, settings):
+    entries = [{**ACCEPTED, "card": f"card-{i}"} for i in range(101)]
+    assert client.post(URL, json={"feedback": entries}).status_code == 413
+    assert client.post(URL, json={"feedback": entries[:100]}).status_code == 200
