@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_thresholds
 
-# Loopback only by default: the service never fetches from a FHIR server an
-# operator has not named (SSRF guard). Entries are origins or host names.
+# The default for local use (authentication off) only: loopback. With
+# authentication on, nothing is fetched until an operator names the FHIR
+# servers: the client's access token must never go to whatever happens to
+# listen on a local port (SSRF guard). Entries are origins or host names.
 DEFAULT_FHIR_ALLOWLIST = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
 
@@ -109,7 +111,7 @@ class Settings:
     """Everything configurable about the running service."""
 
     public_base_url: str | None = None  # e.g. https://cds.example.org (JWT `aud`)
-    fhir_allowlist: tuple[str, ...] = DEFAULT_FHIR_ALLOWLIST
+    fhir_allowlist: tuple[str, ...] | None = None  # None: not configured (see effective_fhir_allowlist)
     fetch_budget_seconds: float = 3.0
     fetch_max_pages: int = 5
     max_body_bytes: int = 5 * 1024 * 1024
@@ -132,12 +134,21 @@ class Settings:
     max_id_length: int = 256  # hookInstance, ids and other strings echoed back or stored
     thresholds: Thresholds = DEFAULT_THRESHOLDS
 
+    @property
+    def effective_fhir_allowlist(self) -> tuple[str, ...]:
+        """The FHIR servers that may be called: as configured; unconfigured, loopback only without auth, else none."""
+        if self.fhir_allowlist is not None:
+            return self.fhir_allowlist
+        return () if self.auth_enabled else DEFAULT_FHIR_ALLOWLIST
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
         s = cls(
             public_base_url=_base_url("CDSHOOKS_PUBLIC_BASE_URL", env.get("CDSHOOKS_PUBLIC_BASE_URL")),
-            fhir_allowlist=_list(env.get("CDSHOOKS_FHIR_ALLOWLIST"), DEFAULT_FHIR_ALLOWLIST),
+            fhir_allowlist=(
+                _list(env["CDSHOOKS_FHIR_ALLOWLIST"], ()) if "CDSHOOKS_FHIR_ALLOWLIST" in env else None
+            ),
             fetch_budget_seconds=_float("CDSHOOKS_FETCH_BUDGET_SECONDS", env.get("CDSHOOKS_FETCH_BUDGET_SECONDS"), 3.0),
             fetch_max_pages=_int("CDSHOOKS_FETCH_MAX_PAGES", env.get("CDSHOOKS_FETCH_MAX_PAGES"), 5),
             max_body_bytes=_int("CDSHOOKS_MAX_BODY_BYTES", env.get("CDSHOOKS_MAX_BODY_BYTES"), 5 * 1024 * 1024),

@@ -139,7 +139,7 @@ def test_loader_command_targets_hapi_on_the_allowlist(services):
     server = urlparse(args.fhir_server)
     assert server.hostname == "hapi" and server.port == container_port(services["hapi"])
     assert any(v.endswith(f":{args.path}:ro") for v in loader["volumes"])
-    allowlist = Settings.from_env(services["cdshooks"]["environment"]).fhir_allowlist
+    allowlist = Settings.from_env(services["cdshooks"]["environment"]).effective_fhir_allowlist
     assert f"{server.scheme}://{server.hostname}:{server.port}" in allowlist
 
 

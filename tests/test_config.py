@@ -102,3 +102,23 @@ def test_serve_refuses_a_bad_port_in_one_line():
     done = _cdshooks("serve", env={"PORT": "abc"})
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "PORT='abc'" in done.stderr
+
+
+def test_with_auth_on_and_no_allowlist_nothing_is_fetched():
+    assert Settings.from_env({}).effective_fhir_allowlist == ()
+
+
+def test_without_auth_the_unconfigured_allowlist_is_loopback():
+    from dataclasses import replace
+
+    from cdshooks.config import DEFAULT_FHIR_ALLOWLIST
+
+    assert Settings.from_env({"CDSHOOKS_AUTH": "0"}).effective_fhir_allowlist == DEFAULT_FHIR_ALLOWLIST
+    # `cdshooks serve --no-auth` turns auth off after reading the environment
+    assert replace(Settings.from_env({}), auth_enabled=False).effective_fhir_allowlist == DEFAULT_FHIR_ALLOWLIST
+
+
+def test_a_configured_allowlist_is_used_whatever_the_auth():
+    env = {"CDSHOOKS_FHIR_ALLOWLIST": "https://fhir.example.org, http://127.0.0.1:8081"}
+    assert Settings.from_env(env).effective_fhir_allowlist == ("https://fhir.example.org", "http://127.0.0.1:8081")
+    assert Settings.from_env({"CDSHOOKS_FHIR_ALLOWLIST": ""}).effective_fhir_allowlist == ()

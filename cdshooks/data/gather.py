@@ -114,7 +114,7 @@ def gather(
     if not missing and not continuations:
         return Gathered(resources, frozenset(), tuple(notes))
 
-    allowlist = allowlist_for(tuple(settings.fhir_allowlist))
+    allowlist = allowlist_for(settings.effective_fhir_allowlist)
     refusal = "no fhirServer in the request" if not fhir_server else allowlist.refusal(fhir_server)
     failed: dict[str, str] = {}
     if refusal:

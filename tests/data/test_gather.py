@@ -172,9 +172,9 @@ def test_private_address_of_allowlisted_name_is_fetched(rsps):
 
 
 @pytest.mark.parametrize("server", ["http://127.0.0.1:8080/fhir", "http://localhost:52773/fhir", "http://[::1]:8080/"])
-def test_default_allowlist_is_loopback_on_any_port_without_token(rsps, server):
+def test_unconfigured_allowlist_without_auth_is_loopback_on_any_port_without_token(rsps, server):
     rsps.get(server.rstrip("/") + "/Patient/p1", json=PATIENT)
-    got = run({"medications": None, "conditions": None}, server=server, auth=None, settings=Settings(),
+    got = run({"medications": None, "conditions": None}, server=server, auth=None, settings=Settings(auth_enabled=False),
               required={"patient"})
     assert got.resources["patient"] == [PATIENT]
 

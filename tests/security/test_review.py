@@ -202,7 +202,9 @@ def test_cdshooks_serve_requires_tokens_and_logs_no_secret(tmp_path: Path, es384
     env = {key: v for key, v in os.environ.items() if not key.startswith("CDSHOOKS_")}
     env.update(CDSHOOKS_TRUSTED_ISSUERS=write_issuers(tmp_path, {"iss": ISS, "jwks": es384.jwks()}),
                CDSHOOKS_PUBLIC_BASE_URL=base, CDSHOOKS_FEEDBACK_DB=str(tmp_path / "fb.sqlite3"),
-               CDSHOOKS_NOW="2026-01-15T12:00:00Z")
+               CDSHOOKS_NOW="2026-01-15T12:00:00Z",
+               # with auth on, nothing is fetched until the FHIR server is named
+               CDSHOOKS_FHIR_ALLOWLIST="http://127.0.0.1")
     log_path = tmp_path / "server.log"
     cli = Path(sys.executable).with_name("cdshooks")
     with open(log_path, "w") as log:
