@@ -26,6 +26,17 @@ TIMING_CODES: dict[str, float] = {
 }
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# Words of a spelled-out number, any size ("twelve", "twenty-four", "one hundred").
+_SPELLING_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+    " seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand and"
+    " half quarter".split()
+)
+# Epic writes the number again in words after the digits: "every 12 (twelve) hours",
+# "2 (two) times daily". Bounded repetitions only: the text comes from the client.
+_DIGITS_THEN_WORDS = re.compile(r"(\d)[ \t]{0,3}\([ \t]{0,3}([a-z]{1,12}(?:[ -][a-z]{1,12}){0,4})[ \t]{0,3}\)", re.IGNORECASE)
+# Sigs are short; reading only the start keeps every pattern's cost bounded.
+MAX_SIG_CHARS = 1000
 # A number never starts inside another one: "1/2 tab" is half a tablet, not 2 tablets.
 _NUM = r"(?<![\d./-])(\d+/\d+|\d+(?:\.\d+)?|one|two|three|four|five|six)"
 # Epic writes "2 (two) times a day".
@@ -82,10 +93,20 @@ class TextReading:
     problem: str | None = None
 
 
+def without_spelled_numbers(text: str) -> str:
+    """The sig with a number repeated in words after its digits removed: "12 (twelve) hours" -> "12 hours"."""
+    def drop(m: re.Match[str]) -> str:
+        words = re.split(r"[ -]", m.group(2).lower())
+        return m.group(1) if all(w in _SPELLING_WORDS for w in words) else m.group(0)
+
+    return _DIGITS_THEN_WORDS.sub(drop, text[:MAX_SIG_CHARS])
+
+
 def frequency_from_text(text: str | None) -> TextReading:
     """Administrations per day from a sig such as "5 mg twice daily"."""
     if not text:
         return TextReading(None, problem="no frequency")
+    text = without_spelled_numbers(text)
     found: set[float] = set()
     times_of_day: set[str] = set()
     for pattern, value in _FREQUENCY_PATTERNS:
@@ -116,6 +137,7 @@ def dose_from_text(text: str | None) -> TextReading:
     """The dose per administration in a sig; a mass wins over a tablet count."""
     if not text:
         return TextReading(None, problem="no dose")
+    text = without_spelled_numbers(text)
     if _DOSE_RANGE.search(text):
         return TextReading(None, problem=f"the dose in text {text!r} is a range, not a single dose")
     masses: set[tuple[float, str]] = set()

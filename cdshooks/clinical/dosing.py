@@ -28,7 +28,12 @@ from cdshooks.clinical import dose_text
 from cdshooks.data.record import MedicationOrder
 
 _MASS_FACTORS = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "ug": 0.001, "µg": 0.001}
-_TABLET_UNITS = {"tab", "tabs", "tablet", "tablets", "{tbl}", "{tablet}", "{tablets}", "{tab}", "tbl"}
+# Tablet-like dose units (clinical-rules.md, "Dosage text and structure"): UCUM
+# annotations, which the CDS Hooks sandbox sends as `{pill}`, and plain words.
+_TABLET_UNITS = {
+    "tab", "tabs", "tablet", "tablets", "tbl", "pill", "pills", "capsule", "capsules", "cap", "caps",
+    "{tbl}", "{tab}", "{tabs}", "{tablet}", "{tablets}", "{pill}", "{pills}", "{capsule}", "{capsules}",
+}
 _PER_KG_UNITS = {"mg/kg", "mg/kg/dose", "milligram per kilogram"}
 _ML_UNITS = {"ml", "milliliter", "milliliters", "millilitre"}
 _PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 365.25 / 12, "a": 365.25}
@@ -96,8 +101,17 @@ def daily_dose(
     return DoseReading(round(total, 6), dose_mg, per_day, basis)
 
 
+def _sig(d: Mapping[str, Any]) -> str | None:
+    """The instruction's free text: `text`, else `patientInstruction` (read the same way)."""
+    for key in ("text", "patientInstruction"):
+        value = d.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
 def _dose(d: Mapping[str, Any], strength: float | None, concentration: float | None, weight: float | None) -> _Part:
-    text = d.get("text") if isinstance(d.get("text"), str) else None
+    text = _sig(d)
     if _as_needed(d) or dose_text.says_as_needed(text):
         return _Part(None, "as needed", "taken as needed: no fixed daily dose")
     for dr in _list(d.get("doseAndRate")):
@@ -166,8 +180,7 @@ def _frequency(d: Mapping[str, Any]) -> _Part:
             reading = dose_text.frequency_from_code(code_text) or dose_text.frequency_from_text(code_text).value
             if reading is not None:
                 return _Part(reading, f"{_per_day(reading)} (timing.code text)")
-    text = d.get("text") if isinstance(d.get("text"), str) else None
-    reading = dose_text.frequency_from_text(text)
+    reading = dose_text.frequency_from_text(_sig(d))
     if reading.value is None:
         return _Part(None, "frequency unknown", reading.problem or "no frequency")
     return _Part(reading.value, f"{_per_day(reading.value)} (text)")
