@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical import labs, resume_regimen, tofacitinib
 from cdshooks.clinical.card_text import bullets, sentence
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.labs import Result
@@ -82,6 +82,9 @@ def neutropenia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         "critical_below": f"{th.anc_critical_below:,.0f}",
         "warning_below": f"{th.anc_warning_below:,.0f}",
     }
+    if variant == "moderate-on-therapy":
+        # the regimen the patient was on, reduced where a reduction applies: never the label's 5 mg BID for all
+        facts["resume"] = resume_regimen.describe(resume_regimen.resume(record, th))
     yield Finding("lab-neutropenia", facts=facts, variant=variant)
 
 

@@ -1,0 +1,84 @@
+"""The tofacitinib regimen to resume after an interruption (lab-neutropenia): the one the patient was on.
+
+clinical-rules.md, `lab-neutropenia` and "Dose reductions": resume the regimen of
+the active order (XR: XR 11 mg), reduced where a renal, hepatic (Child-Pugh B) or
+CYP reduction applies; reductions for different reasons stack, never below 5 mg
+once daily; never a dose above the one interrupted. A label-wide "5 mg twice
+daily" would double the dose of a patient on 5 mg once daily for CKD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdshooks.clinical import hepatic, regimens, renal, tofacitinib
+from cdshooks.clinical.interacting_drugs import CLASSES, drug_names, find
+from cdshooks.clinical.regimens import Regimen
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.record import PatientRecord
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What to resume, per active order: `regimen` is None when the active dose could not be read."""
+
+    interrupted: str  # "5 mg once daily", or the order's label when unread
+    regimen: str | None
+    reasons: tuple[str, ...]  # the reductions that apply, named
+
+
+def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[str, ...]:
+    """The dose reductions that apply to this patient, named for the card."""
+    reasons = []
+    if renal.assess(record, th).impaired(th):
+        reasons.append("renal impairment")
+    hi = hepatic.assess(record)
+    if hi is not None and not hi.severe:
+        reasons.append("moderate hepatic impairment")
+    hits = find(record, CLASSES["dose-cyp-inhibitor"])
+    if hits:
+        reasons.append(f"CYP3A4 inhibition ({drug_names(hits)})")
+    return tuple(reasons)
+
+
+def _reduce(r: Regimen) -> Regimen:
+    """One label reduction of a standard regimen, floored at 5 mg once daily."""
+    if r.ir_equivalent_mg_day > regimens.IR_5_BID.mg_per_day:
+        return regimens.XR_11 if r.extended_release else regimens.IR_5_BID
+    return regimens.IR_5_QD if r.ir_equivalent_mg_day > regimens.IR_5_QD.mg_per_day else r
+
+
+def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
+    """For each active tofacitinib order: the regimen to resume, and why it is lower than the one interrupted."""
+    reasons = reduction_reasons(record, th)
+    out = []
+    for order in tofacitinib.active_orders(record):
+        dose = regimens.read(order)
+        r = dose.reading if dose else None
+        if dose is None or r is None or r.dose_mg is None or r.per_day is None or not float(r.per_day).is_integer():
+            out.append(Resume(order.label, None, reasons))
+            continue
+        current = Regimen(r.dose_mg, int(r.per_day), dose.product.extended_release)
+        target = current
+        for _ in reasons:  # reductions for different reasons stack
+            target = _reduce(target)
+        if target.ir_equivalent_mg_day > current.ir_equivalent_mg_day:
+            target = current  # never above the interrupted dose
+        out.append(Resume(current.label, target.label, reasons))
+    return tuple(out)
+
+
+def describe(items: tuple[Resume, ...]) -> str:
+    """"5 mg once daily (the regimen interrupted; renal impairment)" for the card text."""
+    parts = []
+    for item in items:
+        why = f"; {', '.join(item.reasons)}" if item.reasons else ""
+        if item.regimen is None:
+            parts.append(f"the regimen of {item.interrupted} (its dose could not be read: never a higher dose{why})")
+        elif item.regimen == item.interrupted:
+            parts.append(f"{item.regimen} (the regimen interrupted{why})")
+        else:
+            parts.append(f"{item.regimen} (reduced from {item.interrupted} for {', '.join(item.reasons)}, stacked)"
+                         if len(item.reasons) > 1 else
+                         f"{item.regimen} (reduced from {item.interrupted} for {item.reasons[0]})")
+    return "; ".join(parts) or "the regimen the patient was on (no active order read), never a higher dose"
