@@ -164,6 +164,15 @@ def test_fixture_suggestions_are_valid_and_compute_to_the_intended_dose(path: Pa
                     continue
                 res = a["resource"]
                 validate_resource(res)
+                if a["type"] == "create":
+                    # a new order for an active, undrafted tofacitinib: never an update of a record resource
+                    assert "id" not in res and res["status"] == "draft" and res["resourceType"] == "MedicationRequest"
+                    assert res["priorPrescription"]["reference"].startswith("MedicationRequest/")
+                    regimen = s["label"].split("tofacitinib ", 1)[1].split(" for the course", 1)[0]
+                    intended = LABELS[f"Change to tofacitinib {regimen}"]
+                    dose = rg.read(parsers.medication_order(res, {}, is_draft=True))
+                    assert dose.reading.mg_per_day == pytest.approx(intended.mg_per_day)
+                    continue
                 assert a["type"] == "update" and res["id"] in drafts and res["status"] == "draft"
                 intended = LABELS[s["label"]]
                 dose = rg.read(parsers.medication_order(res, {}, is_draft=True))

@@ -89,11 +89,22 @@ def test_rituximab_is_not_a_biologic_warning_and_adalimumab_is():
     assert topics(record(k.base_resources() + [other("adalimumab 40 mg")], drafts=[D()])) == ["ddi-biologic", "dose-guidance"]
 
 
-def test_cyp_inhibitor_drafted_on_active_tofacitinib_deletes_the_draft_and_states_the_reduction():
-    [f] = by_topic(record(drafts=[other("ketoconazole 200 mg", "draft", oid="keto")], on_tofacitinib=True), "dose-cyp-inhibitor")
+@pytest.mark.parametrize(
+    ("drug", "agent_class"),
+    [("ketoconazole 200 mg", "antifungal"), ("posaconazole 300 mg", "antifungal"),
+     ("clarithromycin 500 mg", "antibiotic"), ("Paxlovid (nirmatrelvir 300 mg / ritonavir 100 mg)", "antiviral")],
+)
+def test_cyp_inhibitor_drafted_on_active_tofacitinib_never_deletes_the_anti_infective(drug, agent_class):
+    # It used to offer only "remove the draft": deleting the treatment of an infection.
+    [f] = by_topic(record(drafts=[other(drug, "draft", oid="inh")], on_tofacitinib=True), "dose-cyp-inhibitor")
     assert f.variant == "inhibitor-drafted"
+    assert f.facts["agent_class"] == agent_class
     [s] = f.suggestions
-    assert [(a.type, a.resource_id) for a in s.actions] == [("delete", "MedicationRequest/keto")]
+    [a] = s.actions
+    assert a.type == "create" and a.resource_id is None
+    res = a.resource
+    assert res["resourceType"] == "MedicationRequest" and res["status"] == "draft" and "id" not in res
+    assert res["dosageInstruction"][0]["timing"]["repeat"]["frequency"] == 1  # 5 mg BID -> 5 mg once daily
     assert "5 mg BID must be reduced to 5 mg once daily" in f.facts["reduction"]
 
 

@@ -15,12 +15,16 @@ from cdshooks.clinical import regimens
 from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
+from cdshooks.clinical.problem_list import matching
+from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.engine import rule
 
 # Classes whose drafted drug the card offers to remove (the catalog's "remove the draft").
-_REMOVE_DRAFTED = frozenset({"ddi-jak-duplicate", "ddi-live-vaccine", "dose-cyp-inhibitor"})
+# Never dose-cyp-inhibitor: an azole, macrolide or boosted antiviral is usually the
+# treatment of an infection (clinical-rules.md: no card suggests deleting an anti-infective).
+_REMOVE_DRAFTED = frozenset({"ddi-jak-duplicate", "ddi-live-vaccine"})
 
 
 def _tofacitinib_label(orders: tuple[MedicationOrder, ...]) -> str:
@@ -56,7 +60,7 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
         if not hits or not _pair_involves_selected_draft(tofa, hits):
             continue
         if topic == "dose-cyp-inhibitor":
-            yield from _cyp_inhibitor(tofa, hits)
+            yield from _cyp_inhibitor(record, tofa, hits)
             continue
         if tofa.drafts:
             direction = "Tofacitinib is being ordered while the patient has an order for the drug(s) below."
@@ -77,7 +81,7 @@ def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) 
     return tofa_selected or (other_selected and bool(tofa.drafts or tofa.active))
 
 
-def _cyp_inhibitor(tofa: TofacitinibOrders, hits: list[DrugHit]) -> Iterator[Finding]:
+def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[DrugHit]) -> Iterator[Finding]:
     """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: remove it."""
     if tofa.drafts:
         for draft in tofa.drafts:
@@ -88,8 +92,13 @@ def _cyp_inhibitor(tofa: TofacitinibOrders, hits: list[DrugHit]) -> Iterator[Fin
         return
     facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.")
     facts["reduction"] = _active_reduction(tofa.active)
-    suggestions = tuple(s for h in hits if h.drafted if (s := _remove(h.order, h.ingredient)))
-    yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted", suggestions=suggestions)
+    facts["agent_class"] = agent_class(hits)
+    facts["infection_note"] = (
+        "An active serious infection is on record (see that card): hold tofacitinib for the course."
+        if _serious_infection(record) else ""
+    )
+    yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted",
+                  suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id))
 
 
 def _active_reduction(active: tuple[MedicationOrder, ...]) -> str:
@@ -124,3 +133,8 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
             facts["reduction"] = _active_reduction(tofa.active)
             variant = "on-therapy"
         yield Finding(topic, facts, variant=variant)
+
+
+def _serious_infection(record: PatientRecord) -> bool:
+    """An active serious infection Condition (the `infection-active` value set)."""
+    return bool(matching(record, "serious-infections"))
