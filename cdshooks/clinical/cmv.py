@@ -43,7 +43,7 @@ class Viremia:
 
 
 def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
-    """CMV reactivation (newest IU result >= threshold) or a low-level rise; else None."""
+    """CMV reactivation (newest IU result > threshold, FAN2022: "> 500 IU/mL") or a low-level rise; else None."""
     everything = cmv_results(record)
     recent = labs.within(everything, record.now, th.cmv_lookback_days)
     if not recent:
@@ -53,7 +53,7 @@ def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
         return None  # a newer negative supersedes; copies and unconvertible units are not compared
     trend = tuple(everything[:TREND_LENGTH])
     others = [r for r in everything if r is not newest]
-    if newest.measurement.value >= th.cmv_viremia_iu_ml:
+    if newest.measurement.value > th.cmv_viremia_iu_ml:
         return Viremia("above-threshold", newest, others[0] if others else None, trend)
     window = [r for r in labs.within(others, record.now, th.cmv_rising_window_days)]
     if not window or labs.days_between(newest.when, record.now) > th.cmv_rising_window_days:

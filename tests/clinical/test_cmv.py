@@ -14,9 +14,15 @@ def viremia(*labs_):
 
 
 def test_above_threshold_is_critical_level_with_trend_newest_first():
-    v = viremia(lab(QUANT, 10, 300, "IU/mL"), lab(QUANT, 2, 500, "IU/mL"))
+    v = viremia(lab(QUANT, 10, 300, "IU/mL"), lab(QUANT, 2, 501, "IU/mL"))
     assert v.level == "above-threshold"
-    assert [r.lab.value for r in v.trend] == [500, 300]
+    assert [r.lab.value for r in v.trend] == [501, 300]
+
+
+def test_exactly_500_iu_is_not_reactivation():
+    # FAN2022 defines reactivation as CMV DNA > 500 IU/mL; 500 itself is a low-level rise at most.
+    v = viremia(lab(QUANT, 10, 300, "IU/mL"), lab(QUANT, 2, 500, "IU/mL"))
+    assert v.level == "rising"
 
 
 def test_log_units_are_compared_after_conversion():

@@ -63,7 +63,7 @@ def _cmv_order(record: PatientRecord, reason: str) -> Suggestion:
 
 @rule(*ALL_HOOKS)
 def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
-    """Newest CMV DNA >= threshold (critical), or detected below it and rising (warning)."""
+    """Newest CMV DNA > threshold (critical), or detected below it and rising (warning)."""
     if not tofacitinib.in_context(record):
         return
     v = cmv.viremia(record, th)
