@@ -30,8 +30,8 @@ wrap pre-built Markdown in `Markdown` to insert it as is.
 
 from __future__ import annotations
 
-import html
 import logging
+import re
 import tomllib
 import uuid
 from dataclasses import dataclass
@@ -131,12 +131,29 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+# What can open raw HTML or an autolink in CommonMark: "<" before a letter, "/", "!" or "?"
+# (written as the entity, so that no tag start is left even for a client that renders HTML).
+# A bare "<" before a digit or a space ("<35 IU/mL", "< 5") cannot, and is shown as written.
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+# A character reference ("&lt;", "&#60;") would be decoded by a Markdown client.
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
 def escape_markdown(text: str) -> str:
-    """Neutralize HTML (and Markdown link/image syntax) in a value from input data."""
-    escaped = html.escape(text, quote=False)
+    """Neutralize HTML (and Markdown link/image syntax) in a value from input data.
+
+    Lab values keep their "<" and "&": a client that shows `detail` as plain
+    text would otherwise print "&lt;35" for a below-limit result. Only what
+    could open a tag or name an entity is escaped.
+    """
     # Backslash first: a value's own `\[` must not turn our `\[` back into a live `[`.
+    escaped = text
     for ch in "\\[]`*_|":
         escaped = escaped.replace(ch, "\\" + ch)
+    escaped = _ENTITY.sub(r"\\&", escaped)  # the input's own "&lt;" stays text
+    escaped = _TAG_OPEN.sub("&lt;", escaped)
+    if escaped.startswith(">"):
+        escaped = "\\" + escaped  # not a block quote
     return escaped
 
 

@@ -21,7 +21,7 @@ from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 from cdshooks.memo import bounded_memo
 from cdshooks.terminology import lookup
-from cdshooks.terminology.units import Measurement, display_unit, to_canonical
+from cdshooks.terminology.units import COUNT, Measurement, display_unit, to_canonical
 
 UNUSABLE_STATUSES = DROPPED_OBSERVATION_STATUSES
 
@@ -92,11 +92,19 @@ class Result(NamedTuple):
 
     @property
     def value_label(self) -> str:
-        """The result as a clinician would read it: "<35 [IU]/mL", "Not detected"."""
+        """The result as a clinician would read it: "<35 IU/mL", "Not detected".
+
+        A converted value shows the reported one beside it: "11.9 g/dL (reported 7.4 mmol/L)".
+        """
         lab = self.lab
         if self.measurement is not None:
             prefix = lab.comparator or ""
-            return f"{prefix}{_number(self.measurement.value)} {display_unit(self.measurement.unit)}"
+            label = f"{prefix}{_number(self.measurement.value)} {display_unit(self.measurement.unit)}"
+            # Cell counts are only rescaled (380 cells/uL = 0.38 x10^3/uL); cards show both anyway.
+            converted = lab.value is not None and _number(lab.value) != _number(self.measurement.value)
+            if converted and self.measurement.unit != COUNT:
+                label += f" (reported {prefix}{_number(lab.value)} {lab.unit or lab.unit_code or 'no unit'})"
+            return label
         if lab.value is not None:
             unit = lab.unit or lab.unit_code or "no unit"
             return f"{lab.comparator or ''}{_number(lab.value)} {unit} (unit not convertible)"

@@ -18,6 +18,7 @@ from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
+from cdshooks.terminology.units import display_unit
 
 COCKCROFT_GAULT = "Cockcroft-Gault"
 EGFR_APPROXIMATION = "eGFR (approximation: Cockcroft-Gault not computable)"
@@ -99,7 +100,7 @@ def assess(record: PatientRecord, t: Thresholds) -> RenalFunction:
     if egfr is not None and egfr.measurement is not None:
         inputs = (f"eGFR {_label(egfr)} ({egfr.when.date().isoformat()})",)
         return RenalFunction(
-            egfr.measurement.value, egfr.measurement.unit, EGFR_APPROXIMATION, egfr.when, inputs,
+            egfr.measurement.value, display_unit(egfr.measurement.unit), EGFR_APPROXIMATION, egfr.when, inputs,
             missing=tuple(missing), **conds,
         )
     return RenalFunction(None, None, None, None, (), missing=tuple(missing), **conds)
@@ -122,9 +123,7 @@ def _cockcroft_gault_from(
 
 
 def _label(result: labs.Result) -> str:
-    label = result.value_label
-    if result.lab.unit and result.measurement and result.lab.unit != result.measurement.unit:
-        label += f" (reported {result.lab.value:g} {result.lab.unit})"
+    label = result.value_label  # names the reported value when it was converted
     if result.preliminary:
         label += ", preliminary"
     return label

@@ -118,9 +118,21 @@ def test_empty_detail_is_left_out():
 
 def test_html_from_input_data_is_escaped():
     card = cards.render_card(dose_finding(facts={"drug": "<script>x</script>", "note": "[click](http://evil)"}))
-    assert "<script>" not in card["detail"] and "&lt;script&gt;" in card["detail"]
+    assert "<script" not in card["detail"] and "&lt;script>" in card["detail"]
     assert "[click]" not in card["detail"] and "\\[click\\]" in card["detail"]
     assert "<" not in card["summary"] and ">" not in card["summary"]
+
+
+def test_lab_values_keep_their_less_than_sign():
+    """A below-limit result reads "<35 IU/mL", not "&lt;35", in clients that show detail as text."""
+    card = cards.render_card(dose_finding(facts={"drug": "CMV DNA <35 IU/mL & < 5", "note": "x"}))
+    assert "CMV DNA <35 IU/mL & < 5" in card["detail"]
+    assert "&lt;" not in card["detail"] and "&amp;" not in card["detail"]
+
+
+def test_an_entity_in_input_data_stays_text():
+    card = cards.render_card(dose_finding(facts={"drug": "&lt;img src=x&gt;", "note": "x"}))
+    assert "\\&lt;img src=x\\&gt;" in card["detail"]
 
 
 def test_trusted_markdown_is_inserted_as_is():
