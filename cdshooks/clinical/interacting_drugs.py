@@ -90,10 +90,11 @@ class DrugHit:
 
 
 def counts(order: MedicationOrder) -> bool:
-    """Active (record) or draft (draftOrders) orders count; ended ones do not."""
+    """Active (record) or draft (draftOrders) orders count; ended ones do not, nor a record
+    order with doNotPerform or intent plan/proposal (drafts count whatever their intent)."""
     if order.is_draft:
         return order.status not in ENDED_STATUSES
-    return order.status == "active"
+    return order.status == "active" and order.counts_as_order
 
 
 def current_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:

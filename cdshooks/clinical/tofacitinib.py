@@ -61,12 +61,13 @@ def is_tofacitinib(order: MedicationOrder) -> bool:
 
 
 def record_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
-    """Tofacitinib MedicationRequests in the record (not drafts), any status."""
+    """Tofacitinib MedicationRequests in the record (not drafts), any status; not those that
+    are no order to give it (doNotPerform, intent plan/proposal: see `counts_as_order`)."""
     return record.derived(_record_orders)
 
 
 def _record_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
-    return tuple(o for o in record.medications if is_tofacitinib(o))
+    return tuple(o for o in record.medications if o.counts_as_order and is_tofacitinib(o))
 
 
 def active_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:

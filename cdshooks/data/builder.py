@@ -118,6 +118,20 @@ def _drafts(
     return _read_all(requests, read, None, skipped)
 
 
+def _not_counting_dropped(orders: list[MedicationOrder], skipped: list[SkippedResource]) -> list[MedicationOrder]:
+    """Record orders minus those that are not orders to give the drug (clinical-rules.md,
+    "Orders that do not count"): doNotPerform, or intent plan / proposal. No rule sees them:
+    they are neither a current drug, nor tofacitinib context, nor a start date."""
+    kept = []
+    for o in orders:
+        if o.counts_as_order:
+            kept.append(o)
+        else:
+            why = "doNotPerform" if o.do_not_perform else f"intent {o.intent}"
+            skipped.append(SkippedResource("MedicationRequest", o.id, f"{why}: not an order to give the drug"))
+    return kept
+
+
 def _demographics(patients: list[dict], patient_id: str, skipped: list[SkippedResource]) -> dict:
     for p in patients:
         if text(p.get("id")) != patient_id:
@@ -162,7 +176,7 @@ def build_record(
         return medication_order(r, medications)
 
     demographics = _demographics(by_type.get("Patient", []), patient_id, skipped)
-    medication_orders = _read_all(record_requests, read_med, patient_id, skipped)
+    medication_orders = _not_counting_dropped(_read_all(record_requests, read_med, patient_id, skipped), skipped)
     observations = ObservationIndex()  # read into LabResults only as rules ask (see data.observations)
     _read_all(by_type.get("Observation", []), observations.add, patient_id, skipped)
     conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)

@@ -106,6 +106,7 @@ def medication_order(
         is_draft=is_draft,
         selected=selected,
         resource=resource,
+        do_not_perform=resource.get("doNotPerform") is True,
     )
 
 

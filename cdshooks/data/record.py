@@ -17,6 +17,9 @@ S = TypeVar("S")
 
 # Statuses a MedicationRequest may have and still count as "on the drug".
 ACTIVE_MED_STATUSES = frozenset({"active"})
+# Intents of a record MedicationRequest that is not an order to give the drug
+# (clinical-rules.md, "Orders that do not count"); drafts count whatever their intent.
+NOT_ORDER_INTENTS = frozenset({"plan", "proposal"})
 
 
 class Coding(NamedTuple):
@@ -66,12 +69,20 @@ class MedicationOrder(Derived):
     resource: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
     resource_type: str = "MedicationRequest"
+    do_not_perform: bool = False  # MedicationRequest.doNotPerform: an order NOT to give the drug
     # Values computed from this order once per call (`derived`: several rules read one draft's dose).
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def reference(self) -> str | None:
         return f"{self.resource_type}/{self.id}" if self.id else None
+
+    @property
+    def counts_as_order(self) -> bool:
+        """False for a record order with doNotPerform, or intent plan/proposal; drafts always count."""
+        if self.is_draft:
+            return True
+        return not self.do_not_perform and self.intent not in NOT_ORDER_INTENTS
 
     @property
     def label(self) -> str:
@@ -155,7 +166,9 @@ class SkippedResource:
 class PatientRecord(Derived):
     """Everything the rules may read about one patient at one moment.
 
-    medications:  the record's MedicationRequests (all statuses; rules filter).
+    medications:  the record's MedicationRequests (all statuses; rules filter), minus
+                  the orders that do not count (doNotPerform, intent plan/proposal),
+                  which the builder lists in `skipped`.
     drafts:       MedicationRequests from draftOrders (order-select/sign).
     observations: newest first (undated last); entered-in-error and cancelled
                   removed. Built records hold a `data.observations.ObservationIndex`,
