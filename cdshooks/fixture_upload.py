@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from cdshooks.data.bundles import only_outcomes
+
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
 
@@ -51,7 +53,7 @@ def server_resources(request: dict) -> list[dict] | None:
         return None
     resources: list[dict] = []
     for value in prefetch.values():
-        if not isinstance(value, dict) or value.get("resourceType") == "OperationOutcome":
+        if not isinstance(value, dict) or only_outcomes(value):  # also a Bundle of only outcomes
             return None
         if value.get("resourceType") == "Bundle":
             resources += [e["resource"] for e in value.get("entry") or () if isinstance(e.get("resource"), dict)]

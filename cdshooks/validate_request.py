@@ -136,6 +136,8 @@ def _search_result(check: "ScenarioCheck", where: str, bundle: dict, resource_ty
             check.add(path, "every entry must hold a resource")
             continue
         check.resource(path, resource)
+        if resource.get("resourceType") == "OperationOutcome":
+            continue  # a search outcome (FHIR search.mode "outcome"; Epic's "No results found")
         if resource.get("resourceType") != resource_type:
             check.add(f"{path}.resourceType", f"the prefetch query returns {resource_type} only")
             continue

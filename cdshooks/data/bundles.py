@@ -43,6 +43,48 @@ def only_outcomes(value: Any) -> bool:
     return any_outcome
 
 
+# Issue severities that do not make an answer a failure: Epic answers an empty search
+# with a searchset whose only entry is an OperationOutcome of severity "information"
+# ("No results found"). Only "error" or "fatal" make the data unavailable.
+BENIGN_SEVERITIES = frozenset({"information", "warning"})
+
+
+def benign_outcome(value: Any) -> bool:
+    """An OperationOutcome whose issues are all information or warning (at least one issue)."""
+    if not is_outcome(value):
+        return False
+    issues = as_list(value.get("issue"))
+    if not issues:
+        return False  # no issue to read: cannot tell, so not benign
+    for issue in issues:
+        severity = issue.get("severity") if isinstance(issue, dict) else None
+        if not isinstance(severity, str) or severity.strip().lower() not in BENIGN_SEVERITIES:
+            return False
+    return True
+
+
+def failed_answer(value: Any, *, search: bool = True) -> bool:
+    """A prefetch value or FHIR response that means the data could not be had.
+
+    clinical-rules.md, "Prefetch Bundles that carry an OperationOutcome": a Bundle
+    whose entries are only OperationOutcomes fails when any of them has an error
+    or fatal issue (or none at all); when every one is information/warning the
+    search simply had no results. A bare OperationOutcome is read the same way
+    for a search (its results are then empty); for a read (`search=False`,
+    e.g. Patient/123) it is always a failure: a read either returns the
+    resource or did not work.
+    """
+    if not only_outcomes(value):
+        return False
+    if is_outcome(value):
+        return not (search and benign_outcome(value))
+    return not all(
+        benign_outcome(entry.get("resource"))
+        for entry in as_list(value.get("entry"))
+        if isinstance(entry, dict)
+    )
+
+
 def next_link(bundle: dict) -> str | None:
     """The Bundle's `next` paging link, if any."""
     for link in dicts(bundle.get("link")):
@@ -54,7 +96,10 @@ def next_link(bundle: dict) -> str | None:
 
 
 def resources_of(value: dict) -> list[dict]:
-    """A Bundle's entry resources, or a single resource as a one-element list."""
+    """A Bundle's entry resources, or a single resource as a one-element list
+    (none for a bare OperationOutcome: it is never patient data)."""
     if is_bundle(value):
         return entry_resources(value)
+    if is_outcome(value):
+        return []
     return [value]

@@ -24,7 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from cdshooks.data.allowlist import FhirAllowlist, parse_server_url
-from cdshooks.data.bundles import is_bundle, next_link, only_outcomes, resources_of
+from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources_of
 
 # Outbound FHIR requests of all hook calls share these threads and connections.
 POOL_SIZE = 8
@@ -161,7 +161,7 @@ def fetch_pages(
                 raise
             # A later page failed: keep what was read, flagged as incomplete.
             return FetchResult(resources, pages, truncated=True)
-        if only_outcomes(data):
+        if failed_answer(data, search="?" in current):  # an information-only outcome is an empty search
             if pages == 0:
                 raise FetchError("server answered with an OperationOutcome")
             return FetchResult(resources, pages, truncated=True)

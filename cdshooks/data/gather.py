@@ -4,7 +4,11 @@ Per prefetch key (CDS Hooks 2.0 "Providing FHIR Resources to a CDS Service"):
 - key absent                     -> fetch it
 - `null`                         -> the client has no data; not an error, not fetched
 - empty Bundle                   -> no data
-- OperationOutcome (or a Bundle of only OperationOutcomes), or junk
+- a Bundle of only OperationOutcomes whose issues are all information/warning
+  (Epic's empty search), or such a bare OperationOutcome for a search key
+                                 -> no data (an empty result; not fetched)
+- OperationOutcome with an error/fatal issue (or a Bundle of only such
+  outcomes), any OperationOutcome for a read key, or junk
                                  -> fetch it when possible, else unavailable
 - Bundle with a `next` link      -> use it, and read further pages when fetching is possible
 A key that is needed (`required`) and cannot be had raises DataUnavailable (the
@@ -23,7 +27,7 @@ from urllib.parse import quote, urljoin
 
 from cdshooks.config import Settings
 from cdshooks.data.allowlist import allowlist_for
-from cdshooks.data.bundles import is_bundle, next_link, only_outcomes, resources_of
+from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources_of
 from cdshooks.data.fhir_client import FetchError, FetchResult, executor, fetch_pages, query_url, under_base
 
 log = logging.getLogger(__name__)
@@ -85,15 +89,15 @@ def resolve_template(template: str, context: Mapping) -> str | None:
     return None if failed or "{{" in resolved or "}}" in resolved else resolved
 
 
-def _read_prefetch(value: object) -> list[dict] | None:
+def _read_prefetch(value: object, *, search: bool = True) -> list[dict] | None:
     """Usable resources of one prefetch value, or None when it must be fetched instead."""
     if value is None:
         return []
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         return None
-    if only_outcomes(value):
+    if failed_answer(value, search=search):
         return None
-    return resources_of(value)
+    return resources_of(value)  # an information-only outcome gives no resources: an empty result
 
 
 def gather(
@@ -171,9 +175,9 @@ def _from_prefetch(
             missing[key] = "not prefetched"
             continue
         value = prefetch[key]
-        got = _read_prefetch(value)
+        got = _read_prefetch(value, search="?" in templates[key])
         if got is None:
-            missing[key] = "prefetch holds an OperationOutcome or no FHIR resource"
+            missing[key] = "prefetch holds an error OperationOutcome or no FHIR resource"
             continue
         resources[key] = got
         link = next_link(value) if is_bundle(value) else None
