@@ -2,7 +2,12 @@
 
 Only orders that count are considered: an active MedicationRequest in the
 record, or a draft in draftOrders (a draft whose status says it is ended,
-e.g. stopped or cancelled, does not count). Matching is by code first, then
+e.g. stopped or cancelled, does not count). Recent exposure (clinical-rules.md
+Definitions) adds completed orders of drugs whose effect outlasts the order:
+rituximab given in the last 12 months, cyclophosphamide (and IVIG, when the
+triple-therapy value set lists it) in the last 30 days. The record holds
+MedicationRequests only (no MedicationAdministration prefetch), so "given" is
+read from the order: see `given_on`. Matching is by code first, then
 by name (ingredient and brand, whole words), on the medication concept, a
 referenced or contained Medication and the order's text.
 """
@@ -13,7 +18,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from datetime import datetime
+
 from cdshooks.clinical import tofacitinib as tofa
+from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from cdshooks.data.dates import parse_datetime
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
@@ -70,10 +79,15 @@ def _codings(concept: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 @dataclass(frozen=True)
 class DrugHit:
-    """An order of an interacting drug, with the ingredient it was recognized as."""
+    """An order of an interacting drug, with the ingredient it was recognized as.
+
+    given: for a completed order counted as recent exposure, the date it was last given
+    (as far as the order tells, see `given_on`); None for active and draft orders.
+    """
 
     order: MedicationOrder
     ingredient: str
+    given: datetime | None = None
 
     @property
     def drafted(self) -> bool:
@@ -82,7 +96,10 @@ class DrugHit:
     @property
     def label(self) -> str:
         """"fluconazole (Diflucan 200 mg tablet, draft)" for the card."""
-        where = "draft order" if self.drafted else "active order"
+        if self.given is not None:
+            where = f"completed order, last given about {self.given.date().isoformat()}"
+        else:
+            where = "draft order" if self.drafted else "active order"
         name = self.order.label
         if name.lower() == self.ingredient.lower():
             return f"{self.ingredient} ({where})"
@@ -119,13 +136,83 @@ def match(order: MedicationOrder, value_sets: tuple[str, ...]) -> str | None:
     return None
 
 
-def find(record: PatientRecord, value_sets: tuple[str, ...]) -> list[DrugHit]:
-    """Interacting orders that count, drafts first, one per order."""
+def find(record: PatientRecord, value_sets: tuple[str, ...], t: Thresholds = DEFAULT_THRESHOLDS) -> list[DrugHit]:
+    """Interacting orders that count, drafts first, one per order; then recent exposures."""
     hits = []
     for o in current_orders(record):
         ingredient = match(o, value_sets)
         if ingredient is not None:
             hits.append(DrugHit(o, ingredient))
+    for value_set in value_sets:
+        recent = RECENT_EXPOSURE.get(value_set)
+        if recent is not None:
+            ingredients, days_field = recent
+            hits += [h for h in recent_exposure(record, (value_set,), getattr(t, days_field))
+                     if ingredients is None or h.ingredient in ingredients]
+    return hits
+
+
+# Value set -> (members that count when given recently (None: all), Thresholds field of the window).
+# Tacrolimus, cyclosporine and mycophenolate are daily drugs: only an active order counts.
+# IVIG is counted when the triple-therapy value set lists it (it does not today).
+RECENT_EXPOSURE: dict[str, tuple[frozenset[str] | None, str]] = {
+    "rituximab": (None, "rituximab_recent_exposure_days"),
+    "triple-therapy-agents": (
+        frozenset({"cyclophosphamide", "ivig", "immune globulin"}), "triple_therapy_recent_exposure_days",
+    ),
+}
+RECENT_EXPOSURE_STATUSES = frozenset({"completed"})  # active orders already count as current
+
+
+def given_on(order: MedicationOrder, now: datetime) -> datetime | None:
+    """When a completed order was last given, as far as the order tells.
+
+    The latest end of `dispenseRequest.validityPeriod` or of a
+    `dosageInstruction.timing.repeat.boundsPeriod` (the last dose falls on or
+    before it), never later than now; without either, `authoredOn` (the order
+    date: an infusion order is usually given within days of it). None when the
+    order carries no date at all.
+    """
+    resource = order.resource if isinstance(order.resource, Mapping) else {}
+    ends: list[datetime] = []
+    dispense = resource.get("dispenseRequest")
+    if isinstance(dispense, Mapping):
+        ends.append(_period_end(dispense.get("validityPeriod")))
+    for d in order.dosage_instructions:
+        timing = d.get("timing") if isinstance(d, Mapping) else None
+        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
+        if isinstance(repeat, Mapping):
+            ends.append(_period_end(repeat.get("boundsPeriod")))
+    found = [e for e in ends if e is not None]
+    if found:
+        return min(max(found), now)
+    return order.authored_on
+
+
+def _period_end(period: Any) -> datetime | None:
+    return parse_datetime(period.get("end")) if isinstance(period, Mapping) else None
+
+
+def recent_exposure(record: PatientRecord, value_sets: tuple[str, ...], days: int) -> list[DrugHit]:
+    """Completed record orders of a drug in the value sets, given within the last `days` days.
+
+    Reusable by any rule that treats recent exposure as current (ddi-rituximab,
+    ddi-triple-therapy; hbv-positive: rituximab in the last 12 months). An
+    active order is not listed here: `find` already counts it.
+    """
+    hits = []
+    for o in record.medications:
+        if o.status not in RECENT_EXPOSURE_STATUSES or not o.counts_as_order:
+            continue
+        ingredient = match(o, value_sets)
+        if ingredient is None:
+            continue
+        when = given_on(o, record.now)
+        if when is None:
+            continue
+        age_days = (record.now - when).total_seconds() / 86400
+        if age_days <= days:  # a date after now (clock skew) counts as now
+            hits.append(DrugHit(o, ingredient, given=when))
     return hits
 
 

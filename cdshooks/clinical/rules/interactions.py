@@ -56,7 +56,7 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
     """A card per class when a draft being worked on forms a pair with tofacitinib."""
     tofa = tofacitinib_orders(record)
     for topic, value_sets in CLASSES.items():
-        hits = find(record, value_sets)
+        hits = find(record, value_sets, t)
         if not hits or not _pair_involves_selected_draft(tofa, hits):
             continue
         if topic == "dose-cyp-inhibitor":
@@ -124,7 +124,7 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
     if not tofa.active:
         return
     for topic, value_sets in CLASSES.items():
-        hits = [h for h in find(record, value_sets) if not h.drafted]
+        hits = [h for h in find(record, value_sets, t) if not h.drafted]
         if not hits:
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.")
