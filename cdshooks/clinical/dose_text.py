@@ -38,35 +38,38 @@ _DIGITS_THEN_WORDS = re.compile(r"(\d)[ \t]{0,3}\([ \t]{0,3}([a-z]{1,12}(?:[ -][
 # Sigs are short; reading only the start keeps every pattern's cost bounded.
 MAX_SIG_CHARS = 1000
 # A number never starts inside another one: "1/2 tab" is half a tablet, not 2 tablets.
-_NUM = r"(?<![\d./-])(\d+/\d+|\d+(?:\.\d+)?|one|two|three|four|five|six)"
-# Epic writes "2 (two) times a day".
-_SPELLED = r"(?:\s*\(\s*(?:one|two|three|four|five|six)\s*\))?"
+# Every quantifier in this module's patterns is bounded ({m,n}), never * or +, so no
+# pattern backtracks more than a constant per character of the (already cut) sig.
+_NUM = r"(?<![\d./-])(\d{1,4}/\d{1,4}|\d{1,6}(?:\.\d{1,4})?|one|two|three|four|five|six)"
+# Blanks between words (a sig's whitespace runs are collapsed to one space first).
+_SP = r"\s{0,3}"
+_SP1 = r"\s{1,3}"
 
 # (pattern, administrations per day or a function of the match). Order does not
 # matter: every pattern is tried and different answers are a problem.
 _FREQUENCY_PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = tuple(
     (re.compile(p, re.IGNORECASE), v)
     for p, v in (
-        (r"\b(once|1 time|one time)\s*(a|per|each)?\s*day\b|\bonce daily\b|\b(?<!twice )(?<!times )(?<!x )(?<!\dx )daily\b"
+        (r"\b(once|1 time|one time)\s{0,3}(a|per|each)?\s{0,3}day\b|\bonce daily\b|\b(?<!twice )(?<!times )(?<!x )(?<!\dx )daily\b"
          r"|\bevery day\b|\bq\.?\s?d\.?(?!\w)|\bo\.?d\.?(?!\w)|\bq\.?\s?24\s?h(ou)?r?s?\b", 1),
         (r"\bnightly\b|\bat bedtime\b|\bq\.?\s?hs\b|\bevery (morning|evening|night)\b|\bq\.?\s?am\b|\bq\.?\s?pm\b",
          "time-of-day"),
-        (r"\b(morning|am)\s*(and|&)\s*(every |in the |at )?(evening|night|bedtime|pm)\b", "two-times-of-day"),
-        (r"\btwice\s*(a|per|each)?\s*(day|daily)\b|\bb\.?i\.?d\.?(?!\w)|\bq\.?\s?12\s?h(ou)?r?s?\b", 2),
+        (r"\b(morning|am)\s{0,3}(and|&)\s{0,3}(every |in the |at )?(evening|night|bedtime|pm)\b", "two-times-of-day"),
+        (r"\btwice\s{0,3}(a|per|each)?\s{0,3}(day|daily)\b|\bb\.?i\.?d\.?(?!\w)|\bq\.?\s?12\s?h(ou)?r?s?\b", 2),
         (r"\bt\.?i\.?d\.?(?!\w)|\bq\.?\s?8\s?h(ou)?r?s?\b", 3),
         (r"\bq\.?i\.?d\.?(?!\w)|\bq\.?\s?6\s?h(ou)?r?s?\b", 4),
         (r"\bevery other day\b|\bq\.?o\.?d\.?(?!\w)|\bevery 48 hours\b|\balternate days\b", 0.5),
-        (r"\b(once\s*(a|per|each)?\s*week|weekly|every week)\b", 1 / 7),
-        (_NUM + _SPELLED + r"\s*(x|times)\s*(a|per|each)?\s*(day|daily)\b", "times"),
-        (r"\bevery\s+" + _NUM + r"\s*(h|hr|hrs|hour|hours)\b", "every-hours"),
+        (r"\b(once\s{0,3}(a|per|each)?\s{0,3}week|weekly|every week)\b", 1 / 7),
+        (_NUM + _SP + r"(x|times)" + _SP + r"(a|per|each)?" + _SP + r"(day|daily)\b", "times"),
+        (r"\bevery" + _SP1 + _NUM + _SP + r"(h|hr|hrs|hour|hours)\b", "every-hours"),
     )
 )
 
 _AS_NEEDED = re.compile(r"\b(p\.?r\.?n\.?|as needed|when needed|if needed)\b", re.IGNORECASE)
 _DOSE_UNIT = r"(mg|milligrams?|mcg|micrograms?|µg|ug|g|grams?|ml|milliliters?|tablets?|tabs?)\b"
-_DOSE = re.compile(_NUM + r"\s*" + _DOSE_UNIT, re.IGNORECASE)
+_DOSE = re.compile(_NUM + _SP + _DOSE_UNIT, re.IGNORECASE)
 # "1-2 tabs", "1 to 2 tablets", "5-10 mg": a range is not one dose (never read its high end).
-_DOSE_RANGE = re.compile(r"\d\s*(-|–|to|or)\s*" + _NUM + r"\s*" + _DOSE_UNIT, re.IGNORECASE)
+_DOSE_RANGE = re.compile(r"\d" + _SP + r"(-|–|to|or)" + _SP + _NUM + _SP + _DOSE_UNIT, re.IGNORECASE)
 
 
 def _number(token: str) -> float:
@@ -79,6 +82,8 @@ def _number(token: str) -> float:
 def frequency_from_code(code: str | None) -> float | None:
     """Administrations per day for a timing code (BID, Q8H, ...), else None."""
     if not code:
+        return None
+    if len(code) > 40:
         return None
     key = re.sub(r"[\s.]", "", code).upper()
     return TIMING_CODES.get(key)
@@ -93,13 +98,23 @@ class TextReading:
     problem: str | None = None
 
 
+_BLANKS = re.compile(r"\s+")  # a single quantifier over one class: linear
+
+
+def was_cut(text: str | None) -> bool:
+    """True when only the first MAX_SIG_CHARS characters of the sig are read."""
+    return bool(text) and len(text) > MAX_SIG_CHARS  # type: ignore[arg-type]
+
+
 def without_spelled_numbers(text: str) -> str:
-    """The sig with a number repeated in words after its digits removed: "12 (twelve) hours" -> "12 hours"."""
+    """The sig as read: its first MAX_SIG_CHARS characters, blanks collapsed, and a number
+    repeated in words after its digits removed, for any number: "12 (twelve) hours" ->
+    "12 hours", "24 (twenty-four) hours" -> "24 hours"."""
     def drop(m: re.Match[str]) -> str:
         words = re.split(r"[ -]", m.group(2).lower())
         return m.group(1) if all(w in _SPELLING_WORDS for w in words) else m.group(0)
 
-    return _DIGITS_THEN_WORDS.sub(drop, text[:MAX_SIG_CHARS])
+    return _DIGITS_THEN_WORDS.sub(drop, _BLANKS.sub(" ", text[:MAX_SIG_CHARS]))
 
 
 def frequency_from_text(text: str | None) -> TextReading:
@@ -158,7 +173,7 @@ def dose_from_text(text: str | None) -> TextReading:
 
 
 def says_as_needed(text: str | None) -> bool:
-    return bool(text and _AS_NEEDED.search(text))
+    return bool(text and _AS_NEEDED.search(text[:MAX_SIG_CHARS]))
 
 
 def _normalize_unit(unit: str) -> str:

@@ -14,14 +14,27 @@ Decisions (documented because they are choices):
 - Ranges are not doses: `doseRange`, `frequencyMax` and `periodMax` give a
   problem, not the high or low end (a range is not one daily dose).
 - `asNeeded` (or "PRN" in the text) gives a problem: no fixed daily dose.
-- Instructions with different `sequence` numbers run one after another (a
-  taper), so they are not summed: a problem. Same or no sequence = concurrent.
+- Instructions with the same `sequence` (or none) are concurrent and summed.
+  Different `sequence` values are consecutive steps (a taper, or a step up;
+  clinical-rules.md, "Dosage text and structure"): the daily dose is that of
+  the step in force at `now`, dated by `timing.repeat.boundsPeriod`, or by
+  `boundsDuration` counted from the previous step's end (the first step from
+  its own start, else the order's authoredOn); else that of the first step.
+  Callers that pass no `now` get the first step. The reading says a taper was
+  read (`taper_note`, and the start of `basis`, which dose cards show).
+  Unnumbered instructions next to numbered steps are a problem (which step
+  would they belong to?).
+- Only the first `dose_text.MAX_SIG_CHARS` characters of a sig are read, and
+  the basis says so when a sig was cut.
+- The R4 `doseAndRate[].doseQuantity` is read, and so is the STU3
+  `doseQuantity` directly on the dosage (the sandbox sends it for STU3 servers).
 - A month is 365.25/12 days.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from cdshooks.clinical import dose_text
@@ -45,7 +58,8 @@ class DoseReading:
 
     dose_mg:  mg per administration (None if unread, or different across instructions)
     per_day:  administrations per day, summed over concurrent instructions
-    basis:    how the numbers were read, for the card's detail
+    basis:    how the numbers were read, for the card's detail (a taper's starts with the taper note)
+    taper_note: set when the instructions are consecutive steps: which step was read and why
     """
 
     mg_per_day: float | None
@@ -53,6 +67,7 @@ class DoseReading:
     per_day: float | None
     basis: str
     problem: str | None = None
+    taper_note: str | None = None
 
     @property
     def readable(self) -> bool:
@@ -71,34 +86,146 @@ def daily_dose(
     strength_mg: float | None = None,
     concentration_mg_per_ml: float | None = None,
     body_weight_kg: float | None = None,
+    now: datetime | None = None,
 ) -> DoseReading:
     """The order's daily dose in mg, or a reading whose `problem` says what was missing.
 
     A weight-based dose (mg/kg) needs `body_weight_kg`; without it the dose is unread.
+    Consecutive steps (different `sequence` values): the step in force at `now`,
+    else the first step (always the first step when `now` is None).
     """
     instructions = [d for d in order.dosage_instructions if isinstance(d, Mapping)]
     if not instructions:
         return DoseReading(None, None, None, "no dosageInstruction", "the order has no dosage instructions")
-    sequences = {d.get("sequence") for d in instructions}
-    if len(sequences - {None}) > 1:
+    numbered = [d for d in instructions if d.get("sequence") is not None]
+    if len({_sequence_key(d.get("sequence")) for d in numbered}) <= 1:
+        return _concurrent(instructions, strength_mg, concentration_mg_per_ml, body_weight_kg)
+    if len(numbered) < len(instructions):
         return DoseReading(
             None, None, None, "sequential dosageInstruction",
-            "sequential dosage instructions (a taper): no single daily dose",
+            "numbered dosage steps next to unnumbered instructions: which step do those belong to?",
         )
+    if any(_sequence_key(d.get("sequence")) is None for d in numbered):
+        return DoseReading(None, None, None, "sequential dosageInstruction", "a dosage sequence is not a number")
+    by_step: dict[int, list[Mapping[str, Any]]] = {}
+    for d in numbered:
+        by_step.setdefault(_sequence_key(d.get("sequence")), []).append(d)  # type: ignore[arg-type]
+    steps = [by_step[k] for k in sorted(by_step)]
+    readings = [_concurrent(step, strength_mg, concentration_mg_per_ml, body_weight_kg) for step in steps]
+    index, why = _step_in_force(steps, order.authored_on, now)
+    chosen = readings[index]
+    per_step = ", ".join(f"{r.mg_per_day:g}" if r.readable else "unread" for r in readings)
+    note = (
+        f"taper read: {len(steps)} consecutive dosage steps (mg/day: {per_step}); "
+        f"the dose is that of step {index + 1} ({why})"
+    )
+    return DoseReading(
+        chosen.mg_per_day, chosen.dose_mg, chosen.per_day, f"{note}: {chosen.basis}", chosen.problem, note
+    )
+
+
+def _concurrent(
+    instructions: list[Mapping[str, Any]], strength: float | None, conc: float | None, weight: float | None
+) -> DoseReading:
+    """Instructions that run at the same time: their daily doses are summed."""
     doses: list[_Part] = []
     freqs: list[_Part] = []
     for d in instructions:
-        doses.append(_dose(d, strength_mg, concentration_mg_per_ml, body_weight_kg))
+        doses.append(_dose(d, strength, conc, weight))
         freqs.append(_frequency(d))
     basis = "; ".join(f"{dp.basis} x {fp.basis}" for dp, fp in zip(doses, freqs))
     dose_values = {p.value for p in doses}
     dose_mg = dose_values.pop() if len(dose_values) == 1 else None
     per_day = None if any(f.value is None for f in freqs) else sum(f.value for f in freqs)  # type: ignore[misc]
     problems = [p.problem for p in (*doses, *freqs) if p.problem]
+    if any(dose_text.was_cut(_sig(d)) for d in instructions) and ("(text" in basis or problems):
+        basis += f" (only the first {dose_text.MAX_SIG_CHARS:,} characters of the text were read)"
     if problems:
         return DoseReading(None, dose_mg, per_day, basis, "; ".join(dict.fromkeys(problems)))
     total = sum(dp.value * fp.value for dp, fp in zip(doses, freqs))  # type: ignore[operator]
     return DoseReading(round(total, 6), dose_mg, per_day, basis)
+
+
+def _sequence_key(x: Any) -> int | None:
+    """A `sequence` as an integer (EHRs sometimes send "2"); None if it is not one."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    if isinstance(x, str) and x.strip().isdigit() and len(x.strip()) <= 6:
+        return int(x.strip())
+    return None
+
+
+def _step_in_force(
+    steps: list[list[Mapping[str, Any]]], authored: datetime | None, now: datetime | None
+) -> tuple[int, str]:
+    """(index of the step in force at `now`, why); the first step when that cannot be told."""
+    if now is None:
+        return 0, "the first step: no date to place the steps against"
+    now = _aware(now)
+    start = _aware(authored) if authored is not None else None
+    for i, step in enumerate(steps):
+        bounds_start, bounds_end, duration = _bounds(step)
+        if bounds_start is not None:
+            start = bounds_start
+        end = bounds_end
+        if end is None and duration is not None and start is not None:
+            end = start + duration
+        if start is not None and end is not None and start <= now < end:
+            return i, f"in force now: {start.date().isoformat()} to {end.date().isoformat()}"
+        if i == len(steps) - 1 and start is not None and end is None and start <= now:
+            return i, f"in force now: the last step, from {start.date().isoformat()}"
+        # The next step begins where this one ends; if this end is unknown, only a
+        # later step's own boundsPeriod start can date it again.
+        start = end
+    return 0, "the first step: the step in force now could not be dated"
+
+
+def _bounds(step: list[Mapping[str, Any]]) -> tuple[datetime | None, datetime | None, timedelta | None]:
+    """The step's boundsPeriod start/end and boundsDuration (from any of its instructions)."""
+    start = end = None
+    duration = None
+    for d in step:
+        timing = d.get("timing") if isinstance(d.get("timing"), Mapping) else {}
+        repeat = timing.get("repeat") if isinstance(timing.get("repeat"), Mapping) else {}
+        period = repeat.get("boundsPeriod")
+        if isinstance(period, Mapping):
+            start = start or _instant(period.get("start"))
+            end = end or _instant(period.get("end"), end_of_day=True)
+        dur = repeat.get("boundsDuration")
+        if isinstance(dur, Mapping) and duration is None:
+            value, unit = dur.get("value"), dur.get("code") or dur.get("unit")
+            if _positive(value) and isinstance(unit, str) and unit.strip().lower() in _DURATION_UNITS:
+                duration = timedelta(days=float(value) * _PERIOD_DAYS[_DURATION_UNITS[unit.strip().lower()]])
+    return start, end, duration
+
+
+_DURATION_UNITS = {
+    "d": "d", "day": "d", "days": "d", "wk": "wk", "week": "wk", "weeks": "wk", "mo": "mo", "month": "mo",
+    "months": "mo", "h": "h", "hour": "h", "hours": "h", "a": "a", "year": "a", "years": "a", "min": "min",
+}
+
+
+def _instant(x: Any, end_of_day: bool = False) -> datetime | None:
+    """A FHIR date or dateTime as an aware datetime; a bare date ending a period covers that whole day."""
+    if not isinstance(x, str) or not x.strip() or len(x) > 40:
+        return None
+    text = x.strip()
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            t = time.max if end_of_day else time.min
+            return datetime.combine(d, t, tzinfo=timezone.utc)
+        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
 def _sig(d: Mapping[str, Any]) -> str | None:
@@ -114,7 +241,9 @@ def _dose(d: Mapping[str, Any], strength: float | None, concentration: float | N
     text = _sig(d)
     if _as_needed(d) or dose_text.says_as_needed(text):
         return _Part(None, "as needed", "taken as needed: no fixed daily dose")
-    for dr in _list(d.get("doseAndRate")):
+    stu3 = [{"doseQuantity": d["doseQuantity"]}] if isinstance(d.get("doseQuantity"), Mapping) else []
+    stu3 += [{"doseRange": d["doseRange"]}] if d.get("doseRange") is not None else []
+    for dr in [*_list(d.get("doseAndRate")), *stu3]:
         if not isinstance(dr, Mapping):
             continue
         if isinstance(dr.get("doseQuantity"), Mapping):
@@ -191,7 +320,8 @@ def _from_repeat(r: Mapping[str, Any]) -> _Part | None:
     if r.get("frequencyMax") is not None or r.get("periodMax") is not None:
         return _Part(None, "timing.repeat range", "the frequency is a range (frequencyMax/periodMax)")
     times = len(_strings(r.get("when"))) + len(_strings(r.get("timeOfDay")))
-    frequency, period, unit = r.get("frequency"), r.get("period"), r.get("periodUnit")
+    # DSTU2 (MedicationOrder) spelled it periodUnits
+    frequency, period, unit = r.get("frequency"), r.get("period"), r.get("periodUnit", r.get("periodUnits"))
     if period is None and unit is None:
         if times:
             return _Part(float(times), f"{times}/day (timing.repeat when/timeOfDay)")

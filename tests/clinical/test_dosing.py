@@ -139,7 +139,9 @@ def test_missing_and_sequential_instructions():
         {"sequence": 1, "doseAndRate": qty(40), "timing": repeat(1)},
         {"sequence": 2, "doseAndRate": qty(20), "timing": repeat(1)},
     ))
-    assert taper.mg_per_day is None and "taper" in taper.problem
+    # revision 2: consecutive steps are not summed (60) nor refused; without a date, the first step
+    assert taper.mg_per_day == 40 and taper.problem is None
+    assert "taper" in taper.taper_note and taper.basis.startswith(taper.taper_note)
 
 
 def test_partial_reading_keeps_what_was_read():
