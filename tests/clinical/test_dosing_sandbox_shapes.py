@@ -83,3 +83,40 @@ def test_oracle_health_local_timing_code_and_tab_unit(client):
     }
     draft = k.tofacitinib_draft(mid="request-123", dosages=[dosage])
     assert _dose_cards(client, draft) == _dose_cards(client, _structured(5, 2))
+
+
+def _current_sandbox(pills: int, per_day: int, *, dates: bool, stu3_dose: bool = False) -> dict:
+    """The sandbox's createFhirResource as of its current source: with a dispense request (its default
+    state) it adds `intent: "order"` and a single-object `category`; `boundsPeriod` only when dates
+    were picked; a chosen Condition's code goes into `reasonCode` as a single object."""
+    draft = sandbox_draft(k.TOFA_5MG[0], k.TOFA_5MG[1], pills, per_day)
+    draft["intent"] = "order"
+    draft["reasonCode"] = {"coding": [{"system": k.SNOMED, "code": "396230008", "display": "Dermatomyositis"}]}
+    dosage = draft["dosageInstruction"][0]
+    if not dates:
+        del dosage["timing"]["repeat"]["boundsPeriod"]
+    if stu3_dose:
+        dosage["doseQuantity"] = dosage.pop("doseAndRate")[0]["doseQuantity"]
+    return draft
+
+
+@pytest.mark.parametrize("dates", [True, False])
+@pytest.mark.parametrize("stu3_dose", [False, True])
+@pytest.mark.parametrize(("pills", "mg", "topic"), [(2, 10, "dose-escalation"), (1, 5, "dose-guidance")])
+def test_current_sandbox_shapes(client, dates, stu3_dose, pills, mg, topic):
+    sandbox = _dose_cards(client, _current_sandbox(pills, 2, dates=dates, stu3_dose=stu3_dose))
+    assert [t for t, _, _ in sandbox] == [topic]
+    assert sandbox == _dose_cards(client, _structured(mg, 2))
+
+
+def test_a_taper_draft_reads_its_first_step_and_the_card_says_so(client):
+    # 10 mg BID for 14 days, then 5 mg BID: read as 10 mg BID (escalation), never summed (30 mg/day)
+    steps = [
+        {**k.dosage(10, "mg", 2), "sequence": 1},
+        {**k.dosage(5, "mg", 2), "sequence": 2},
+    ]
+    steps[0]["timing"]["repeat"]["boundsDuration"] = {"value": 14, "unit": "days", "system": k.UCUM, "code": "d"}
+    resp = client.post(SELECT, json=k.order_select(drafts=[k.tofacitinib_draft(mid="request-123", dosages=steps)]))
+    cards = [c for c in resp.get_json()["cards"] if c["source"]["topic"]["code"].startswith("dose-")]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["dose-escalation"]
+    assert "taper read" in cards[0]["detail"]
