@@ -88,7 +88,7 @@ def pcr_schedule(record: PatientRecord, th: Thresholds) -> PcrSchedule:
         phase, interval = "baseline", th.cmv_baseline_lookback_days
     elif days_on is None:
         phase, interval = "unknown-start", th.cmv_pcr_interval_late_days
-    elif days_on < th.cmv_early_phase_weeks * 7:
+    elif days_on <= th.cmv_early_phase_weeks * 7:  # days 0-84 early, from day 85 late (clinical-rules.md)
         phase, interval = "early", th.cmv_pcr_interval_early_days
     else:
         phase, interval = "late", th.cmv_pcr_interval_late_days

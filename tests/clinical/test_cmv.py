@@ -82,7 +82,7 @@ def schedule(tofa_days_ago, cmv_days_ago=None, *, new_start=False):
     return cmv.pcr_schedule(record(meds=[tofa(tofa_days_ago)], labs=labs_), TH)
 
 
-@pytest.mark.parametrize("day_on, phase, interval", [(83, "early", 14), (84, "late", 30), (10, "early", 14)])
+@pytest.mark.parametrize("day_on, phase, interval", [(83, "early", 14), (84, "early", 14), (85, "late", 30), (10, "early", 14)])
 def test_phase_changes_after_12_weeks(day_on, phase, interval):
     s = schedule(day_on, 1)
     assert (s.phase, s.interval_days) == (phase, interval)
