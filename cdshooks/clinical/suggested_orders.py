@@ -133,6 +133,29 @@ def order_labs(key: str, record: PatientRecord, tests: list[str], reason: str, *
     return Suggestion(key, actions, is_recommended=True, facts=facts)
 
 
+def atovaquone_request(record: PatientRecord) -> dict[str, Any]:
+    """Atovaquone 1500 mg once daily for PJP prophylaxis (a sulfonamide allergy rules out TMP-SMX)."""
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "atovaquone 750 mg/5 mL oral suspension"},
+        "subject": {"reference": f"Patient/{record.patient_id}"},
+        "authoredOn": record.now.isoformat(),
+        "reasonCode": [{"text": "Pneumocystis jirovecii pneumonia prophylaxis (sulfonamide allergy)"}],
+        "dosageInstruction": [
+            {
+                "text": "1500 mg (10 mL) by mouth once daily with food",
+                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                "route": {"text": "oral"},
+                "doseAndRate": [
+                    {"doseQuantity": {"value": 1500, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}
+                ],
+            }
+        ],
+    }
+
+
 def tmp_smx_request(record: PatientRecord, *, three_times_weekly: bool = False) -> dict[str, Any]:
     """TMP-SMX for PJP prophylaxis: 80/400 mg daily, or 160/800 mg three times weekly."""
     if three_times_weekly:
