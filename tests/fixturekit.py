@@ -328,7 +328,10 @@ def base_resources(*, on_tofacitinib: bool = False) -> list[dict]:
 
 def bundle(resources: Iterable[dict]) -> dict:
     entries = [{"fullUrl": f"urn:uuid:{r['resourceType']}-{r['id']}", "resource": r} for r in resources]
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+    b: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(entries)}
+    if entries:  # FHIR JSON has no empty arrays (an empty search has no `entry`)
+        b["entry"] = entries
+    return b
 
 
 def prefetch(resources: Iterable[dict]) -> dict:
