@@ -38,7 +38,9 @@ def prefetch(resources_: list[dict]) -> dict[str, Any]:
             out[key] = found[0] if found else None
             continue
         entries = [{"fullUrl": f"urn:uuid:{r['resourceType']}-{r['id']}", "resource": r} for r in found]
-        out[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+        out[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(entries)}
+        if entries:  # FHIR JSON has no empty arrays (an empty search has no `entry`)
+            out[key]["entry"] = entries
     return out
 
 

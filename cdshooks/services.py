@@ -1,7 +1,10 @@
 """The three CDS services: id, hook, discovery text and prefetch templates.
 
-Prefetch keys are a contract (tests/fixturekit.py, cdshooks/data/gather.py):
-patient, medications, observations, conditions, immunizations. The
+Prefetch keys are a contract (tests/fixturekit.py, cdshooks/data/gather.py,
+cdshooks/openapi.json): patient, medications, observations, conditions,
+immunizations, allergies. `immunizations` and `allergies` are optional: when
+neither prefetched nor fetchable, the rules that read them say what they could
+not check (`allergies`: the PJP card's sulfonamide-allergy check). The
 Observation query names every exact LOINC code of the lab-test value set, so a
 code added there is prefetched without touching this file. CDS Hooks 2.0
 prefetch tokens cannot express relative dates, so the lab query is bounded by
@@ -44,6 +47,8 @@ def prefetch_templates() -> Mapping[str, str]:
         ),
         "conditions": f"Condition?subject=Patient/{PATIENT}&_count=200",
         "immunizations": f"Immunization?patient=Patient/{PATIENT}&_count=100",
+        # AllergyIntolerance's patient search parameter is `patient` (it has no `subject`).
+        "allergies": f"AllergyIntolerance?patient={PATIENT}&_count=100",
     }
 
 
@@ -52,7 +57,8 @@ REQUIRED_PREFETCH = frozenset({"patient", "medications", "observations", "condit
 
 _USAGE = (
     "Send the prefetch (or a fhirServer on the service's allowlist with fhirAuthorization "
-    "granting read access to Patient, MedicationRequest, Observation, Condition and Immunization). "
+    "granting read access to Patient, MedicationRequest, Observation, Condition, Immunization and "
+    "AllergyIntolerance; the last two are optional). "
     "Requests must carry a CDS Hooks JWT unless the operator disabled authentication. "
     "Off-label use of tofacitinib: guidance is for specialists."
 )

@@ -10,7 +10,7 @@ it is about (false alarms are defects, and a scenario proves their absence).
     k.write_scenario("dose-standard-5mg-bid", "5 mg BID new start", req, ["dose-guidance"])
 
 Prefetch keys (must match cdshooks/services.py): patient, medications,
-observations, conditions, immunizations.
+observations, conditions, immunizations, allergies.
 """
 
 from __future__ import annotations
@@ -149,6 +149,38 @@ def immunization(iid: str, cvx: str, display: str, days_ago: float, pid: str = P
         "patient": {"reference": f"Patient/{pid}"},
         "occurrenceDateTime": day(-days_ago),
     }
+
+
+def allergy(
+    aid: str,
+    text: str,
+    code: tuple[str, str] | None = None,  # (system, code)
+    *,
+    clinical: str | None = "active",
+    verification: str | None = "confirmed",
+    days_ago: float = 400,
+    pid: str = PATIENT_ID,
+) -> dict:
+    """An AllergyIntolerance (patient, not subject: its search parameter is `patient`)."""
+    concept: dict[str, Any] = {"text": text}
+    if code:
+        concept["coding"] = [{"system": code[0], "code": code[1], "display": text}]
+    a: dict[str, Any] = {
+        "resourceType": "AllergyIntolerance",
+        "id": aid,
+        "code": concept,
+        "patient": {"reference": f"Patient/{pid}"},
+        "recordedDate": day(-days_ago),
+    }
+    if clinical:
+        a["clinicalStatus"] = {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": clinical}
+        ]}
+    if verification:
+        a["verificationStatus"] = {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": verification}
+        ]}
+    return a
 
 
 def dosage(
@@ -296,7 +328,10 @@ def base_resources(*, on_tofacitinib: bool = False) -> list[dict]:
 
 def bundle(resources: Iterable[dict]) -> dict:
     entries = [{"fullUrl": f"urn:uuid:{r['resourceType']}-{r['id']}", "resource": r} for r in resources]
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+    b: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(entries)}
+    if entries:  # FHIR JSON has no empty arrays (an empty search has no `entry`)
+        b["entry"] = entries
+    return b
 
 
 def prefetch(resources: Iterable[dict]) -> dict:
@@ -310,6 +345,7 @@ def prefetch(resources: Iterable[dict]) -> dict:
         "observations": bundle(by_type("Observation")),
         "conditions": bundle(by_type("Condition")),
         "immunizations": bundle(by_type("Immunization")),
+        "allergies": bundle(by_type("AllergyIntolerance")),
     }
 
 

@@ -113,7 +113,7 @@ def test_request_shape_for_its_hook(order_select):
     req["hookInstance"] = "not-a-uuid"
     req["fhirAuthorization"] = {"access_token": "x", "token_type": "Bearer"}
     req["context"]["appointments"] = []
-    req["prefetch"]["allergies"] = None
+    req["prefetch"]["documents"] = None
     req["context"]["draftOrders"]["entry"][0]["resource"]["status"] = "active"
     assert errors(write(folder, doc)) == [
         "$.request.hookInstance: must be a UUID",
@@ -123,8 +123,8 @@ def test_request_shape_for_its_hook(order_select):
         "$.request.fhirAuthorization.subject: is required (str)",
         "$.request.context.appointments: not a context field of order-select",
         "$.request.context.draftOrders.entry[0].resource.status: draft orders must have status 'draft', not 'active'",
-        "$.request.prefetch.allergies: not a prefetch key of tofacitinib-order-select "
-        "(patient, medications, observations, conditions, immunizations)",
+        "$.request.prefetch.documents: not a prefetch key of tofacitinib-order-select "
+        "(patient, medications, observations, conditions, immunizations, allergies)",
     ]
 
 

@@ -19,7 +19,7 @@ from cdshooks.data.dates import parse_partial_date
 from cdshooks.data.elements import reference_id, text
 from cdshooks.data.gather import Gathered
 from cdshooks.data.observations import ObservationIndex
-from cdshooks.data.parsers import Unreadable, drafted_vaccine, medication_order, problem, vaccination
+from cdshooks.data.parsers import Unreadable, allergy, drafted_vaccine, medication_order, problem, vaccination
 from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,7 @@ def build_record(
     _read_all(by_type.get("Observation", []), observations.add, patient_id, skipped)
     conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)
     immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped, "patient")
+    allergies = _read_all(by_type.get("AllergyIntolerance", []), allergy, patient_id, skipped, "patient")
     return PatientRecord(
         patient_id=patient_id,
         now=now,
@@ -189,6 +190,7 @@ def build_record(
         observations=observations,
         conditions=tuple(conditions),
         immunizations=tuple(immunizations),
+        allergies=tuple(allergies),
         skipped=tuple(skipped),
         unavailable=frozenset(gathered.unavailable),
         **demographics,

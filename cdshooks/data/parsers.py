@@ -24,12 +24,14 @@ from cdshooks.data.elements import (
     status_codes,
     text,
 )
-from cdshooks.data.record import Coding, LabResult, MedicationOrder, Problem, Vaccination
+from cdshooks.data.record import Allergy, Coding, LabResult, MedicationOrder, Problem, Vaccination
 
 DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
 DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+# AllergyIntolerance.clinicalStatus values that mean it no longer applies (a missing status counts as active).
+INACTIVE_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
 
 
 class Unreadable(ValueError):
@@ -270,4 +272,32 @@ def vaccination(resource: Mapping) -> Vaccination | None:
         occurrence=parse_datetime(resource.get("occurrenceDateTime"))
         or parse_datetime(resource.get("date")),  # STU3
         text=_concept_text(code),
+    )
+
+
+def allergy(resource: Mapping) -> Allergy | None:
+    """An AllergyIntolerance unless it is inactive / resolved, refuted or entered in error."""
+    clinical = status_codes(resource.get("clinicalStatus"))
+    verification = status_codes(resource.get("verificationStatus"))
+    if clinical & INACTIVE_ALLERGY_STATUSES and "active" not in clinical:
+        return None
+    if verification & DROPPED_VERIFICATION_STATUSES:
+        return None
+    code = resource.get("code")
+    found_codings = list(codings(code))
+    found_texts = names(code)
+    for reaction in dicts(resource.get("reaction")):
+        substance = reaction.get("substance")
+        found_codings.extend(codings(substance))
+        found_texts.extend(names(substance))
+    if not found_codings and not found_texts:
+        raise Unreadable("AllergyIntolerance has no code or text")
+    return Allergy(
+        id=_id(resource),
+        codings=tuple(dict.fromkeys(found_codings)),
+        texts=_unique(found_texts),
+        clinical_status=first(sorted(clinical)),
+        verification_status=first(sorted(verification)),
+        criticality=text(resource.get("criticality")),
+        recorded=parse_datetime(resource.get("recordedDate")),
     )

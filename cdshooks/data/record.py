@@ -153,6 +153,35 @@ class Vaccination:
     text: str | None = None
 
 
+class Allergy(NamedTuple):
+    """An AllergyIntolerance that may still apply: clinically active (or unstated), not refuted.
+
+    codings: the substance code and each reaction's substance code.
+    texts:   code.text, coding displays and reaction substance texts, for matching
+             allergies recorded as free text ("sulfa"); manifestations are not read
+             (a rash names no substance).
+    """
+
+    id: str | None
+    codings: tuple[Coding, ...]
+    texts: tuple[str, ...]
+    clinical_status: str | None
+    verification_status: str | None
+    criticality: str | None = None
+    recorded: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """The best human-readable name for cards."""
+        for t in self.texts:
+            if t:
+                return t
+        for c in self.codings:
+            if c.display:
+                return c.display
+        return "allergy (no name recorded)"
+
+
 @dataclass(frozen=True)
 class SkippedResource:
     """A resource that could not be read; recorded, never fatal."""
@@ -174,6 +203,9 @@ class PatientRecord(Derived):
                   removed. Built records hold a `data.observations.ObservationIndex`,
                   which reads each result only when it is first asked for.
     conditions:   clinically active and not refuted / entered-in-error.
+    allergies:    AllergyIntolerances active (or with no clinical status) and not
+                  refuted / entered-in-error; the optional `allergies` prefetch key
+                  (when it could not be had, "allergies" is in `unavailable`).
     unavailable:  prefetch keys whose data could not be had (rules that need
                   them stay silent or say what they could not check).
     """
@@ -187,6 +219,7 @@ class PatientRecord(Derived):
     observations: Sequence[LabResult] = ()
     conditions: tuple[Problem, ...] = ()
     immunizations: tuple[Vaccination, ...] = ()
+    allergies: tuple[Allergy, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()
     unavailable: frozenset[str] = frozenset()
     # "year" | "month" | "day": a partial birthDate ("1980", "1980-05") is

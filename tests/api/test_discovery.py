@@ -67,3 +67,17 @@ def test_discovery_rejects_post(client):
     resp = client.post("/cds-services", json={})
     assert resp.status_code == 405
     assert resp.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_allergies_is_declared_in_discovery_and_in_the_openapi_document(client):
+    from cdshooks.services import REQUIRED_PREFETCH
+    from cdshooks.web.openapi import document
+
+    schemas = document()["components"]["schemas"]
+    for s in client.get("/cds-services").get_json()["services"]:
+        assert s["prefetch"]["allergies"].startswith("AllergyIntolerance?patient={{context.patientId}}")
+        assert set(schemas["HookRequest"]["properties"]["prefetch"]["properties"]) == set(s["prefetch"])
+        assert set(schemas["Service"]["properties"]["prefetch"]["properties"]) == set(s["prefetch"])
+        assert "AllergyIntolerance" in s["usageRequirements"]
+    assert "allergies" not in REQUIRED_PREFETCH
+    assert "optional" in schemas["HookRequest"]["properties"]["prefetch"]["properties"]["allergies"]["description"]

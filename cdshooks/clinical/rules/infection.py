@@ -12,10 +12,10 @@ from cdshooks.clinical.card_text import bullets, sentence, table
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.glucocorticoids import exposure
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggested_orders import order_labs, tmp_smx_request
+from cdshooks.clinical.suggested_orders import atovaquone_request, order_labs, tmp_smx_request
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.record import PatientRecord
+from cdshooks.data.record import Allergy, PatientRecord
 from cdshooks.engine import rule
 from cdshooks.terminology import lookup
 
@@ -154,9 +154,31 @@ def _short(dose) -> str:
     return f"{dose.drug.capitalize()} {dose.mg_per_day:g} mg/day{eq}"
 
 
+def sulfonamide_allergies(record: PatientRecord) -> list[Allergy]:
+    """Active, not refuted sulfonamide-antibiotic allergies (the builder already dropped the others)."""
+    vs = lookup.load("sulfonamide-allergy")
+    return [a for a in record.allergies if vs.match(a.codings, a.texts) is not None]
+
+
+def _tmp_smx_suggestions(record: PatientRecord) -> tuple[Suggestion, ...]:
+    return (
+        Suggestion("tmp-smx-daily", (Action("create", "TMP-SMX 80/400 mg once daily", tmp_smx_request(record)),),
+                   is_recommended=True),
+        Suggestion(
+            "tmp-smx-three-weekly",
+            (Action("create", "TMP-SMX 160/800 mg three times weekly",
+                    tmp_smx_request(record, three_times_weekly=True)),),
+        ),
+    )
+
+
 @rule(*ALL_HOOKS)
 def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
-    """Glucocorticoid >= 15 mg/day prednisone-eq (or a pulse) without PJP prophylaxis."""
+    """Glucocorticoid >= 15 mg/day prednisone-eq (or a pulse) without PJP prophylaxis.
+
+    With an active sulfonamide-antibiotic allergy the suggestion is atovaquone, not TMP-SMX;
+    without the allergy list (`allergies` unavailable) the card says the check was not done.
+    """
     if not tofacitinib.in_context(record) or _on_pjp_prophylaxis(record):
         return
     exp = exposure(record, th)
@@ -165,22 +187,35 @@ def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     doses = [d.label for d in exp.high_dose] + [
         f"{d.label} (pulse, ordered {d.order.authored_on.date().isoformat()})" for d in exp.pulses
     ]
+    allergies_known = "allergies" not in record.unavailable
+    sulfa = sulfonamide_allergies(record) if allergies_known else []
+    facts = {
+        "glucocorticoid": _short(exp.high_dose[0]) if exp.high_dose else f"{_short(exp.pulses[0])} pulse",
+        "doses": bullets(doses),
+        "threshold": th.pjp_prednisone_eq_mg_day,
+        "pulse_mg": th.pjp_pulse_methylpred_mg_day,
+        "pulse_days": th.pjp_pulse_lookback_days,
+    }
+    if sulfa:
+        yield Finding(
+            "pjp-prophylaxis",
+            variant="sulfa-allergy",
+            facts=facts | {
+                "allergy": "; ".join(a.label for a in sulfa),
+                "allergy_list": bullets(
+                    a.label + (f" ({a.verification_status})" if a.verification_status else "") for a in sulfa
+                ),
+            },
+            suggestions=(
+                Suggestion("atovaquone-daily",
+                           (Action("create", "Atovaquone 1500 mg once daily", atovaquone_request(record)),),
+                           is_recommended=True),
+            ),
+        )
+        return
     yield Finding(
         "pjp-prophylaxis",
-        facts={
-            "glucocorticoid": _short(exp.high_dose[0]) if exp.high_dose else f"{_short(exp.pulses[0])} pulse",
-            "doses": bullets(doses),
-            "threshold": th.pjp_prednisone_eq_mg_day,
-            "pulse_mg": th.pjp_pulse_methylpred_mg_day,
-            "pulse_days": th.pjp_pulse_lookback_days,
-        },
-        suggestions=(
-            Suggestion("tmp-smx-daily", (Action("create", "TMP-SMX 80/400 mg once daily", tmp_smx_request(record)),),
-                       is_recommended=True),
-            Suggestion(
-                "tmp-smx-three-weekly",
-                (Action("create", "TMP-SMX 160/800 mg three times weekly",
-                        tmp_smx_request(record, three_times_weekly=True)),),
-            ),
-        ),
+        variant="default" if allergies_known else "allergies-unknown",
+        facts=facts,
+        suggestions=_tmp_smx_suggestions(record),
     )

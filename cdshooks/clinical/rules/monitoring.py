@@ -8,7 +8,7 @@ from cdshooks.clinical import tofacitinib
 from cdshooks.clinical.card_text import table
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.monitoring_plan import LIPID_TESTS, plan
-from cdshooks.clinical.suggested_orders import order_labs, short_list
+from cdshooks.clinical.suggested_orders import order_labs, order_names, short_list
 from cdshooks.clinical.therapy_status import is_renewal, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -48,6 +48,7 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "tests_short": short_list([t for p in overdue for t in p.tests], LIPID_TESTS),
             "since": since,
             "overdue_table": table(("Test", "Due since", "Basis"), rows),
+            "orders": ", ".join(order_names(to_order)),
             "therapy": status(record).text,
             "first_day": th.monitor_first_window_start_day,
             "last_day": th.monitor_first_window_end_day,

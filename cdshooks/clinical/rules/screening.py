@@ -15,7 +15,7 @@ from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.intervals import months_as_days
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggested_orders import lab_title, order_labs, short_list
+from cdshooks.clinical.suggested_orders import lab_title, order_labs, order_names, short_list
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
 from cdshooks.data.record import PatientRecord
@@ -166,6 +166,7 @@ def screen_baseline_labs(record: PatientRecord, th: Thresholds) -> Iterable[Find
             "missing": ", ".join(names),
             "missing_short": short_list(missing, LIPID_TESTS),
             "missing_list": bullets(names),
+            "orders": ", ".join(order_names(missing)),
             "days": th.baseline_labs_lookback_days,
             "lipid_days": th.baseline_lipids_lookback_days,
         },

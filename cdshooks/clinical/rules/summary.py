@@ -1,10 +1,18 @@
-"""`safety-summary`: one compact overview on patient-view for a patient on tofacitinib."""
+"""`safety-summary`: one compact overview on patient-view for a patient on tofacitinib.
+
+clinical-rules.md, safety-summary: regimen and start, the newest CMV PCR / ALC /
+ANC / Hb / ALT / AST / creatinine (with CLcr or eGFR) with dates, and the tests
+due next. A test whose newest result is critical (CMV above the threshold,
+ALC or ANC below 500/uL) reads "repeat now (see the critical card)" instead of
+its routine date weeks away.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Iterable
 
-from cdshooks.clinical import cmv, labs, tofacitinib
+from cdshooks.clinical import cmv, labs, renal, tofacitinib
 from cdshooks.clinical.card_text import table
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.monitoring_plan import plan
@@ -12,6 +20,7 @@ from cdshooks.clinical.therapy_status import regimen, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
 from cdshooks.engine import rule
+from cdshooks.terminology.units import cells_per_ul
 
 SHOWN_TESTS = (
     ("CMV DNA", cmv.CMV_TESTS),
@@ -19,27 +28,74 @@ SHOWN_TESTS = (
     ("Neutrophils (ANC)", ("neutrophils-absolute",)),
     ("Hemoglobin", ("hemoglobin",)),
     ("ALT", ("alt",)),
+    ("AST", ("ast",)),
+    ("Creatinine", ("creatinine",)),
 )
+REPEAT_NOW = "repeat now (see the critical card)"
+CMV_ROW = "CMV PCR"
+# The monitored CBC rows a critical count belongs to (monitoring_plan names).
+CRITICAL_COUNT_ROWS = {
+    "lymphocytes-absolute": "CBC: absolute lymphocytes",
+    "neutrophils-absolute": "CBC: absolute neutrophils",
+}
 
 
-def _result_rows(record: PatientRecord) -> list[tuple[str, str, str]]:
+def _renal_row(record: PatientRecord, th: Thresholds) -> tuple[str, str, str]:
+    rf = renal.assess(record, th)
+    if rf.value is None or rf.measured is None:
+        return ("CLcr / eGFR", "not computable", "")
+    if rf.method == renal.COCKCROFT_GAULT:
+        return ("CLcr (Cockcroft-Gault)", f"{rf.value:g} {rf.unit}", rf.measured.date().isoformat())
+    return ("eGFR (approximation)", f"{rf.value:g} {rf.unit}", rf.measured.date().isoformat())
+
+
+def _result_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, str, str]]:
     rows = []
     for name, tests in SHOWN_TESTS:
         found = labs.results_any(record, tests)
         if not found:
             rows.append((name, "none on record", ""))
-            continue
-        r = found[0]
-        rows.append((name, r.value_label + (" (preliminary)" if r.preliminary else ""), r.when.date().isoformat()))
+        else:
+            r = found[0]
+            rows.append((name, r.value_label + (" (preliminary)" if r.preliminary else ""), r.when.date().isoformat()))
+        if tests == ("creatinine",):
+            rows.append(_renal_row(record, th))
     return rows
 
 
-def _due_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, str]]:
+def critical_rows(record: PatientRecord, th: Thresholds) -> set[str]:
+    """Due-table rows whose newest result is critical (a critical card shows on patient-view)."""
+    out = set()
+    v = cmv.viremia(record, th)
+    if v is not None and v.level == "above-threshold":
+        out.add(CMV_ROW)
+    limits = {"lymphocytes-absolute": th.alc_critical_below, "neutrophils-absolute": th.anc_critical_below}
+    for test, below in limits.items():
+        r = labs.latest(record, test, within_days=th.lab_lookback_days)
+        cells = cells_per_ul(r.measurement) if r is not None else None
+        if cells is not None and cells < below:
+            out.add(CRITICAL_COUNT_ROWS[test])
+    return out
+
+
+def _due_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, str, date]]:
+    """(test, what is due, sort date); a critical test sorts first and reads "repeat now"."""
+    critical = critical_rows(record, th)
+    now = record.now.date()
+    entries: list[tuple[str, bool, date]] = []
     pcr = cmv.pcr_schedule(record, th)
-    rows = [("CMV PCR", ("overdue since " if pcr.overdue else "") + pcr.due.isoformat())]
+    entries.append((CMV_ROW, pcr.overdue, pcr.due))
     for p in plan(record, th) or []:
-        if p.schedule.due is not None:
-            rows.append((p.name, ("overdue since " if p.schedule.overdue else "") + p.schedule.due.isoformat()))
+        if p.schedule.due is not None or p.name in critical:
+            entries.append((p.name, p.schedule.overdue, p.schedule.due or now))
+    named = {name for name, _, _ in entries}
+    entries += [(name, False, now) for name in sorted(critical - named)]  # start date unknown: no plan rows
+    rows = []
+    for name, overdue, due in entries:
+        if name in critical:
+            rows.append((name, REPEAT_NOW, date.min))
+        else:
+            rows.append((name, ("overdue since " if overdue else "") + due.isoformat(), due))
     return rows
 
 
@@ -51,7 +107,7 @@ def safety_summary(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         return
     therapy = status(record)
     due = _due_rows(record, th)
-    next_due = min(due, key=lambda row: row[1].split()[-1])
+    next_due = min(due, key=lambda row: row[2])
     yield Finding(
         "safety-summary",
         facts={
@@ -63,7 +119,7 @@ def safety_summary(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             ),
             "next_test": next_due[0],
             "next_date": next_due[1],
-            "results_table": table(("Test", "Newest result", "Date"), _result_rows(record)),
-            "due_table": table(("Test", "Due"), due),
+            "results_table": table(("Test", "Newest result", "Date"), _result_rows(record, th)),
+            "due_table": table(("Test", "Due"), [(name, text) for name, text, _ in due]),
         },
     )

@@ -67,7 +67,8 @@ def test_zoster_silent_when_immunizations_unavailable():
 def test_baseline_labs_window_30_days():
     stale = [lab("731-0", 31, 1.4, "10*3/uL")] + [r for r in WORKUP if r.codings[0].code != "731-0"]
     (f,) = run(screening.screen_baseline_labs, record(drafts=[DRAFT], labs=stale))
-    assert [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions] == ["731-0"]
+    # revision 2: the stale ALC is ordered as its panel, CBC with differential
+    assert [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions] == ["57021-8"]
 
 
 def test_monitoring_overdue_on_patient_view_and_renewal_only():
