@@ -69,14 +69,18 @@ def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
 
 
 def describe(items: tuple[Resume, ...]) -> str:
-    """"5 mg once daily (the regimen interrupted; renal impairment)" for the card text."""
+    """"5 mg once daily (the regimen interrupted, already the reduced dose for renal impairment)" for the card."""
     parts = []
     for item in items:
         why = f"; {', '.join(item.reasons)}" if item.reasons else ""
         if item.regimen is None:
             parts.append(f"the regimen of {item.interrupted} (its dose could not be read: never a higher dose{why})")
+        elif item.regimen == item.interrupted and item.reasons:
+            # a reduction applies but the patient is already on it (or below): say so, naming the reason
+            parts.append(f"{item.regimen} (the regimen interrupted, already the reduced dose for "
+                         f"{', '.join(item.reasons)})")
         elif item.regimen == item.interrupted:
-            parts.append(f"{item.regimen} (the regimen interrupted{why})")
+            parts.append(f"{item.regimen} (the regimen interrupted)")
         else:
             parts.append(f"{item.regimen} (reduced from {item.interrupted} for {', '.join(item.reasons)}, stacked)"
                          if len(item.reasons) > 1 else
