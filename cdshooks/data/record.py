@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -44,6 +44,17 @@ class Derived:
         except KeyError:
             value = self._derived[compute] = compute(self)  # type: ignore[attr-defined]
             return value
+
+
+def best_name(texts: Iterable[str | None], codings: Iterable[Coding], default: str) -> str:
+    """The first non-empty text, else the first coding display, else `default` (card labels)."""
+    for t in texts:
+        if t:
+            return t
+    for c in codings:
+        if c.display:
+            return c.display
+    return default
 
 
 @dataclass(frozen=True)
@@ -87,13 +98,7 @@ class MedicationOrder(Derived):
     @property
     def label(self) -> str:
         """The best human-readable name for cards."""
-        for name in self.names:
-            if name:
-                return name
-        for c in self.codings:
-            if c.display:
-                return c.display
-        return "unnamed medication"
+        return best_name(self.names, self.codings, "unnamed medication")
 
 
 class LabResult(NamedTuple):
@@ -173,13 +178,7 @@ class Allergy(NamedTuple):
     @property
     def label(self) -> str:
         """The best human-readable name for cards."""
-        for t in self.texts:
-            if t:
-                return t
-        for c in self.codings:
-            if c.display:
-                return c.display
-        return "allergy (no name recorded)"
+        return best_name(self.texts, self.codings, "allergy (no name recorded)")
 
 
 @dataclass(frozen=True)
