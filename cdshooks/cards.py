@@ -95,6 +95,12 @@ def evidence() -> Mapping[str, Evidence]:
     return {k: Evidence(k, v["label"], v["url"]) for k, v in raw.items()}
 
 
+@lru_cache(maxsize=1)
+def phrases() -> Mapping[str, Mapping[str, str]]:
+    """Wording several cards share, from cards/_phrases.toml, by section."""
+    return tomllib.loads(_templates_root().joinpath("_phrases.toml").read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=None)
 def template(topic: str) -> CardTemplate:
     """The card template for a topic (cached; files are package data)."""

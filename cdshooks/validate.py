@@ -145,8 +145,8 @@ class ScenarioCheck:
         if not isinstance(expect, dict):
             self.add("$.expect", "must be an object with 'topics'")
             return
-        for key in sorted(set(expect) - {"topics", "indicators"}):
-            self.add(f"$.expect.{key}", "unknown key (expected topics, indicators)")
+        for key in sorted(set(expect) - {"topics", "indicators", "suggestions"}):
+            self.add(f"$.expect.{key}", "unknown key (expected topics, indicators, suggestions)")
         topics = expect.get("topics")
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             self.add("$.expect.topics", "must be a list of topic codes (empty when no card may fire)")
@@ -156,6 +156,15 @@ class ScenarioCheck:
         for i, topic in enumerate(topics):
             if topic not in self.known_topics:
                 self.add(f"$.expect.topics[{i}]", f"{topic!r} has no card template in cards/")
+        suggestions = expect.get("suggestions", {})
+        if not isinstance(suggestions, dict):
+            self.add("$.expect.suggestions", "must map topics to the suggestion labels their card offers")
+        else:
+            for topic, labels in suggestions.items():
+                if topic not in topics:
+                    self.add(f"$.expect.suggestions.{topic}", "is not one of the expected topics")
+                if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+                    self.add(f"$.expect.suggestions.{topic}", "must be the list of suggestion labels, in order")
         indicators = expect.get("indicators", {})
         if not isinstance(indicators, dict):
             self.add("$.expect.indicators", "must map topics to indicators")

@@ -408,14 +408,20 @@ def write_scenario(
     topics: list[str],
     *,
     indicators: dict[str, str] | None = None,
+    suggestions: dict[str, list[str]] | None = None,
     as_of: datetime = AS_OF,
 ) -> Path:
-    """Write fixtures/<name>/scenario.json; `topics` is the exact list of card topics expected."""
+    """Write fixtures/<name>/scenario.json; `topics` is the exact list of card topics expected.
+
+    `suggestions`: topic -> the labels its card(s) must offer, in order.
+    """
     folder = FIXTURES / name
     folder.mkdir(parents=True, exist_ok=True)
     expect: dict[str, Any] = {"topics": sorted(topics)}
     if indicators:
         expect["indicators"] = indicators
+    if suggestions:
+        expect["suggestions"] = suggestions
     doc = {
         "description": description,
         "service": SERVICE_FOR_HOOK[request["hook"]],

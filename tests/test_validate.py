@@ -94,14 +94,17 @@ def test_scenario_shape(order_select):
     folder, doc = order_select
     doc["description"] = ""
     doc["asOf"] = "2026-01-15T12:00:00"
-    doc["expect"] = {"topics": ["no-such-topic"], "indicators": {"other": "loud"}, "cards": 2}
+    doc["expect"] = {"topics": ["no-such-topic"], "indicators": {"other": "loud"}, "cards": 2,
+                     "suggestions": {"other": "Change to 5 mg"}}
     doc["extra"] = True
     assert errors(write(folder, doc)) == [
         "$.extra: unknown key (expected description, service, asOf, expect, request)",
         "$.description: must be a non-empty string saying what the scenario shows",
         "$.asOf: must carry a UTC offset (Z or +hh:mm)",
-        "$.expect.cards: unknown key (expected topics, indicators)",
+        "$.expect.cards: unknown key (expected topics, indicators, suggestions)",
         "$.expect.topics[0]: 'no-such-topic' has no card template in cards/",
+        "$.expect.suggestions.other: is not one of the expected topics",
+        "$.expect.suggestions.other: must be the list of suggestion labels, in order",
         "$.expect.indicators.other: is not one of the expected topics",
         "$.expect.indicators.other: must be one of info, warning, critical",
     ]

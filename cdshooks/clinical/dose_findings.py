@@ -1,29 +1,34 @@
-"""Facts and suggestions shared by the dose-* cards, and their one-suggestion merge.
+"""Facts and suggestions shared by the dose-* cards, and the one set of choices they all offer.
 
-Dose-reducing rules (renal, hepatic B, CYP inhibitor, escalation, above-max)
-put the regimens they would offer in `facts["_targets"]`; `merge_suggestions`
-(run as an engine postprocessor) turns them into update suggestions, and when
-several rules apply to the same draft, every card offers the same single
-regimen: the lowest of all (clinical-rules.md: "suggest the lowest applicable
-regimen once, not conflicting updates").
+Dose rules (renal, hepatic B, CYP inhibitor, escalation, above-max) mark the
+order they are about; `offer_choices` (run as an engine postprocessor) counts the
+reductions that apply to that order (renal, hepatic and CYP stack, one step
+each) and gives every one of its dose cards the same labelled set of regimens
+(clinical-rules.md, "Dose reductions"): an escalated order with a reduction
+gets "keep the escalation, adjusted" and "standard dose, adjusted".
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterable
 
-from cdshooks.cards import Markdown, escape_markdown
+from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import regimens
 from cdshooks.clinical.draft_update import update_action
 from cdshooks.clinical.findings import Finding, Suggestion
-from cdshooks.clinical.regimens import OrderDose, Regimen
+from cdshooks.clinical.regimens import Choice, OrderDose
+from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
 
-REDUCING_TOPICS = frozenset({"dose-renal", "dose-hepatic", "dose-cyp-inhibitor", "dose-escalation", "dose-above-max"})
-# Rules that reduce a dose for the patient's condition (as opposed to the dose bands).
-CONDITION_TOPICS = frozenset({"dose-renal", "dose-hepatic", "dose-cyp-inhibitor"})
+# Rules that reduce a dose for the patient's condition, and the reason each names.
+CONDITION_TOPICS = {
+    "dose-renal": "renal impairment",
+    "dose-hepatic": "moderate hepatic impairment",
+    "dose-cyp-inhibitor": "CYP3A4 inhibition",
+}
 BAND_TOPICS = frozenset({"dose-escalation", "dose-above-max"})
+REDUCING_TOPICS = frozenset(CONDITION_TOPICS) | BAND_TOPICS
 SUGGESTION_KEY = "change-dose"
 # Said when the order's dose could not be read, so no exact target can be computed.
 GENERIC_REDUCTION = "5 mg once daily (5 mg BID if 10 mg BID was intended; XR 22 mg: XR 11 mg)"
@@ -41,25 +46,24 @@ def order_facts(dose: OrderDose) -> dict[str, Any]:
         "xr_note": xr_note,
         "basis": dose.reading.basis,
         "target": "",
+        "choices": "",
         "consensus_note": "",
         "_dose": dose,
-        "_targets": (),
     }
 
 
 def reduction_finding(topic: str, dose: OrderDose, facts: dict[str, Any], variant: str = "default") -> Finding:
-    """A reducing card for a draft: the label's reduced regimen, or "adjusted" when already there."""
+    """A reducing card for a draft; "adjusted" when the order is already at 5 mg once daily or below.
+
+    The regimens it offers are filled in by `offer_choices`, which sees every
+    reduction that applies to the order.
+    """
     f = {**order_facts(dose), **facts}
     if not dose.reading.readable:
-        f["target"] = GENERIC_REDUCTION
-    else:
-        target = regimens.reduced(dose)
-        if target is None:
-            variant = "adjusted"
-            f["target"] = dose.regimen_label
-        else:
-            f["target"] = target.label
-            f["_targets"] = (target,)
+        f["target"] = f["choices"] = GENERIC_REDUCTION
+    elif regimens.reduced(dose) is None:
+        variant = "adjusted"
+        f["target"] = dose.regimen_label
     return Finding(topic, f, variant=variant, order_id=dose.order.id)
 
 
@@ -68,49 +72,63 @@ def bullet_list(lines: list[str]) -> Markdown:
     return Markdown("\n".join(f"- {escape_markdown(line)}" for line in lines))
 
 
-def merge_suggestions(findings: list[Finding], record: PatientRecord) -> list[Finding]:
-    """Attach dose suggestions; several rules on one draft -> one regimen (the lowest) on each card."""
+def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds) -> list[Finding]:
+    """Every dose card of an order offers the same labelled regimens, the reductions stacked."""
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(findings):
-        if f.topic in REDUCING_TOPICS and f.order_id and f.facts.get("_targets"):
-            groups.setdefault(f.order_id, []).append(i)
+        if f.topic in REDUCING_TOPICS and f.order_id and f.variant != "severe":
+            dose = f.facts.get("_dose")
+            if dose is not None and dose.reading.readable:
+                groups.setdefault(f.order_id, []).append(i)
     out = list(findings)
     for indices in groups.values():
-        dose: OrderDose = findings[indices[0]].facts["_dose"]
-        if len(indices) == 1:
-            offered = list(findings[indices[0]].facts["_targets"])
-            note = ""
-        else:
-            all_targets = [r for i in indices for r in findings[i].facts["_targets"]]
-            group_topics = {findings[i].topic for i in indices}
-            if group_topics & BAND_TOPICS and group_topics & CONDITION_TOPICS:
-                # The band card brings the order back to the standard dose, and the
-                # renal/hepatic/CYP reduction applies to that dose: offer the reduced
-                # standard dose at once, so accepting it does not raise a new card.
-                all_targets.append(regimens.reduced_standard())
-            offered = [regimens.lowest(all_targets, dose)]
-            topics = ", ".join(dict.fromkeys(findings[i].topic for i in indices))
-            note = (
-                f"Several dose rules apply to this order ({topics}); every card suggests the same "
-                f"regimen, the lowest of them: {offered[0].label}."
-            )
+        group = [findings[i] for i in indices]
+        dose: OrderDose = group[0].facts["_dose"]
+        reasons = [CONDITION_TOPICS[f.topic] for f in group if f.topic in CONDITION_TOPICS]
+        offered = regimens.choices(dose, len(reasons), t)
+        if not offered:
+            continue  # already at the adjusted dose: the cards say so, nothing to change
+        notes = []
+        if len(reasons) > 1:
+            notes.append(phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons)))
+        if len(group) > 1:
+            topics = ", ".join(dict.fromkeys(f.topic for f in group))
+            notes.append(phrases()["dose_notes"]["several_cards"].format(topics=topics))
+        facts = {
+            "target": " or ".join(c.regimen.label for c in offered),
+            "choices": describe(offered),
+            "consensus_note": " ".join(notes),
+        }
         suggestions = _suggestions(dose, offered, record.patient_id)
-        for i in indices:
-            f = findings[i]
-            facts = {**f.facts, "consensus_note": note}
-            if len(offered) == 1:
-                facts["target"] = offered[0].label
-            out[i] = replace(f, facts=facts, suggestions=suggestions)
+        for i, f in zip(indices, group):
+            out[i] = replace(f, facts={**f.facts, **facts}, suggestions=suggestions)
     return out
 
 
-def _suggestions(dose: OrderDose, offered: list[Regimen], patient_id: str) -> tuple[Suggestion, ...]:
+def choice_name(choice: Choice) -> str:
+    """"keep the escalation, adjusted" and the like, from cards/_phrases.toml."""
+    return phrases()["dose_choices"][choice.kind]
+
+
+def describe(offered: Iterable[Choice]) -> Markdown:
+    """"**keep the escalation, adjusted: 5 mg BID** or **standard dose, adjusted: 5 mg once daily**"."""
+    return Markdown(" or ".join(f"**{escape_markdown(choice_name(c))}: {c.regimen.label}**" for c in offered))
+
+
+def and_list(items: Iterable[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id: str) -> tuple[Suggestion, ...]:
     out = []
-    for n, regimen in enumerate(offered):
-        action = update_action(dose, regimen, patient_id)
+    for n, choice in enumerate(offered):
+        action = update_action(dose, choice.regimen, patient_id)
         if action is not None:  # no valid resource: the card's text carries the advice
+            # the lower choice is the recommended one: escalation is for refractory disease only
             out.append(Suggestion(SUGGESTION_KEY, (action,), is_recommended=n == len(offered) - 1,
-                                  facts={"suggested": regimen.label}))
+                                  facts={"suggested": choice.regimen.label, "choice": choice_name(choice)}))
     return tuple(out)
 
 

@@ -137,22 +137,38 @@ def band(ir_mg_day: float, t: Thresholds) -> str:
     return "above-max"
 
 
-def reduced(dose: OrderDose) -> Regimen | None:
-    """The label's reduced regimen for this order (renal, hepatic B, CYP); None if already there."""
+def reduced(dose: OrderDose, times: int = 1) -> Regimen | None:
+    """The label's reduced regimen for this order, `times` reductions stacked; None if already there.
+
+    One reduction (renal, hepatic B or CYP): IR 10 mg BID -> 5 mg BID, XR 22 -> XR 11,
+    IR 5 mg BID or XR 11 -> IR 5 mg once daily. Reductions for different reasons
+    stack, never below 5 mg once daily.
+    """
     ir = dose.ir_equivalent_mg_day
-    if ir is None:
+    if ir is None or times < 1:
         return None
-    if ir > 10:
-        # IR 10 mg BID -> 5 mg BID; XR 22 -> XR 11 (the same halving for other high doses)
-        return XR_11 if dose.product.extended_release else IR_5_BID
-    if ir > IR_5_QD.mg_per_day:
-        return IR_5_QD  # IR 5 mg BID and XR 11 both -> IR 5 mg once daily
-    return None
+    if ir > IR_5_BID.mg_per_day:
+        # the same halving for other high doses (15 mg/day, 12 mg BID)
+        first = XR_11 if dose.product.extended_release else IR_5_BID
+    elif ir > IR_5_QD.mg_per_day:
+        first = IR_5_QD
+    else:
+        return None
+    return stacked(first, times - 1)
 
 
-def reduced_standard() -> Regimen:
-    """The standard dose reduced for renal/hepatic B/CYP (IR 5 mg BID or XR 11 -> IR 5 mg once daily)."""
-    return IR_5_QD
+def step_down(r: Regimen) -> Regimen:
+    """One label reduction of a standard regimen, floored at 5 mg once daily."""
+    if r.ir_equivalent_mg_day > IR_5_BID.mg_per_day:
+        return XR_11 if r.extended_release else IR_5_BID
+    return IR_5_QD if r.ir_equivalent_mg_day > IR_5_QD.mg_per_day else r
+
+
+def stacked(r: Regimen, times: int) -> Regimen:
+    """`times` reductions for different reasons, one after the other, never below 5 mg once daily."""
+    for _ in range(max(times, 0)):
+        r = step_down(r)
+    return r
 
 
 def standard(dose: OrderDose) -> Regimen:
@@ -165,7 +181,41 @@ def escalation(dose: OrderDose) -> Regimen:
     return XR_22 if dose.product.extended_release else IR_10_BID
 
 
-def lowest(regimens: list[Regimen], dose: OrderDose) -> Regimen:
-    """One consistent choice: the lowest dose; on a tie, stay in the order's formulation."""
-    xr = dose.product.extended_release
-    return min(regimens, key=lambda r: (r.ir_equivalent_mg_day, r.extended_release != xr, r.mg_per_day))
+# What a choice is called on the card (clinical-rules.md, "Dose reductions"); the
+# wording lives in cards/_phrases.toml under these keys.
+STANDARD, ESCALATION, ADJUSTED = "standard", "escalation", "adjusted"
+ESCALATION_ADJUSTED, STANDARD_ADJUSTED = "escalation-adjusted", "standard-adjusted"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A regimen a dose card offers, and what it is (the standard dose, the adjusted dose...)."""
+
+    regimen: Regimen
+    kind: str
+
+
+def choices(dose: OrderDose, reductions: int, t: Thresholds) -> tuple[Choice, ...]:
+    """The labelled regimens every dose card of this order offers; () when there is nothing to change.
+
+    An escalated order with a reduction gets two: "keep the escalation, adjusted"
+    and "standard dose, adjusted"; when stacking brings both to 5 mg once daily,
+    one. Above the maximum without a reduction: the escalation and the standard
+    dose. 5 mg once daily is never called the standard dose.
+    """
+    ir = dose.ir_equivalent_mg_day
+    if ir is None:
+        return ()
+    where = band(ir, t)
+    if where == "guidance":
+        target = reduced(dose, reductions)
+        return (Choice(target, ADJUSTED),) if target is not None else ()
+    if reductions < 1:
+        if where == "escalation":
+            return (Choice(standard(dose), STANDARD),)
+        return (Choice(escalation(dose), ESCALATION), Choice(standard(dose), STANDARD))
+    keep = reduced(dose, reductions) if where == "escalation" else stacked(escalation(dose), reductions)
+    low = stacked(standard(dose), reductions)
+    if keep is None or keep == low:
+        return (Choice(low, ADJUSTED),)
+    return (Choice(keep, ESCALATION_ADJUSTED), Choice(low, STANDARD_ADJUSTED))

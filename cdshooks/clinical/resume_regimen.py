@@ -41,13 +41,6 @@ def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def _reduce(r: Regimen) -> Regimen:
-    """One label reduction of a standard regimen, floored at 5 mg once daily."""
-    if r.ir_equivalent_mg_day > regimens.IR_5_BID.mg_per_day:
-        return regimens.XR_11 if r.extended_release else regimens.IR_5_BID
-    return regimens.IR_5_QD if r.ir_equivalent_mg_day > regimens.IR_5_QD.mg_per_day else r
-
-
 def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
     """For each active tofacitinib order: the regimen to resume, and why it is lower than the one interrupted."""
     reasons = reduction_reasons(record, th)
@@ -59,9 +52,7 @@ def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
             out.append(Resume(order.label, None, reasons))
             continue
         current = Regimen(r.dose_mg, int(r.per_day), dose.product.extended_release)
-        target = current
-        for _ in reasons:  # reductions for different reasons stack
-            target = _reduce(target)
+        target = regimens.stacked(current, len(reasons))  # reductions for different reasons stack
         if target.ir_equivalent_mg_day > current.ir_equivalent_mg_day:
             target = current  # never above the interrupted dose
         out.append(Resume(current.label, target.label, reasons))

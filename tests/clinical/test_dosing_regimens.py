@@ -52,12 +52,45 @@ def test_reduction_table(product, dose, per_day, expected):
     assert rg.reduced(dose_of(draft(product, dose, per_day))) == expected
 
 
-def test_lowest_prefers_the_order_formulation_on_a_tie():
-    xr = dose_of(draft(k.TOFA_XR22, 22, 1))
-    assert rg.lowest([rg.IR_5_BID, rg.XR_11], xr) == rg.XR_11
-    ir = dose_of(draft(k.TOFA_10MG, 10, 2))
-    assert rg.lowest([rg.XR_11, rg.IR_5_BID], ir) == rg.IR_5_BID
-    assert rg.lowest([rg.IR_5_BID, rg.IR_5_QD], ir) == rg.IR_5_QD
+@pytest.mark.parametrize(
+    "product, dose, per_day, times, expected",
+    [
+        (k.TOFA_10MG, 10, 2, 2, rg.IR_5_QD),  # 10 mg BID -> 5 mg BID -> 5 mg once daily
+        (k.TOFA_XR22, 22, 1, 2, rg.IR_5_QD),  # XR 22 -> XR 11 -> IR 5 mg once daily
+        (k.TOFA_5MG, 5, 2, 3, rg.IR_5_QD),  # never below 5 mg once daily
+        (k.TOFA_5MG, 5, 1, 2, None),
+    ],
+)
+def test_reductions_for_different_reasons_stack(product, dose, per_day, times, expected):
+    assert rg.reduced(dose_of(draft(product, dose, per_day)), times) == expected
+
+
+E, S, A = rg.ESCALATION_ADJUSTED, rg.STANDARD_ADJUSTED, rg.ADJUSTED
+
+
+@pytest.mark.parametrize(
+    "product, dose, per_day, reductions, expected",
+    [
+        # escalated with one reduction: two labelled choices (clinical-rules.md, "Dose reductions")
+        (k.TOFA_10MG, 10, 2, 1, [(rg.IR_5_BID, E), (rg.IR_5_QD, S)]),
+        (k.TOFA_XR22, 22, 1, 1, [(rg.XR_11, E), (rg.IR_5_QD, S)]),
+        # two reductions stack both choices to the floor: one choice, the adjusted dose
+        (k.TOFA_10MG, 10, 2, 2, [(rg.IR_5_QD, A)]),
+        # no reduction: the standard dose; above the maximum: escalation or standard
+        (k.TOFA_10MG, 10, 2, 0, [(rg.IR_5_BID, rg.STANDARD)]),
+        (k.TOFA_XR22, 22, 1, 0, [(rg.XR_11, rg.STANDARD)]),
+        (k.TOFA_5MG, 15, 2, 0, [(rg.IR_10_BID, rg.ESCALATION), (rg.IR_5_BID, rg.STANDARD)]),
+        (k.TOFA_5MG, 15, 2, 1, [(rg.IR_5_BID, E), (rg.IR_5_QD, S)]),
+        # standard dose with a reduction: the adjusted dose, never called "standard"
+        (k.TOFA_5MG, 5, 2, 1, [(rg.IR_5_QD, A)]),
+        (k.TOFA_XR11, 11, 1, 1, [(rg.IR_5_QD, A)]),
+        (k.TOFA_5MG, 5, 1, 1, []),  # already adjusted
+        (k.TOFA_5MG, 5, 2, 0, []),  # nothing to change
+    ],
+)
+def test_choices(product, dose, per_day, reductions, expected):
+    got = rg.choices(dose_of(draft(product, dose, per_day)), reductions, T)
+    assert [(c.regimen, c.kind) for c in got] == expected
 
 
 @pytest.mark.parametrize(

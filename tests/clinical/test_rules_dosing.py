@@ -76,7 +76,11 @@ def test_renal_fires_and_suppresses_guidance():
     assert f.facts["target"] == "5 mg once daily" and len(f.suggestions) == 1
 
 
-def test_several_reducing_rules_offer_one_and_the_same_regimen():
+def offered(f) -> list[tuple[str, str]]:
+    return [(s.facts["suggested"], s.facts["choice"]) for s in f.suggestions]
+
+
+def test_reductions_for_two_reasons_stack_and_every_card_offers_the_same():
     res = k.base_resources() + [
         k.condition("c", "CKD stage 4", "N18.4"),
         k.med_request("f", "fluconazole 100 mg tablet", None, dosages=[dosage(100, "mg", 1)]),
@@ -84,19 +88,37 @@ def test_several_reducing_rules_offer_one_and_the_same_regimen():
     rec = record(res, drafts=[D(dosages=[dosage(15, "mg", 2)])])
     found = [f for t in ("dose-above-max", "dose-renal", "dose-cyp-inhibitor") for f in by_topic(rec, t)]
     assert len(found) == 3
-    regimens_offered = {s.facts["suggested"] for f in found for s in f.suggestions}
-    # above-max brings the order back to 5 mg BID, and renal + CYP reduce that dose:
-    # the one suggestion is already the reduced standard dose (accepting it raises no new card).
-    assert regimens_offered == {"5 mg once daily"}
-    assert all(len(f.suggestions) == 1 and "Several dose rules" in f.facts["consensus_note"] for f in found)
+    # renal + CYP stack: the escalation (10 mg BID) and the standard dose (5 mg BID) both
+    # come down two steps to the floor, so there is one choice, and it is not "standard"
+    assert all(offered(f) == [("5 mg once daily", "the adjusted dose")] for f in found)
+    for f in found:
+        assert "renal impairment and CYP3A4 inhibition stack" in f.facts["consensus_note"]
+        assert "Several dose rules" in f.facts["consensus_note"]
 
 
-def test_escalation_with_a_reduction_offers_the_reduced_standard_dose_and_it_is_stable():
+def test_escalation_with_a_cyp_inhibitor_gets_two_labelled_choices_on_every_card():
+    """Unsafe 3 of issue 12: the escalation card offered "5 mg once daily (the standard dose)" and the CYP card 5 mg BID."""
+    fluconazole = k.med_request("f", "fluconazole 200 mg tablet", None, dosages=[dosage(200, "mg", 1)])
+    rec = record(k.base_resources() + [fluconazole], drafts=[D(product=k.TOFA_10MG, dosages=[dosage(10, "mg", 2)])])
+    cards = by_topic(rec, "dose-escalation") + by_topic(rec, "dose-cyp-inhibitor")
+    assert len(cards) == 2
+    for f in cards:
+        assert offered(f) == [("5 mg BID", "keep the escalation, adjusted"), ("5 mg once daily", "standard dose, adjusted")]
+        assert [s.is_recommended for s in f.suggestions] == [False, True]
+        assert "standard dose, adjusted: 5 mg once daily" in f.facts["choices"]
+        assert "the standard dose: 5 mg once daily" not in f.facts["choices"]
+
+
+def test_escalation_with_renal_impairment_keeps_the_choice_and_accepting_it_is_still_flagged():
     ckd4 = k.condition("c", "CKD stage 4", "N18.4")
     rec = record(k.base_resources() + [ckd4], drafts=[D(dosages=[dosage(10, "mg", 2)])])
-    offered = {s.facts["suggested"] for t in ("dose-escalation", "dose-renal") for f in by_topic(rec, t) for s in f.suggestions}
-    assert offered == {"5 mg once daily"}
-    # the accepted regimen fires only the (already reduced) renal card, with nothing more to suggest
+    for t in ("dose-escalation", "dose-renal"):
+        [f] = by_topic(rec, t)
+        assert offered(f) == [("5 mg BID", "keep the escalation, adjusted"), ("5 mg once daily", "standard dose, adjusted")]
+    # accepting "keep the escalation, adjusted" leaves 5 mg BID: the renal card offers the adjusted dose
+    [again] = by_topic(record(k.base_resources() + [ckd4], drafts=[D(dosages=[dosage(5, "mg", 2)])]), "dose-renal")
+    assert offered(again) == [("5 mg once daily", "the adjusted dose")]
+    # accepting "standard dose, adjusted" raises only the already-reduced renal card, with nothing to suggest
     rec2 = record(k.base_resources() + [ckd4], drafts=[D(dosages=[dosage(5, "mg", 1)])])
     assert topics(rec2) == ["dose-renal"]
     assert all(not f.suggestions for f in by_topic(rec2, "dose-renal"))
@@ -105,7 +127,7 @@ def test_escalation_with_a_reduction_offers_the_reduced_standard_dose_and_it_is_
 def test_escalation_alone_still_offers_the_standard_dose():
     rec = record(k.base_resources(), drafts=[D(dosages=[dosage(10, "mg", 2)])])
     [f] = by_topic(rec, "dose-escalation")
-    assert {s.facts["suggested"] for s in f.suggestions} == {"5 mg BID"}
+    assert offered(f) == [("5 mg BID", "the standard dose")]
 
 
 def test_above_max_alone_offers_escalation_and_standard_dose():
@@ -130,7 +152,13 @@ def test_unreadable_dose_still_warns_for_renal_without_a_suggestion():
 # --- every dosing/interaction fixture: suggestion resources valid and recomputing ---
 
 FIXTURES = sorted(p for p in k.FIXTURES.glob("*/scenario.json") if p.parent.name.startswith(("dose-", "ddi-")))
-LABELS = {f"Change to tofacitinib {r.label}": r for r in (rg.IR_5_QD, rg.IR_5_BID, rg.IR_10_BID, rg.XR_11, rg.XR_22)}
+REGIMENS = {r.label: r for r in (rg.IR_5_QD, rg.IR_5_BID, rg.IR_10_BID, rg.XR_11, rg.XR_22)}
+
+
+def regimen_in(label: str) -> rg.Regimen:
+    """"Change to tofacitinib 5 mg BID (keep the escalation, adjusted)" -> IR 5 mg BID."""
+    rest = label.split("tofacitinib ", 1)[1]
+    return REGIMENS[rest.split(" (", 1)[0].split(" for the course", 1)[0]]
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +181,7 @@ def test_fixture_suggestions_are_valid_and_compute_to_the_intended_dose(path: Pa
     entries = doc["request"]["context"].get("draftOrders", {}).get("entry", [])
     drafts = {e["resource"]["id"] for e in entries}
     draft_refs = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries}
-    offered_per_order: dict[str, set[str]] = {}
+    offered_per_order: dict[str, set[tuple[str, ...]]] = {}
     for card in body["cards"]:
         if not card["source"]["topic"]["code"].startswith(("dose-", "ddi-")):
             continue
@@ -168,16 +196,25 @@ def test_fixture_suggestions_are_valid_and_compute_to_the_intended_dose(path: Pa
                     # a new order for an active, undrafted tofacitinib: never an update of a record resource
                     assert "id" not in res and res["status"] == "draft" and res["resourceType"] == "MedicationRequest"
                     assert res["priorPrescription"]["reference"].startswith("MedicationRequest/")
-                    regimen = s["label"].split("tofacitinib ", 1)[1].split(" for the course", 1)[0]
-                    intended = LABELS[f"Change to tofacitinib {regimen}"]
+                    intended = regimen_in(s["label"])
                     dose = rg.read(parsers.medication_order(res, {}, is_draft=True))
                     assert dose.reading.mg_per_day == pytest.approx(intended.mg_per_day)
                     continue
                 assert a["type"] == "update" and res["id"] in drafts and res["status"] == "draft"
-                intended = LABELS[s["label"]]
+                intended = regimen_in(s["label"])
                 dose = rg.read(parsers.medication_order(res, {}, is_draft=True))
                 assert dose.reading.mg_per_day == pytest.approx(intended.mg_per_day)
                 assert dose.product.extended_release is intended.extended_release
-                if len(card["suggestions"]) == 1:
-                    offered_per_order.setdefault(res["id"], set()).add(s["label"])
+                labels = tuple(x["label"] for x in card["suggestions"])
+                offered_per_order.setdefault(res["id"], set()).add(labels)
+    # every dose card of one draft offers the same labelled set (clinical-rules.md, "Dose reductions")
     assert all(len(v) == 1 for v in offered_per_order.values()), offered_per_order
+
+
+def test_five_mg_bid_with_an_inhibitor_names_the_escalation_adjusted_override():
+    fluconazole = k.med_request("f", "fluconazole 200 mg tablet", None, dosages=[dosage(200, "mg", 1)])
+    [f] = by_topic(record(k.base_resources() + [fluconazole], drafts=[D()]), "dose-cyp-inhibitor")
+    assert offered(f) == [("5 mg once daily", "the adjusted dose")]
+    assert "Escalation adjusted for the inhibitor" in f.facts["escalation_note"]
+    [g] = by_topic(record(k.base_resources() + [fluconazole], drafts=[D(dosages=[dosage(5, "mg", 1)])]), "dose-cyp-inhibitor")
+    assert g.facts["escalation_note"] == ""

@@ -105,7 +105,7 @@ def test_cyp_inhibitor_drafted_on_active_tofacitinib_never_deletes_the_anti_infe
     res = a.resource
     assert res["resourceType"] == "MedicationRequest" and res["status"] == "draft" and "id" not in res
     assert res["dosageInstruction"][0]["timing"]["repeat"]["frequency"] == 1  # 5 mg BID -> 5 mg once daily
-    assert "5 mg BID must be reduced to 5 mg once daily" in f.facts["reduction"]
+    assert "5 mg BID must be reduced to **the adjusted dose: 5 mg once daily**" in f.facts["reduction"]
 
 
 def test_cyp_inhibitor_with_tofacitinib_draft_updates_only_the_draft():

@@ -36,4 +36,7 @@ def test_scenario(path: Path, settings):
     for topic, indicator in scenario["expect"].get("indicators", {}).items():
         shown = [c["indicator"] for c in cards if c["source"]["topic"]["code"] == topic]
         assert shown == [indicator] * topics.count(topic), topic
+    for topic, labels in scenario["expect"].get("suggestions", {}).items():
+        offered = [[s["label"] for s in c.get("suggestions", [])] for c in cards if c["source"]["topic"]["code"] == topic]
+        assert offered == [labels] * topics.count(topic), topic
     assert check_response(body) == []

@@ -3,7 +3,7 @@
 Topics: dose-guidance, dose-escalation, dose-above-max, dose-unverified,
 dose-renal, dose-hepatic (clinical-rules.md, Dosing). dose-cyp-inhibitor lives
 with the interactions. The postprocessors here give every dose card of one
-draft the same suggestion and drop dose-guidance when another dose-* card fires.
+draft the same labelled choices and drop dose-guidance when another dose-* card fires.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Iterator
 
 from cdshooks.clinical import hepatic, regimens, renal
 from cdshooks.clinical import tofacitinib as tofa
-from cdshooks.clinical.dose_findings import bullet_list, merge_suggestions, order_facts, reduction_finding, suppress_guidance
+from cdshooks.clinical.dose_findings import bullet_list, offer_choices, order_facts, reduction_finding, suppress_guidance
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.interacting_drugs import counts
 from cdshooks.clinical.regimens import OrderDose
@@ -52,12 +52,8 @@ def dose_band(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
             yield Finding("dose-guidance", facts, variant=variant, order_id=dose.order.id)
         elif band == "escalation":
             facts["prior_trial"] = _prior_trial(record, t)
-            facts["_targets"] = (regimens.standard(dose),)
-            facts["target"] = regimens.standard(dose).label
             yield Finding("dose-escalation", facts, order_id=dose.order.id)
         else:
-            facts["_targets"] = (regimens.escalation(dose), regimens.standard(dose))
-            facts["target"] = regimens.standard(dose).label
             yield Finding("dose-above-max", facts, order_id=dose.order.id)
 
 
@@ -129,9 +125,9 @@ def dose_hepatic(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
 
 
 @postprocessor
-def one_dose_suggestion(findings: list[Finding], record: PatientRecord, t: Thresholds) -> list[Finding]:
-    """Every dose card of a draft offers the same (lowest) regimen."""
-    return merge_suggestions(findings, record)
+def one_set_of_choices(findings: list[Finding], record: PatientRecord, t: Thresholds) -> list[Finding]:
+    """Every dose card of a draft offers the same labelled regimens, reductions stacked."""
+    return offer_choices(findings, record, t)
 
 
 @postprocessor

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import regimens
-from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
+from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
+from cdshooks.clinical.resume_regimen import reduction_reasons
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.engine import rule
@@ -60,7 +62,7 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
         if not hits or not _pair_involves_selected_draft(tofa, hits):
             continue
         if topic == "dose-cyp-inhibitor":
-            yield from _cyp_inhibitor(record, tofa, hits)
+            yield from _cyp_inhibitor(record, tofa, hits, t)
             continue
         if tofa.drafts:
             direction = "Tofacitinib is being ordered while the patient has an order for the drug(s) below."
@@ -81,40 +83,54 @@ def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) 
     return tofa_selected or (other_selected and bool(tofa.drafts or tofa.active))
 
 
-def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[DrugHit]) -> Iterator[Finding]:
-    """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: remove it."""
+def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[DrugHit],
+                   t: Thresholds) -> Iterator[Finding]:
+    """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: a reduced new order."""
     if tofa.drafts:
         for draft in tofa.drafts:
             dose = regimens.read(draft)
             if dose is not None:
                 facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.")
+                facts["escalation_note"] = _escalation_adjusted_note(dose)
                 yield reduction_finding("dose-cyp-inhibitor", dose, facts)
         return
+    reasons = reduction_reasons(record, t)
     facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.")
-    facts["reduction"] = _active_reduction(tofa.active)
+    facts["reduction"] = _active_reduction(tofa.active, reasons, t)
     facts["agent_class"] = agent_class(hits)
     facts["infection_note"] = (
         "An active serious infection is on record (see that card): hold tofacitinib for the course."
         if _serious_infection(record) else ""
     )
     yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted",
-                  suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id))
+                  suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id, len(reasons), t))
 
 
-def _active_reduction(active: tuple[MedicationOrder, ...]) -> str:
-    """What the active tofacitinib regimen must become if the inhibitor is given."""
+def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
+    """5 mg BID (XR 11) with the inhibitor may be an escalation already adjusted: say how to record that."""
+    if dose.ir_equivalent_mg_day is not None and abs(dose.ir_equivalent_mg_day - regimens.IR_5_BID.mg_per_day) < 0.01:
+        return ("If this order is the escalation (10 mg BID) adjusted for the inhibitor, it gives the exposure of "
+                "10 mg BID: record that with the override reason \"Escalation adjusted for the inhibitor\".")
+    return ""
+
+
+def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, ...], t: Thresholds) -> Markdown:
+    """What the active tofacitinib regimen must become if the inhibitor is given (the reductions stacked)."""
     parts = []
     for o in active:
         dose = regimens.read(o)
         if dose is None or not dose.reading.readable:
-            parts.append(f"{o.label}: dose not readable; the reduced dose is 5 mg once daily (5 mg BID from 10 mg BID)")
+            parts.append(escape_markdown(f"{o.label}: dose not readable; the reduced dose is 5 mg once daily "
+                                         "(5 mg BID from 10 mg BID)"))
             continue
-        target = regimens.reduced(dose)
-        if target is None:
-            parts.append(f"{dose.regimen_label}: already at the reduced dose, no change needed")
+        offered = regimens.choices(dose, len(reasons), t)
+        if not offered:
+            parts.append(escape_markdown(f"{dose.regimen_label}: already at the reduced dose, no change needed"))
         else:
-            parts.append(f"{dose.regimen_label} must be reduced to {target.label}")
-    return "; ".join(parts)
+            parts.append(f"{escape_markdown(dose.regimen_label)} must be reduced to {describe(offered)}")
+    note = (" " + escape_markdown(phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons)))
+            if len(reasons) > 1 else "")
+    return Markdown("; ".join(parts) + note)
 
 
 @rule("patient-view")
@@ -130,7 +146,7 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.")
         variant = "default"
         if topic == "dose-cyp-inhibitor":
-            facts["reduction"] = _active_reduction(tofa.active)
+            facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t)
             variant = "on-therapy"
         yield Finding(topic, facts, variant=variant)
 
