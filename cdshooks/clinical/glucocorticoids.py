@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from cdshooks.clinical import dosing, labs
 from cdshooks.clinical.thresholds import Thresholds
@@ -42,7 +43,8 @@ class SteroidDose:
             return f"{self.order.label} (dose not readable: {self.basis})"
         eq = f", {self.prednisone_eq_mg_day:g} mg/day prednisone-equivalent" if self.drug != "prednisone" else ""
         # A weight-based order shows its arithmetic, so the weight used can be checked.
-        how = f" (from {self.basis})" if "mg/kg" in self.basis else ""
+        # A taper says which step was read (the one in force today).
+        how = f" (from {self.basis})" if "mg/kg" in self.basis or self.basis.startswith("taper read") else ""
         return f"{self.order.label}: {self.mg_per_day:g} mg/day{eq}{how}"
 
 
@@ -51,10 +53,12 @@ def _route_texts(order: MedicationOrder) -> list[str]:
     return [n for d in order.dosage_instructions for n in names(d.get("route"))]
 
 
-def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None) -> SteroidDose | None:
+def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None,
+                 now: datetime | None = None) -> SteroidDose | None:
     """The order as a systemic glucocorticoid dose, or None if it is not one.
 
-    `body_weight_kg` turns a weight-based order (1 mg/kg: common in MDA5 disease) into mg/day.
+    `body_weight_kg` turns a weight-based order (1 mg/kg: common in MDA5 disease) into mg/day;
+    of a taper, the step in force at `now` is read (without `now`, the first step).
     """
     member = lookup.load("glucocorticoids").match(order.codings, order.names)
     if member is None:
@@ -62,7 +66,7 @@ def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None) ->
     if any(_NON_SYSTEMIC.search(t) for t in [*order.names, *_route_texts(order)] if t):
         return None
     strength = next((float(m.group(1)) for n in order.names if (m := _STRENGTH.search(n))), None)
-    reading = dosing.daily_dose(order, strength_mg=strength, body_weight_kg=body_weight_kg)
+    reading = dosing.daily_dose(order, strength_mg=strength, body_weight_kg=body_weight_kg, now=now)
     if reading.mg_per_day is None:
         return SteroidDose(order, member.name, None, None, reading.problem or reading.basis)
     factor = float(member.properties.get("prednisone_factor", 1.0))
@@ -89,7 +93,7 @@ def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
     weight_kg = weight.measurement.value if weight and weight.measurement else None
     high, unreadable, pulses = [], [], []
     for o in current:
-        dose = steroid_dose(o, weight_kg)
+        dose = steroid_dose(o, weight_kg, record.now)  # a taper: the step the patient is on today
         if dose is None:
             continue
         if dose.prednisone_eq_mg_day is None:
@@ -101,7 +105,7 @@ def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
             continue
         if labs.days_between(o.authored_on, record.now) > th.pjp_pulse_lookback_days:
             continue
-        dose = steroid_dose(o, weight_kg)
+        dose = steroid_dose(o, weight_kg)  # a past pulse: its (first) dose, not today's
         if dose and dose.drug == "methylprednisolone" and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day:
             if dose not in high:
                 pulses.append(dose)

@@ -9,6 +9,8 @@ or replaced in the EHR (the card says so). It points at the active order with
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cdshooks.clinical import regimens
 from cdshooks.clinical.dose_findings import choice_name
 from cdshooks.clinical.draft_update import updated_draft
@@ -41,7 +43,7 @@ def agent_class(hits: list[DrugHit]) -> str:
 
 
 def reduced_tofacitinib_orders(active: tuple[MedicationOrder, ...], patient_id: str, reductions: int,
-                               t: Thresholds) -> tuple[Suggestion, ...]:
+                               t: Thresholds, now: datetime) -> tuple[Suggestion, ...]:
     """One `create` per choice per active order whose dose can be reduced (none when unread or already reduced).
 
     `reductions`: how many reasons to reduce apply (renal, hepatic B, CYP); they
@@ -49,7 +51,7 @@ def reduced_tofacitinib_orders(active: tuple[MedicationOrder, ...], patient_id: 
     """
     out = []
     for order in active:
-        dose = regimens.read(order)
+        dose = regimens.read(order, now)
         if dose is None or not dose.reading.readable:
             continue
         offered = regimens.choices(dose, reductions, t)

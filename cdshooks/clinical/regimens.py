@@ -10,6 +10,7 @@ BID -> 5 mg BID; XR 11 -> IR 5 mg once daily; XR 22 -> XR 11.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 
 from cdshooks.clinical import tofacitinib as tofa
@@ -84,18 +85,18 @@ class OrderDose:
         return f"{xr}{r.mg_per_day:g} mg/day"
 
 
-def read(order: MedicationOrder) -> OrderDose | None:
-    """The order's tofacitinib product and daily dose; None if it is not tofacitinib."""
-    return order.derived(_read)
+def read(order: MedicationOrder, now: datetime | None = None) -> OrderDose | None:
+    """The order's tofacitinib product and daily dose (of a taper: the step in force at `now`); None if not tofacitinib."""
+    return order.derived(_read, now)
 
 
-def _read(order: MedicationOrder) -> OrderDose | None:
+def _read(order: MedicationOrder, now: datetime | None) -> OrderDose | None:
     product = tofa.product(order)
     if product is None:
         return None
     strength = None if product.solution else product.strength_mg
     concentration = product.strength_mg if product.solution else None
-    reading = daily_dose(order, strength, concentration)
+    reading = daily_dose(order, strength, concentration, now=now)
     return OrderDose(order, _release_from_strength(product, reading), reading)
 
 

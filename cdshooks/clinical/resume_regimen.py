@@ -46,7 +46,7 @@ def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
     reasons = reduction_reasons(record, th)
     out = []
     for order in tofacitinib.active_orders(record):
-        dose = regimens.read(order)
+        dose = regimens.read(order, record.now)
         r = dose.reading if dose else None
         if dose is None or r is None or r.dose_mg is None or r.per_day is None or not float(r.per_day).is_integer():
             out.append(Resume(order.label, None, reasons))

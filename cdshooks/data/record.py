@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -31,18 +31,20 @@ class Coding(NamedTuple):
 
 
 class Derived:
-    """`derived(compute)`: compute(self) once per object; it is immutable, so the value cannot go stale.
+    """`derived(compute, *args)`: compute(self, *args) once per object and args; it is immutable, so the
+    value cannot go stale.
 
     The class declares the `_derived` dict field (compare=False: not part of its value).
     """
 
-    _derived: dict[Callable[..., Any], Any]
+    _derived: dict[Any, Any]
 
-    def derived(self: S, compute: Callable[[S], T]) -> T:
+    def derived(self: S, compute: Callable[..., T], *args: Hashable) -> T:
+        key = (compute, *args) if args else compute
         try:
-            return self._derived[compute]  # type: ignore[attr-defined]
+            return self._derived[key]  # type: ignore[attr-defined]
         except KeyError:
-            value = self._derived[compute] = compute(self)  # type: ignore[attr-defined]
+            value = self._derived[key] = compute(self, *args)  # type: ignore[attr-defined]
             return value
 
 

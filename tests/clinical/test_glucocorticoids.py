@@ -92,3 +92,28 @@ def test_weight_based_dose_without_a_recent_weight_is_unread():
         exp = exposure(record(meds=[order], labs=labs), TH)
         assert not exp.reaches_threshold
         assert "mg/kg" in exp.unreadable[0].basis
+
+
+def _taper(order, steps):
+    """60 mg/day for 28 days, 30 mg/day for 14 days, then 10 mg/day (consecutive `sequence` steps)."""
+    from dataclasses import replace as _replace
+
+    dosages = []
+    for n, (mg, days) in enumerate(steps, 1):
+        rep = {"frequency": 1, "period": 1, "periodUnit": "d"}
+        if days:
+            rep["boundsDuration"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+        dosages.append({"sequence": n, "timing": {"repeat": rep},
+                        "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "code": "mg"}}]})
+    return _replace(order, dosage_instructions=tuple(dosages))
+
+
+@pytest.mark.parametrize("days_ago, current_mg, fires", [(10, 60, True), (35, 30, True), (60, 10, False)])
+def test_exposure_reads_the_taper_step_in_force_today(days_ago, current_mg, fires):
+    order = _taper(med("prednisone 20 MG Oral Tablet", days_ago), [(60, 28), (30, 14), (10, None)])
+    exp = exposure(record(meds=[order]), TH)
+    assert exp.reaches_threshold is fires
+    if fires:
+        assert exp.high_dose[0].mg_per_day == current_mg and "taper read" in exp.high_dose[0].label
+    # without `now` the first step is read (the dose of a past pulse, say)
+    assert steroid_dose(order).mg_per_day == 60

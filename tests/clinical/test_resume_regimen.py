@@ -62,3 +62,12 @@ def test_two_reductions_stack_from_10mg_bid_to_5mg_once_daily(settings):
 def test_an_unread_active_dose_gives_no_number(settings, dosages):
     got = _resume(_neutropenia_detail(settings, k.TOFA_5MG, dosages))
     assert "could not be read" in got and "never a higher dose" in got
+
+
+def test_an_active_taper_resumes_the_step_in_force_today(settings):
+    # 10 mg BID for 60 days, then 5 mg BID; the order is 120 days old, so today's step is 5 mg BID
+    steps = [{**k.dosage(10, "mg", 2), "sequence": 1}, {**k.dosage(5, "mg", 2), "sequence": 2}]
+    steps[0]["timing"] = {"repeat": {**steps[0]["timing"]["repeat"],
+                                     "boundsDuration": {"value": 60, "unit": "days", "system": k.UCUM, "code": "d"}}}
+    detail = _neutropenia_detail(settings, k.TOFA_5MG, steps)
+    assert _resume(detail) == "5 mg BID (the regimen interrupted)"

@@ -29,7 +29,7 @@ def draft_doses(record: PatientRecord) -> list[OrderDose]:
     out = []
     for d in tofa.selected_drafts(record):
         if counts(d):
-            dose = regimens.read(d)
+            dose = regimens.read(d, record.now)
             if dose is not None:
                 out.append(dose)
     return out

@@ -9,6 +9,7 @@ Interactions); dose-cyp-inhibitor is also a dose-* card for the draft.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterator
 
 from cdshooks.cards import Markdown, escape_markdown, phrases
@@ -29,19 +30,19 @@ from cdshooks.engine import rule
 _REMOVE_DRAFTED = frozenset({"ddi-jak-duplicate", "ddi-live-vaccine"})
 
 
-def _tofacitinib_label(orders: tuple[MedicationOrder, ...]) -> str:
+def _tofacitinib_label(orders: tuple[MedicationOrder, ...], now: datetime) -> str:
     labels = []
     for o in orders:
-        dose = regimens.read(o)
+        dose = regimens.read(o, now)
         labels.append(f"{o.label} ({dose.regimen_label if dose else 'dose not read'})")
     return "; ".join(labels)
 
 
-def _facts(hits: list[DrugHit], tofa_orders: tuple[MedicationOrder, ...], direction: str) -> dict:
+def _facts(hits: list[DrugHit], tofa_orders: tuple[MedicationOrder, ...], direction: str, now: datetime) -> dict:
     return {
         "drugs": drug_names(hits),
         "drug_list": bullet_list([h.label for h in hits]),
-        "tofacitinib": _tofacitinib_label(tofa_orders) or "tofacitinib",
+        "tofacitinib": _tofacitinib_label(tofa_orders, now) or "tofacitinib",
         "direction": direction,
     }
 
@@ -73,7 +74,7 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             suggestions += [s for h in hits if h.drafted if (s := _remove(h.order, h.ingredient))]
             if topic == "ddi-jak-duplicate":
                 suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
-        facts = _facts(hits, tofa.drafts or tofa.active, direction)
+        facts = _facts(hits, tofa.drafts or tofa.active, direction, record.now)
         yield Finding(topic, facts, suggestions=tuple(suggestions))
 
 
@@ -88,22 +89,23 @@ def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[Dr
     """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: a reduced new order."""
     if tofa.drafts:
         for draft in tofa.drafts:
-            dose = regimens.read(draft)
+            dose = regimens.read(draft, record.now)
             if dose is not None:
-                facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.")
+                facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.", record.now)
                 facts["escalation_note"] = _escalation_adjusted_note(dose)
                 yield reduction_finding("dose-cyp-inhibitor", dose, facts)
         return
     reasons = reduction_reasons(record, t)
-    facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.")
-    facts["reduction"] = _active_reduction(tofa.active, reasons, t)
+    facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.", record.now)
+    facts["reduction"] = _active_reduction(tofa.active, reasons, t, record.now)
     facts["agent_class"] = agent_class(hits)
     facts["infection_note"] = (
         "An active serious infection is on record (see that card): hold tofacitinib for the course."
         if _serious_infection(record) else ""
     )
     yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted",
-                  suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id, len(reasons), t))
+                  suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id, len(reasons), t,
+                                                         record.now))
 
 
 def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
@@ -114,11 +116,12 @@ def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
     return ""
 
 
-def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, ...], t: Thresholds) -> Markdown:
+def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, ...], t: Thresholds,
+                      now: datetime) -> Markdown:
     """What the active tofacitinib regimen must become if the inhibitor is given (the reductions stacked)."""
     parts = []
     for o in active:
-        dose = regimens.read(o)
+        dose = regimens.read(o, now)
         if dose is None or not dose.reading.readable:
             parts.append(escape_markdown(f"{o.label}: dose not readable; the reduced dose is 5 mg once daily "
                                          "(5 mg BID from 10 mg BID)"))
@@ -143,10 +146,10 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         hits = [h for h in find(record, value_sets, t) if not h.drafted]
         if not hits:
             continue
-        facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.")
+        facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.", record.now)
         variant = "default"
         if topic == "dose-cyp-inhibitor":
-            facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t)
+            facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t, record.now)
             variant = "on-therapy"
         yield Finding(topic, facts, variant=variant)
 
