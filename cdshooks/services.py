@@ -103,7 +103,7 @@ SERVICES: Mapping[str, Service] = {
             title="Tofacitinib in myositis ILD: order check",
             description=(
                 "When tofacitinib (or a drug interacting with it) is selected: dose, renal and "
-                "hepatic adjustment, interactions, infection (CMV, TB, HBV, zoster) and lab safety "
+                "hepatic adjustment, interactions, infection (CMV, TB, hepatitis B and C, zoster) and lab safety "
                 "checks for anti-MDA5 dermatomyositis with interstitial lung disease."
             ),
         ),

@@ -269,9 +269,10 @@ def base_resources(*, on_tofacitinib: bool = False) -> list[dict]:
     """A 44-year-old woman with anti-MDA5 DM and ILD whose workup is complete.
 
     Nothing in it should fire a warning for a tofacitinib start: recent CBC,
-    LFTs, renal function and lipids, negative IGRA and HBV serology, two doses
-    of recombinant zoster vaccine, a CMV PCR not detected 5 days ago,
-    prednisone 10 mg/day (below the PJP threshold), non-smoker, age < 50.
+    LFTs, renal function and lipids, negative IGRA, negative HBsAg, anti-HBc
+    and anti-HCV, two doses of recombinant zoster vaccine, a CMV PCR not
+    detected 5 days ago, prednisone 10 mg/day (below the PJP threshold),
+    non-smoker, age < 50.
     With `on_tofacitinib`, an active 5 mg BID order started 120 days ago and
     every monitoring window met.
     """
@@ -296,6 +297,7 @@ def base_resources(*, on_tofacitinib: bool = False) -> list[dict]:
         observation("o-igra", "71773-6", days_ago=60, value_concept=NEGATIVE),
         observation("o-hbsag", "5196-1", days_ago=60, value_concept=NEGATIVE),
         observation("o-antihbc", "16933-4", days_ago=60, value_concept=NEGATIVE),
+        observation("o-antihcv", "16128-1", days_ago=60, value_concept=NEGATIVE),
         observation("o-cmv", "72493-0", days_ago=5, value_concept=NOT_DETECTED),
         observation("o-mda5", "82424-3", days_ago=90, value_concept=POSITIVE),
         observation(

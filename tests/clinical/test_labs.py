@@ -159,3 +159,12 @@ def test_days_between_counts_utc_calendar_days_whatever_the_offset():
     assert days_between(datetime(2026, 1, 15, 0, 0, tzinfo=timezone.utc), now) == 0
     minus_five = timezone(timedelta(hours=-5))
     assert days_between(datetime(2026, 1, 14, 20, 0, tzinfo=minus_five), now) == 0  # 01:00Z on the 15th
+
+
+@pytest.mark.parametrize("loinc", ["16128-1", "13955-0"])
+def test_anti_hcv_is_read_under_both_codes_with_its_presence_answer(loinc):
+    # revision 2 screen-hbv also needs anti-HCV (terminology.md: 16128-1, also 13955-0)
+    neg = lab("hcv", loinc, 30, value_codings=[Coding(SNOMED, "260385009", "Negative")])
+    reactive = lab("hcv2", loinc, 10, value_text="reactive")
+    got = labs.results(record(neg, reactive), "anti-hcv")
+    assert [(r.lab.id, r.answer) for r in got] == [("hcv2", "positive"), ("hcv", "negative")]

@@ -15,7 +15,7 @@ from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.intervals import months_as_days
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggested_orders import lab_title, order_labs, order_names, short_list
+from cdshooks.clinical.suggested_orders import lab_short, lab_title, order_labs, order_names, short_list
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
 from cdshooks.data.record import PatientRecord
@@ -110,19 +110,29 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     )
 
 
+# screen-hbv: each of these must have a result on record (any time, any answer).
+HEPATITIS_TESTS = ("hbsag", "anti-hbc", "anti-hcv")
+
+
 @rule(*ORDER_HOOKS)
 def screen_hbv(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
-    """HBsAg or anti-HBc never resulted: order them."""
+    """HBsAg, anti-HBc or anti-HCV never resulted: order the missing ones only (revision 2: + anti-HCV)."""
     if not screening_applies(record) or not _labs_known(record):
         return
-    missing = [t for t in ("hbsag", "anti-hbc") if not labs.results(record, t)]
+    missing = [t for t in HEPATITIS_TESTS if not labs.results(record, t)]
     if not missing:
         return
     names = [lab_title(t) for t in missing]
     yield Finding(
         "screen-hbv",
-        facts={"missing": ", ".join(names), "missing_list": bullets(names)},
-        suggestions=(order_labs("order-hbv", record, missing, "HBV screening before tofacitinib"),),
+        facts={
+            "missing": ", ".join(names),
+            "missing_short": ", ".join(lab_short(t) for t in missing),
+            "missing_list": bullets(names),
+        },
+        suggestions=(
+            order_labs("order-hepatitis", record, missing, "Hepatitis B and C screening before tofacitinib"),
+        ),
     )
 
 

@@ -1,5 +1,7 @@
 """Screening (new start only), monitoring (on therapy / renewal) and the summary card."""
 
+import pytest
+
 from cdshooks import cards
 from cdshooks.clinical.rules import monitoring, screening, summary
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
@@ -10,7 +12,8 @@ DRAFT = tofa(0, draft=True)
 WORKUP = [lab("731-0", 5, 1.4, "10*3/uL"), lab("751-8", 5, 4, "10*3/uL"), lab("718-7", 5, 13, "g/dL"),
           lab("1742-6", 5, 20, "U/L"), lab("1920-8", 5, 20, "U/L"), lab("2160-0", 5, 0.7, "mg/dL"),
           lab("13457-7", 80, 100, "mg/dL"), lab("71773-6", 100, text="negative"),
-          lab("5196-1", 100, text="negative"), lab("16933-4", 100, text="negative")]
+          lab("5196-1", 100, text="negative"), lab("16933-4", 100, text="negative"),
+          lab("16128-1", 100, text="negative")]
 RZV = Vaccination("v1", (Coding("http://hl7.org/fhir/sid/cvx", "187"),), "completed", ago(100))
 
 
@@ -51,11 +54,41 @@ def test_latent_tb_condition_counts_as_positive():
     assert run(screening.screen_tb, rec)[0].variant == "untreated"
 
 
+def hepatitis_orders(f):
+    return [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions]
+
+
 def test_hbv_orders_only_what_is_missing():
     rec = record(drafts=[DRAFT], labs=[lab("5196-1", 100, text="negative")])
     (f,) = run(screening.screen_hbv, rec)
-    codes = [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions]
-    assert codes == ["16933-4"]
+    assert hepatitis_orders(f) == ["16933-4", "16128-1"]  # anti-HBc and anti-HCV, not HBsAg again
+
+
+def test_anti_hcv_missing_alone_is_one_card_with_one_anti_hcv_order():
+    # revision 2: screen-hbv also asks for anti-HCV; HBsAg and anti-HBc on record are not ordered again
+    hbv = [lab("5196-1", 100, text="negative"), lab("16933-4", 100, text="negative")]
+    (f,) = run(screening.screen_hbv, record(drafts=[DRAFT], labs=hbv))
+    assert hepatitis_orders(f) == ["16128-1"]
+    card = cards.render_card(f)
+    assert card["source"]["topic"]["display"] == "Hepatitis B and C screening"
+    assert card["summary"].endswith(": anti-HCV")
+    assert "Hepatitis C virus antibody" in card["detail"]
+    assert "surface antigen" not in card["detail"] and "core antibody" not in card["detail"]
+    assert card["suggestions"][0]["label"] == "Order hepatitis screening: anti-HCV"
+
+
+def test_nothing_on_record_orders_all_three_hepatitis_tests_in_a_short_summary():
+    (f,) = run(screening.screen_hbv, record(drafts=[DRAFT]))
+    assert hepatitis_orders(f) == ["5196-1", "16933-4", "16128-1"]
+    card = cards.render_card(f)
+    assert card["summary"].endswith(": HBsAg, anti-HBc, anti-HCV") and len(card["summary"]) < 140
+
+
+@pytest.mark.parametrize("code", ["16128-1", "13955-0"])
+def test_an_anti_hcv_result_under_either_code_completes_the_screen(code):
+    labs_ = [lab("5196-1", 100, text="negative"), lab("16933-4", 100, text="negative"),
+             lab(code, 900, text="non-reactive")]  # years ago still counts: a result on record
+    assert run(screening.screen_hbv, record(drafts=[DRAFT], labs=labs_)) == []
 
 
 def test_zoster_silent_when_immunizations_unavailable():
