@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import regimens
-from cdshooks.clinical.draft_update import update_action
-from cdshooks.clinical.findings import Finding, Suggestion
+from cdshooks.clinical.draft_update import new_order, update_action
+from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.regimens import Choice, OrderDose
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -29,7 +29,8 @@ CONDITION_TOPICS = {
 }
 BAND_TOPICS = frozenset({"dose-escalation", "dose-above-max"})
 REDUCING_TOPICS = frozenset(CONDITION_TOPICS) | BAND_TOPICS
-SUGGESTION_KEY = "change-dose"
+SUGGESTION_KEY = "change-dose"  # an update of the draft
+NEW_ORDER_KEY = "new-reduced-order"  # a new order replacing an active, undrafted one
 # Said when the order's dose could not be read, so no exact target can be computed.
 GENERIC_REDUCTION = "5 mg once daily (5 mg BID if 10 mg BID was intended; XR 22 mg: XR 11 mg)"
 
@@ -76,7 +77,7 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
     """Every dose card of an order offers the same labelled regimens, the reductions stacked."""
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(findings):
-        if f.topic in REDUCING_TOPICS and f.order_id and f.variant != "severe":
+        if f.topic in REDUCING_TOPICS and f.order_id and f.variant not in ("severe", "inhibitor-drafted"):
             dose = f.facts.get("_dose")
             if dose is not None and dose.reading.readable:
                 groups.setdefault(f.order_id, []).append(i)
@@ -99,7 +100,7 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
             "choices": describe(offered),
             "consensus_note": " ".join(notes),
         }
-        suggestions = _suggestions(dose, offered, record.patient_id)
+        suggestions = choice_suggestions(dose, offered, record.patient_id)
         for i, f in zip(indices, group):
             out[i] = replace(f, facts={**f.facts, **facts}, suggestions=suggestions)
     return out
@@ -121,14 +122,22 @@ def and_list(items: Iterable[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id: str) -> tuple[Suggestion, ...]:
+def choice_suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id: str) -> tuple[Suggestion, ...]:
+    """One suggestion per choice: an `update` of a draft, or a `create` replacing an active order."""
     out = []
     for n, choice in enumerate(offered):
-        action = update_action(dose, choice.regimen, patient_id)
+        if dose.order.is_draft:
+            key, action = SUGGESTION_KEY, update_action(dose, choice.regimen, patient_id)
+        else:
+            resource = new_order(dose, choice.regimen, patient_id)
+            key, action = NEW_ORDER_KEY, resource and Action(
+                "create", f"Order tofacitinib {choice.regimen.label}; discontinue the active {dose.regimen_label} order",
+                resource=resource)
         if action is not None:  # no valid resource: the card's text carries the advice
             # the lower choice is the recommended one: escalation is for refractory disease only
-            out.append(Suggestion(SUGGESTION_KEY, (action,), is_recommended=n == len(offered) - 1,
-                                  facts={"suggested": choice.regimen.label, "choice": choice_name(choice)}))
+            out.append(Suggestion(key, (action,), is_recommended=n == len(offered) - 1,
+                                  facts={"suggested": choice.regimen.label, "choice": choice_name(choice),
+                                         "current": dose.regimen_label}))
     return tuple(out)
 
 

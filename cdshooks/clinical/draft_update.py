@@ -126,3 +126,28 @@ def _set_medication(res: dict[str, Any], coding: tuple[str, str]) -> None:
         "coding": [{"system": RXNORM, "code": code, "display": name}],
         "text": name,
     }
+
+
+# Fields of an active order that belong to it, not to a new order replacing it.
+_NOT_COPIED = ("id", "meta", "identifier", "text", "groupIdentifier", "priorPrescription", "statusReason",
+               "eventHistory", "dispenseRequest", "substitution", "basedOn", "authoredOn")
+
+
+def new_order(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[str, Any] | None:
+    """A new draft MedicationRequest at `regimen`, copied from an active order and pointing back at it.
+
+    clinical-rules.md, "Dose reductions": only drafts are updated; for an active,
+    undrafted order the reduced regimen is a `create`, and the active order must be
+    discontinued or replaced in the EHR. None when no valid R4 resource results.
+    """
+    res = updated_draft(dose, regimen, patient_id)
+    for key in _NOT_COPIED:
+        res.pop(key, None)
+    res["status"] = "draft"
+    res["intent"] = "order"
+    if dose.order.reference:
+        res["priorPrescription"] = {"reference": dose.order.reference}
+    try:
+        return validate_resource(res)
+    except InvalidResource:
+        return None

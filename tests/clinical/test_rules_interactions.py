@@ -115,9 +115,14 @@ def test_cyp_inhibitor_with_tofacitinib_draft_updates_only_the_draft():
     assert a.type == "update" and a.resource["id"] == "draft-tofa"
 
 
-def test_patient_view_cyp_card_has_no_suggestion():
+def test_patient_view_cyp_card_offers_a_new_reduced_order_never_an_update():
+    # nothing is drafted on patient-view: the reduced regimen is a `create` pointing at the active order
     [f] = by_topic(record(k.base_resources(on_tofacitinib=True) + [other("fluconazole 200 mg")]), "dose-cyp-inhibitor", "patient-view")
-    assert f.variant == "on-therapy" and not f.suggestions
+    assert f.variant == "on-therapy"
+    [s] = f.suggestions
+    [a] = s.actions
+    assert s.key == "new-reduced-order" and a.type == "create" and s.facts["suggested"] == "5 mg once daily"
+    assert a.resource["priorPrescription"] == {"reference": "MedicationRequest/m-tofa"} and "id" not in a.resource
 
 
 def test_jak_duplicate_removes_the_drafted_jak_inhibitor():

@@ -81,6 +81,13 @@ def dose_renal(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
     rf = renal.assess(record, t)
     if not rf.impaired(t):
         return
+    facts = _renal_facts(rf, t)
+    for dose in doses:
+        yield reduction_finding("dose-renal", dose, facts)
+
+
+def _renal_facts(rf: renal.RenalFunction, t: Thresholds) -> dict[str, object]:
+    """The value, its date and the method used (or the conditions), for the dose-renal card."""
     lines = []
     if rf.value is not None:
         lines.append(f"{rf.method}: {rf.value:g} {rf.unit} (fires at {t.renal_clcr_max_ml_min:g} or less)")
@@ -97,14 +104,12 @@ def dose_renal(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
         short = f"eGFR {rf.value:g}, approximation"
     else:
         short = ", ".join(rf.condition_names)
-    facts = {
+    return {
         "renal_summary": short,
         "renal_method": rf.method if by_value else "conditions on record",
         "renal_basis": bullet_list(lines),
         "dialysis_note": "On hemodialysis: give the dose after dialysis." if rf.dialysis else "",
     }
-    for dose in doses:
-        yield reduction_finding("dose-renal", dose, facts)
 
 
 @rule("order-select", "order-sign")
@@ -122,6 +127,37 @@ def dose_hepatic(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
             yield Finding("dose-hepatic", {**order_facts(dose), **facts}, variant="severe", order_id=dose.order.id)
         else:
             yield reduction_finding("dose-hepatic", dose, facts)
+
+
+def reducible_active_doses(record: PatientRecord) -> list[OrderDose]:
+    """Active tofacitinib orders whose regimen is above the adjusted one (patient-view: nothing is drafted)."""
+    out = []
+    for o in tofa.active_orders(record):
+        dose = regimens.read(o, record.now) if counts(o) else None
+        if dose is not None and dose.reading.readable and regimens.reduced(dose) is not None:
+            out.append(dose)
+    return out
+
+
+@rule("patient-view")
+def dose_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
+    """dose-renal / dose-hepatic on patient-view when the active regimen is above the adjusted one.
+
+    Renal function often falls on calcineurin inhibitors, TMP-SMX or IVIG; the
+    reduced regimen is offered as a new order (`offer_choices`), never an update.
+    """
+    doses = reducible_active_doses(record)
+    if not doses:
+        return
+    rf = renal.assess(record, t)
+    hi = hepatic.assess(record)
+    for dose in doses:
+        if rf.impaired(t):
+            yield Finding("dose-renal", {**order_facts(dose), **_renal_facts(rf, t)}, variant="on-therapy",
+                          order_id=dose.order.id)
+        if hi is not None and not hi.severe:
+            facts = {"child_pugh": hi.child_pugh, "hepatic_basis": bullet_list(list(hi.basis))}
+            yield Finding("dose-hepatic", {**order_facts(dose), **facts}, variant="on-therapy", order_id=dose.order.id)
 
 
 @postprocessor

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import regimens
-from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, reduction_finding
+from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, order_facts, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
 from cdshooks.clinical.problem_list import matching
@@ -98,6 +98,8 @@ def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[Dr
     reasons = reduction_reasons(record, t)
     facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.", record.now)
     facts["reduction"] = _active_reduction(tofa.active, reasons, t, record.now)
+    facts["stacked_note"] = (phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons))
+                             if len(reasons) > 1 else "")
     facts["agent_class"] = agent_class(hits)
     facts["infection_note"] = (
         "An active serious infection is on record (see that card): hold tofacitinib for the course."
@@ -131,9 +133,7 @@ def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, .
             parts.append(escape_markdown(f"{dose.regimen_label}: already at the reduced dose, no change needed"))
         else:
             parts.append(f"{escape_markdown(dose.regimen_label)} must be reduced to {describe(offered)}")
-    note = (" " + escape_markdown(phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons)))
-            if len(reasons) > 1 else "")
-    return Markdown("; ".join(parts) + note)
+    return Markdown("; ".join(parts))
 
 
 @rule("patient-view")
@@ -147,11 +147,15 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         if not hits:
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.", record.now)
-        variant = "default"
+        variant, order_id = "default", None
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t, record.now)
             variant = "on-therapy"
-        yield Finding(topic, facts, variant=variant)
+            dose = regimens.read(tofa.active[0], record.now) if len(tofa.active) == 1 else None
+            if dose is not None and dose.reading.readable:
+                # the card is about this order: it offers the same new orders as dose-renal / dose-hepatic
+                facts, order_id = {**order_facts(dose), **facts}, dose.order.id
+        yield Finding(topic, facts, variant=variant, order_id=order_id)
 
 
 def _serious_infection(record: PatientRecord) -> bool:
