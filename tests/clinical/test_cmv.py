@@ -107,3 +107,22 @@ def test_new_start_needs_a_baseline_within_14_days(cmv_days_ago, overdue):
 def test_newly_detectable_after_a_negative_worded_as_no_dna_detected():
     v = viremia(lab(QUANT, 10, text="no cmv dna detected"), lab(QUANT, 2, 200, "IU/mL"))
     assert v is not None and v.level == "rising"
+
+
+@pytest.mark.parametrize(
+    "not_a_result",
+    [lab(QUANT, 2, text="test not performed"), lab(QUANT, 2, text="tnp"),
+     lab(QUANT, 2, status="registered"), lab(QUANT, 2, 90, "IU/mL", status="registered"),
+     lab(QUANT, 2, text="not detected", status="cancelled"), lab(QUANT, 2, text="not detected", status="entered-in-error")],
+    ids=["test-not-performed", "tnp", "registered", "registered-with-value", "cancelled", "entered-in-error"],
+)
+def test_not_performed_pending_and_cancelled_do_not_satisfy_the_pcr_schedule(not_a_result):
+    # Day 200 (30-day phase), last real result 31 days ago: overdue, whatever came after it.
+    rec = record(meds=[tofa(200)], labs=[lab(QUANT, 31, text="not detected"), not_a_result])
+    s = cmv.pcr_schedule(rec, TH)
+    assert s.overdue and s.last.lab.id == f"{QUANT}-31"
+
+
+@pytest.mark.parametrize("status", ["registered", "cancelled"])
+def test_pending_or_cancelled_results_never_fire_viremia(status):
+    assert viremia(lab(QUANT, 1, 5000, "IU/mL", status=status)) is None
