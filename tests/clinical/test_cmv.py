@@ -126,3 +126,32 @@ def test_not_performed_pending_and_cancelled_do_not_satisfy_the_pcr_schedule(not
 @pytest.mark.parametrize("status", ["registered", "cancelled"])
 def test_pending_or_cancelled_results_never_fire_viremia(status):
     assert viremia(lab(QUANT, 1, 5000, "IU/mL", status=status)) is None
+
+
+PRESENCE = "4996-5"
+
+
+@pytest.mark.parametrize(
+    "newer",
+    [lab(PRESENCE, 2, text="detected"), lab(QUANT, 2, text="cmv dna detected"), lab(COPIES, 2, 90000, "copies/mL"),
+     lab(QUANT, 2, text="indeterminate")],
+    ids=["4996-5-detected", "iu-code-text-detected", "copies", "indeterminate"],
+)
+def test_a_newer_non_iu_or_qualitative_result_never_hides_an_older_iu_result_above_threshold(newer):
+    # clinical-rules.md rev 2, CMV results: "that one still fires critical".
+    v = viremia(lab(QUANT, 20, 2400, "IU/mL"), newer)
+    assert v.level == "above-threshold"
+    assert v.newest.lab.value == 2400
+    assert [r.lab for r in v.newer] == [newer]
+    assert [r.lab for r in v.trend] == [newer, v.newest.lab]
+
+
+def test_a_newer_not_detected_result_in_any_unit_still_supersedes():
+    # not detected is a result whatever the unit: below the copies assay's limit, the virus is not detected
+    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(COPIES, 2, 137, "copies/mL", comparator="<")) is None
+    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(PRESENCE, 2, text="not detected")) is None
+
+
+def test_an_older_iu_result_above_threshold_outside_the_lookback_does_not_fire():
+    v = viremia(lab(QUANT, 31, 2400, "IU/mL"), lab(PRESENCE, 2, text="detected"))
+    assert v is None or v.level != "above-threshold"

@@ -53,8 +53,20 @@ def _cmv_trend(trend) -> object:
             notes.append("preliminary")
         if r.measurement is not None and not cmv.in_iu(r):
             notes.append("copies/mL: not compared with IU thresholds")
+        elif r.measurement is None and not r.not_detected:
+            notes.append("no amount in IU/mL: not compared with IU thresholds")
         rows.append((r.when.date().isoformat(), r.value_label, "; ".join(notes)))
     return table(("Date", "CMV DNA", "Note"), rows)
+
+
+def _newer_note(v: cmv.Viremia) -> str | None:
+    """The newer results that cannot be compared with the threshold: they do not replace this one."""
+    if not v.newer:
+        return None
+    shown = "; ".join(f"{r.value_label} on {r.when.date().isoformat()}" for r in v.newer)
+    if len(v.newer) == 1:
+        return f"The newer result ({shown}) cannot be compared with the threshold and does not replace this one."
+    return f"The newer results ({shown}) cannot be compared with the threshold and do not replace this one."
 
 
 def _cmv_order(record: PatientRecord, reason: str) -> Suggestion:
@@ -79,7 +91,10 @@ def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "threshold": th.cmv_viremia_iu_ml,
             "previous": f"{previous.value_label} on {previous.when.date().isoformat()}" if previous else "none on record",
             "trend": _cmv_trend(v.trend),
-            "preliminary_note": sentence("The newest result is preliminary." if v.newest.preliminary else None),
+            "notes": sentence(" ".join(filter(None, (
+                f"The result of {v.newest.when.date().isoformat()} is preliminary." if v.newest.preliminary else None,
+                _newer_note(v),
+            )))),
             "therapy": status(record).text,
             "lookback_days": th.cmv_lookback_days,
             "rising_window_days": th.cmv_rising_window_days,

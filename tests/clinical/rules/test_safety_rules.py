@@ -202,3 +202,12 @@ def test_anemia_card_states_the_configured_thresholds():
     assert "below 10 g/dL" in card["summary"] and "below 9 g/dL" not in card["detail"]
     (f,) = list(lab_safety.anemia(record(meds=[tofa()], labs=[lab("718-7", 2, 8.2, "g/dL")]), th))
     assert "below 8.5 g/dL" in cards.render_card(f)["detail"]
+
+
+def test_cmv_critical_card_names_the_newer_result_that_cannot_replace_it():
+    rec = record(meds=[tofa()], labs=[lab("72493-0", 10, 1850, "IU/mL"), lab("4996-5", 2, text="detected")])
+    (f,) = findings(infection.cmv_viremia, rec)
+    card = cards.render_card(f)
+    assert card["indicator"] == "critical" and "1,850 IU/mL" in card["summary"]
+    assert "The newer result (detected on 2026-01-13) cannot be compared with the threshold" in card["detail"]
+    assert "no amount in IU/mL: not compared with IU thresholds" in card["detail"]  # its trend row
