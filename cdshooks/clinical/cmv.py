@@ -4,7 +4,10 @@ clinical-rules.md, "CMV results": not-detected and below-limit results are
 results (they satisfy the PCR schedule, never fire viremia). Rising = the two
 newest quantified results within the window, both in IU/mL, newer > older; or
 a quantified result whose previous result was not detected. Copies/mL results
-are shown but never compared with IU thresholds.
+are shown but never compared with IU thresholds; detected without an amount in
+IU/mL (copies/mL, qualitative "Detected") raises its own warning, and a newer
+copies/mL or qualitative result never hides an older IU result above the
+threshold. "Test not performed" and pending results are not results (labs).
 """
 
 from __future__ import annotations
@@ -32,37 +35,72 @@ def in_iu(r: Result) -> bool:
     return r.measurement is not None and r.measurement.unit == IU_ML
 
 
+def places_against_threshold(r: Result) -> bool:
+    """An amount in IU/mL, or not detected (in any unit): a result that says where the virus stands."""
+    return r.not_detected or (in_iu(r) and r.quantified)
+
+
+def detected_not_in_iu(r: Result) -> bool:
+    """CMV DNA detected without an amount in IU/mL: copies/mL above the assay's limit, a qualitative
+    "Detected" (4996-5, or text), a number whose unit cannot be converted."""
+    if r.not_detected or in_iu(r):
+        return False
+    return r.detected or (r.unconvertible and r.lab.value > 0)
+
+
 @dataclass(frozen=True)
 class Viremia:
-    """A CMV finding: `level` is "above-threshold" or "rising"."""
+    """A CMV finding: `level` is "above-threshold", "rising" or "not-in-iu" (detected, not comparable).
+
+    `newer`: the results after `newest` in the lookback that cannot be compared with the
+    threshold (copies/mL, qualitative, indeterminate): shown, but they never hide it.
+    """
 
     level: str
     newest: Result
     previous: Result | None
     trend: tuple[Result, ...]
+    newer: tuple[Result, ...] = ()
+
+
+def _older_than(everything: list[Result], r: Result) -> list[Result]:
+    at = next(i for i, x in enumerate(everything) if x is r)
+    return everything[at + 1:]
 
 
 def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
-    """CMV reactivation (newest IU result > threshold, FAN2022: "> 500 IU/mL") or a low-level rise; else None."""
+    """CMV reactivation (IU result > threshold, FAN2022: "> 500 IU/mL"), a low-level rise, or CMV DNA
+    detected without an amount in IU/mL; else None.
+
+    The result judged is the newest that places the virus against the threshold (an IU amount, or
+    not detected in any unit): a newer not-detected result supersedes an older positive, but a
+    newer copies/mL or qualitative result never hides an older IU result above the threshold.
+    Short of that, CMV DNA detected after it without an IU amount is "not-in-iu": a detected
+    virus is never silent.
+    """
     everything = cmv_results(record)
     recent = labs.within(everything, record.now, th.cmv_lookback_days)
-    if not recent:
-        return None
-    newest = recent[0]
-    if newest.not_detected or not in_iu(newest) or not newest.quantified:
-        return None  # a newer negative supersedes; copies and unconvertible units are not compared
+    at = next((i for i, r in enumerate(recent) if places_against_threshold(r)), None)
+    newest, newer = (recent[at], tuple(recent[:at])) if at is not None else (None, tuple(recent))
     trend = tuple(everything[:TREND_LENGTH])
-    others = [r for r in everything if r is not newest]
-    if newest.measurement.value > th.cmv_viremia_iu_ml:
-        return Viremia("above-threshold", newest, others[0] if others else None, trend)
-    window = [r for r in labs.within(others, record.now, th.cmv_rising_window_days)]
+    if newest is not None and not newest.not_detected and newest.measurement.value > th.cmv_viremia_iu_ml:
+        others = _older_than(everything, newest)
+        return Viremia("above-threshold", newest, others[0] if others else None, trend, newer)
+    detected = next((i for i, r in enumerate(newer) if detected_not_in_iu(r)), None)
+    if detected is not None:
+        others = _older_than(everything, newer[detected])
+        return Viremia("not-in-iu", newer[detected], others[0] if others else None, trend, newer[:detected])
+    if newest is None or newest.not_detected:
+        return None  # nothing detected since the newest negative (or nothing at all)
+    others = _older_than(everything, newest)
+    window = labs.within(others, record.now, th.cmv_rising_window_days)
     if not window or labs.days_between(newest.when, record.now) > th.cmv_rising_window_days:
         return None
     if window[0].not_detected:
-        return Viremia("rising", newest, window[0], trend)  # newly detectable
+        return Viremia("rising", newest, window[0], trend, newer)  # newly detectable
     older = next((r for r in window if r.quantified), None)
     if older is not None and in_iu(older) and newest.measurement.value > older.measurement.value:
-        return Viremia("rising", newest, older, trend)
+        return Viremia("rising", newest, older, trend, newer)
     return None
 
 

@@ -2,9 +2,11 @@
 
 `results(record, "lymphocytes-absolute")` -> every usable result of that test;
 `latest(record, test, within_days=90)` -> the newest one in the window. Test
-keys are the member names of the `lab-tests` value set. Entered-in-error and
-cancelled results are already gone (the record builder drops them; dropped
-here too, for records built by hand). Preliminary results are usable but
+keys are the member names of the `lab-tests` value set. Entered-in-error,
+cancelled and registered (pending) results are already gone (the record
+builder drops them; dropped here too, for records built by hand). A result
+that only says the test was not performed ("Test not performed", "TNP") is
+not a result either. Preliminary results are usable but
 flagged so a card can say so. A result without any date cannot be placed in
 time and is not used. Results are read newest first and only as far as asked:
 `latest` reads one Observation of a year of them (see `cdshooks.data.observations`).
@@ -37,6 +39,9 @@ _NEGATIVE_TEXT = re.compile(
 )
 _INDETERMINATE_TEXT = re.compile(r"\b(indeterminate|inconclusive|equivocal|borderline)\b")
 _POSITIVE_TEXT = re.compile(r"\b(detected|positive|pos|reactive|present)\b")
+# A value that says there is no result: "Test not performed", "TNP", "Not done (clotted)". Only at
+# the start of the value (or of one of its codings): "Detected; quantitation not performed" is a result.
+_NOT_PERFORMED_TEXT = re.compile(r"^\W*(?:test\s+)?(?:not[\s-]+(?:performed|done)|tnp)\b")
 
 
 class Result(NamedTuple):
@@ -139,6 +144,13 @@ def _answer(codings: tuple[Coding, ...], text: str | None, interpretation: tuple
     return None
 
 
+def _not_performed(lab: LabResult) -> bool:
+    """The value says the test was not performed, and nothing in it reads as an answer."""
+    if not any(_NOT_PERFORMED_TEXT.match(part) for part in (lab.value_text or "").split(";")):
+        return False
+    return _answer(lab.value_codings, lab.value_text, lab.interpretation) is None
+
+
 @bounded_memo(4096)
 def _test_key(codings: tuple[Coding, ...], text: str | None) -> str | None:
     member = lookup.load("lab-tests").match(codings, (text,))
@@ -155,6 +167,8 @@ def _to_result(lab: LabResult, test: str) -> Result | None:
         return None
     if lab.value is None and not lab.value_text and not lab.value_codings and not lab.interpretation:
         return None  # nothing measured (dataAbsentReason, unreadable value): not a result
+    if lab.value is None and lab.value_text and _not_performed(lab):
+        return None
     measurement = (
         to_canonical(test, lab.value, lab.unit, lab.unit_code) if lab.value is not None else None
     )

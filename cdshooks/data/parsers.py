@@ -26,7 +26,8 @@ from cdshooks.data.elements import (
 )
 from cdshooks.data.record import Allergy, Coding, LabResult, MedicationOrder, Problem, Vaccination
 
-DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
+# registered: ordered or received, no result yet (a pending result is not a result).
+DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
 DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
@@ -163,7 +164,7 @@ def _observation_value(resource: Mapping) -> dict[str, Any]:
 
 
 def observation_counts(resource: Mapping) -> bool:
-    """False for an Observation whose status says it does not count (entered in error, cancelled)."""
+    """False for an Observation whose status says it does not count (entered in error, cancelled, registered)."""
     if resource.get("status") == "final":  # nearly every result: no need to read the status leniently
         return True
     return _status(resource) not in DROPPED_OBSERVATION_STATUSES

@@ -168,3 +168,40 @@ def test_anti_hcv_is_read_under_both_codes_with_its_presence_answer(loinc):
     reactive = lab("hcv2", loinc, 10, value_text="reactive")
     got = labs.results(record(neg, reactive), "anti-hcv")
     assert [(r.lab.id, r.answer) for r in got] == [("hcv2", "positive"), ("hcv", "negative")]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(value_text="test not performed"),
+        dict(value_text="tnp"),
+        dict(value_text="not performed - specimen clotted"),
+        dict(value_text="not done"),
+        # valueCodeableConcept: codes and text joined ("TNP" coded, text "Test not performed")
+        dict(value_text="tnp; test not performed", value_codings=[Coding(None, "TNP", "Test not performed")]),
+        dict(value_text="test not performed", value_codings=[Coding(None, None, "Test not performed")]),
+    ],
+)
+def test_a_test_not_performed_is_not_a_result(kwargs):
+    # clinical-rules.md, CMV results: "Test not performed" / "TNP" are not results; the same holds
+    # for every test (it must not satisfy a monitoring window nor hide the result before it).
+    real = lab("real", "72493-0", 20, value_text="not detected")
+    tnp = lab("tnp", "72493-0", 2, **kwargs)
+    assert [r.lab.id for r in labs.results(record(real, tnp), "cmv-dna-quant")] == ["real"]
+
+
+@pytest.mark.parametrize(
+    "value_text, answer",
+    [("detected; quantitation not performed", "positive"), ("not detected", "negative"),
+     ("cmv dna detected, quantitation not done", "positive")],
+)
+def test_a_result_that_mentions_a_step_not_performed_is_still_a_result(value_text, answer):
+    r = labs.latest(record(lab("r", "72493-0", 2, value_text=value_text)), "cmv-dna-quant")
+    assert r is not None and r.answer == answer
+
+
+@pytest.mark.parametrize("status", ["registered", "cancelled", "entered-in-error"])
+def test_pending_cancelled_and_entered_in_error_are_not_results(status):
+    real = lab("real", "72493-0", 20, value_text="not detected")
+    other = lab("other", "72493-0", 1, 900, "IU/mL", status=status)
+    assert [r.lab.id for r in labs.results(record(real, other), "cmv-dna-quant")] == ["real"]

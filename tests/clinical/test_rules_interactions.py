@@ -144,3 +144,12 @@ def test_recombinant_zoster_is_not_live():
     rzv = other("Shingrix", "draft", oid="rzv")
     rzv["medicationCodeableConcept"]["coding"] = [{"system": k.CVX, "code": "187"}]
     assert topics(record(drafts=[rzv], on_tofacitinib=True)) == []
+
+
+def test_patient_view_cyp_card_with_an_unreadable_active_dose_still_renders():
+    from cdshooks.cards import render_card
+
+    res = k.without(k.base_resources(on_tofacitinib=True), "m-tofa")
+    res.append(k.med_request("m-tofa", k.TOFA_5MG[1], k.TOFA_5MG[0], days_ago=120, dosages=[{"text": "as directed"}]))
+    [f] = by_topic(record(res + [other("fluconazole 200 mg")]), "dose-cyp-inhibitor", "patient-view")
+    assert not f.suggestions and "dose not readable" in render_card(f)["detail"]

@@ -157,7 +157,7 @@ def test_observations_newest_first_with_every_effective_shape():
     assert r.observations[1].effective == datetime(2026, 1, 10, 8, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "registered"])
 def test_observation_status_filter(status):
     r = record(observations=[obs("bad", status=status), obs("ok", status="preliminary")])
     assert [o.id for o in r.observations] == ["ok"]

@@ -53,17 +53,47 @@ def _cmv_trend(trend) -> object:
             notes.append("preliminary")
         if r.measurement is not None and not cmv.in_iu(r):
             notes.append("copies/mL: not compared with IU thresholds")
+        elif r.measurement is None and not r.not_detected:
+            notes.append("no amount in IU/mL: not compared with IU thresholds")
         rows.append((r.when.date().isoformat(), r.value_label, "; ".join(notes)))
     return table(("Date", "CMV DNA", "Note"), rows)
 
 
-def _cmv_order(record: PatientRecord, reason: str) -> Suggestion:
-    return order_labs("order-cmv-pcr", record, ["cmv-dna-quant"], reason)
+def _newer_note(v: cmv.Viremia) -> str | None:
+    """The newer results that cannot be compared with the threshold: they do not replace this one."""
+    if not v.newer:
+        return None
+    shown = "; ".join(f"{r.value_label} on {r.when.date().isoformat()}" for r in v.newer)
+    if len(v.newer) == 1:
+        return f"The newer result ({shown}) cannot be compared with the threshold and does not replace this one."
+    return f"The newer results ({shown}) cannot be compared with the threshold and do not replace this one."
+
+
+def _cmv_order(record: PatientRecord, reason: str, key: str = "order-cmv-pcr") -> Suggestion:
+    return order_labs(key, record, ["cmv-dna-quant"], reason)
+
+
+_CMV_VARIANT = {"above-threshold": "default", "rising": "rising", "not-in-iu": "not-in-iu"}
+
+
+def _why_not_comparable(r) -> str:
+    if r.measurement is not None:
+        return "Copies/mL are specific to the assay and are not converted to IU/mL."
+    if r.unconvertible:
+        return "Its unit cannot be converted to IU/mL."
+    return "A qualitative result reports no amount."
+
+
+def _cmv_suggestion(record: PatientRecord, v: cmv.Viremia) -> Suggestion:
+    if v.level == "not-in-iu":
+        return _cmv_order(record, "CMV DNA detected, not in IU/mL: repeat quantitative PCR in IU/mL", "order-cmv-pcr-iu")
+    return _cmv_order(record, "CMV DNA detected on tofacitinib: repeat quantitative PCR")
 
 
 @rule(*ALL_HOOKS)
 def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
-    """Newest CMV DNA > threshold (critical), or detected below it and rising (warning)."""
+    """CMV DNA > threshold (critical); detected below it and rising, or detected without an amount
+    in IU/mL (warning)."""
     if not tofacitinib.in_context(record):
         return
     v = cmv.viremia(record, th)
@@ -72,19 +102,23 @@ def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     previous = v.previous
     yield Finding(
         "cmv-viremia",
-        variant="default" if v.level == "above-threshold" else "rising",
+        variant=_CMV_VARIANT[v.level],
         facts={
             "value": v.newest.value_label,
             "date": v.newest.when,
             "threshold": th.cmv_viremia_iu_ml,
             "previous": f"{previous.value_label} on {previous.when.date().isoformat()}" if previous else "none on record",
             "trend": _cmv_trend(v.trend),
-            "preliminary_note": sentence("The newest result is preliminary." if v.newest.preliminary else None),
+            "notes": sentence(" ".join(filter(None, (
+                f"The result of {v.newest.when.date().isoformat()} is preliminary." if v.newest.preliminary else None,
+                _newer_note(v),
+            )))),
             "therapy": status(record).text,
             "lookback_days": th.cmv_lookback_days,
             "rising_window_days": th.cmv_rising_window_days,
+            "why": _why_not_comparable(v.newest),
         },
-        suggestions=(_cmv_order(record, "CMV DNA detected on tofacitinib: repeat quantitative PCR"),),
+        suggestions=(_cmv_suggestion(record, v),),
     )
 
 

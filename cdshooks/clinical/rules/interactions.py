@@ -151,6 +151,7 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t, record.now)
             variant = "on-therapy"
+            facts["consensus_note"] = ""  # set by offer_choices when the card is about one readable order
             dose = regimens.read(tofa.active[0], record.now) if len(tofa.active) == 1 else None
             if dose is not None and dose.reading.readable:
                 # the card is about this order: it offers the same new orders as dose-renal / dose-hepatic

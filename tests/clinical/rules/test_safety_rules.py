@@ -202,3 +202,44 @@ def test_anemia_card_states_the_configured_thresholds():
     assert "below 10 g/dL" in card["summary"] and "below 9 g/dL" not in card["detail"]
     (f,) = list(lab_safety.anemia(record(meds=[tofa()], labs=[lab("718-7", 2, 8.2, "g/dL")]), th))
     assert "below 8.5 g/dL" in cards.render_card(f)["detail"]
+
+
+def test_cmv_critical_card_names_the_newer_result_that_cannot_replace_it():
+    rec = record(meds=[tofa()], labs=[lab("72493-0", 10, 1850, "IU/mL"), lab("4996-5", 2, text="detected")])
+    (f,) = findings(infection.cmv_viremia, rec)
+    card = cards.render_card(f)
+    assert card["indicator"] == "critical" and "1,850 IU/mL" in card["summary"]
+    assert "The newer result (detected on 2026-01-13) cannot be compared with the threshold" in card["detail"]
+    assert "no amount in IU/mL: not compared with IU thresholds" in card["detail"]  # its trend row
+
+
+NON_IU_SUMMARY = ("CMV DNA detected; the result cannot be compared with the 500 IU/mL threshold: "
+                  "repeat quantitative PCR in IU/mL")
+
+
+@pytest.mark.parametrize(
+    "detected, why",
+    [(lab("29604-6", 1, 2000, "copies/mL"), "Copies/mL are specific to the assay"),
+     (lab("4996-5", 1, text="detected"), "A qualitative result reports no amount."),
+     (lab("72493-0", 1, 40, "ng/mL"), "Its unit cannot be converted to IU/mL.")],
+    ids=["copies", "qualitative", "unconvertible"],
+)
+def test_cmv_detected_not_in_iu_card_asks_for_a_quantitative_pcr_in_iu(detected, why):
+    rec = record(meds=[tofa()], labs=[lab("72493-0", 5, text="not detected"), detected])
+    (f,) = findings(infection.cmv_viremia, rec)
+    card = cards.render_card(f)
+    assert card["indicator"] == "warning" and card["summary"] == NON_IU_SUMMARY
+    assert why in card["detail"] and "cannot be compared with the 500 IU/mL reactivation threshold" in card["detail"]
+    (suggestion,) = card["suggestions"]
+    assert suggestion["label"] == "Repeat quantitative CMV PCR in IU/mL (LOINC 72493-0)"
+    (action,) = suggestion["actions"]
+    assert action["type"] == "create" and action["resource"]["resourceType"] == "ServiceRequest"
+    assert action["resource"]["code"]["coding"] == [{"system": "http://loinc.org", "code": "72493-0"}]
+
+
+def test_cmv_non_iu_warning_is_the_same_order_as_cmv_pcr_due():
+    # one way of building the CMV ServiceRequest: the pcr-due suggestion and this one differ only in reason
+    due = findings(infection.cmv_pcr_due, record(meds=[tofa()], labs=[lab("72493-0", 40, text="not detected")]))
+    non_iu = findings(infection.cmv_viremia, record(meds=[tofa()], labs=[lab("4996-5", 1, text="detected")]))
+    a, b = due[0].suggestions[0].actions[0].resource, non_iu[0].suggestions[0].actions[0].resource
+    assert {k: v for k, v in a.items() if k != "reasonCode"} == {k: v for k, v in b.items() if k != "reasonCode"}
