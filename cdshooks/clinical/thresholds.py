@@ -66,6 +66,7 @@ class Thresholds:
     monitor_first_window_end_day: int = 56
     monitor_cbc_interval_days: int = 90
     monitor_lft_interval_days: int = 90
+    monitor_lipid_interval_days: int = 365  # revision 2: lipids at 4-8 weeks, then every 12 months
 
 
 DEFAULT_THRESHOLDS = Thresholds()
