@@ -14,7 +14,9 @@ from typing import Iterator
 from cdshooks.clinical import regimens
 from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
-from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
+from cdshooks.clinical.interacting_drugs import (
+    CLASSES, DrugHit, TofacitinibOrders, drug_names, find, raises_card, tofacitinib_orders,
+)
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
@@ -57,8 +59,8 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
     tofa = tofacitinib_orders(record)
     for topic, value_sets in CLASSES.items():
         hits = find(record, value_sets, t)
-        if not hits or not _pair_involves_selected_draft(tofa, hits):
-            continue
+        if not raises_card(hits, value_sets) or not _pair_involves_selected_draft(tofa, hits):
+            continue  # no hits, or only drugs that are named on the card but never raise it (IVIG)
         if topic == "dose-cyp-inhibitor":
             yield from _cyp_inhibitor(record, tofa, hits)
             continue
@@ -72,7 +74,14 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             if topic == "ddi-jak-duplicate":
                 suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
         facts = _facts(hits, tofa.drafts or tofa.active, direction)
-        yield Finding(topic, facts, suggestions=tuple(suggestions))
+        yield Finding(topic, facts, variant=_variant(topic, hits), suggestions=tuple(suggestions))
+
+
+def _variant(topic: str, hits: list[DrugHit]) -> str:
+    """The triple-therapy card with IVIG among the agents says what IVIG adds (clinical-rules.md)."""
+    if topic == "ddi-triple-therapy" and any(h.ingredient == "IVIG" for h in hits):
+        return "with-ivig"
+    return "default"
 
 
 def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) -> bool:
@@ -125,10 +134,10 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         return
     for topic, value_sets in CLASSES.items():
         hits = [h for h in find(record, value_sets, t) if not h.drafted]
-        if not hits:
+        if not raises_card(hits, value_sets):
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.")
-        variant = "default"
+        variant = _variant(topic, hits)
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active)
             variant = "on-therapy"
