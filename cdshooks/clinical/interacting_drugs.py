@@ -4,8 +4,9 @@ Only orders that count are considered: an active MedicationRequest in the
 record, or a draft in draftOrders (a draft whose status says it is ended,
 e.g. stopped or cancelled, does not count). Recent exposure (clinical-rules.md
 Definitions) adds completed orders of drugs whose effect outlasts the order:
-rituximab given in the last 12 months, cyclophosphamide (and IVIG, when the
-triple-therapy value set lists it) in the last 30 days. The record holds
+rituximab given in the last 12 months, cyclophosphamide and IVIG in the last
+30 days. Some members are only named on their class's card, never raise it
+alone (IVIG on ddi-triple-therapy: `named_only`). The record holds
 MedicationRequests only (no MedicationAdministration prefetch), so "given" is
 read from the order: see `given_on`. Matching is by code first, then
 by name (ingredient and brand, whole words), on the medication concept, a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Mapping
 
 from datetime import datetime
@@ -153,13 +155,11 @@ def find(record: PatientRecord, value_sets: tuple[str, ...], t: Thresholds = DEF
 
 
 # Value set -> (members that count when given recently (None: all), Thresholds field of the window).
-# Tacrolimus, cyclosporine and mycophenolate are daily drugs: only an active order counts.
-# IVIG is counted when the triple-therapy value set lists it (it does not today).
+# Tacrolimus, cyclosporine and mycophenolate are daily drugs: only an active order counts;
+# cyclophosphamide pulses and IVIG courses are given and completed, and count for 30 days.
 RECENT_EXPOSURE: dict[str, tuple[frozenset[str] | None, str]] = {
     "rituximab": (None, "rituximab_recent_exposure_days"),
-    "triple-therapy-agents": (
-        frozenset({"cyclophosphamide", "ivig", "immune globulin"}), "triple_therapy_recent_exposure_days",
-    ),
+    "triple-therapy-agents": (frozenset({"cyclophosphamide", "IVIG"}), "triple_therapy_recent_exposure_days"),
 }
 RECENT_EXPOSURE_STATUSES = frozenset({"completed"})  # active orders already count as current
 
@@ -227,6 +227,24 @@ class TofacitinibOrders:
 def tofacitinib_orders(record: PatientRecord) -> TofacitinibOrders:
     drafts = tuple(d for d in record.drafts if counts(d) and tofa.is_tofacitinib(d))
     return TofacitinibOrders(drafts, tofa.active_orders(record))
+
+
+@cache
+def named_only(value_sets: tuple[str, ...]) -> frozenset[str]:
+    """Members named on their class's card but never raising it alone (property `named_only`).
+
+    IVIG: clinical-rules.md, ddi-triple-therapy, "IVIG is named on the same card when another
+    agent is current (IVIG alone raises no card)".
+    """
+    return frozenset(
+        m.name for name in value_sets for m in lookup.load(name).members if m.properties.get("named_only")
+    )
+
+
+def raises_card(hits: list[DrugHit], value_sets: tuple[str, ...]) -> bool:
+    """Whether the hits raise their class's card: at least one is not a named-only member."""
+    quiet = named_only(value_sets)
+    return any(h.ingredient not in quiet for h in hits)
 
 
 def drug_names(hits: list[DrugHit]) -> str:

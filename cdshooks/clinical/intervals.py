@@ -1,8 +1,8 @@
 """Monitoring schedules: windows after the tofacitinib start and repeat intervals.
 
 clinical-rules.md, "Monitoring windows": a result between day 28 and day 56
-after start, then at least every 90 days (CBC, ALT/AST); lipids once in the
-first window. A test is overdue only after its window has closed without a
+after start, then at least every 90 days (CBC, ALT/AST), every 365 days
+(lipids). A test is overdue only after its window has closed without a
 result. Days are calendar days (UTC dates); day 0 is the start day.
 """
 
@@ -32,7 +32,7 @@ def monitoring_schedule(
     last_day: int,
     repeat_days: int | None,
 ) -> Schedule:
-    """The schedule of one test; `repeat_days=None` for a test needed once (lipids)."""
+    """The schedule of one test; `repeat_days=None` for a test needed only once."""
     counted = [r for r in results if days_between(start, r.when) >= first_day and r.when <= now]
     window_closes = start.date() + timedelta(days=last_day)
     today = now.date()

@@ -10,13 +10,21 @@ not a result either. Preliminary results are usable but
 flagged so a card can say so. A result without any date cannot be placed in
 time and is not used. Results are read newest first and only as far as asked:
 `latest` reads one Observation of a year of them (see `cdshooks.data.observations`).
+
+Derived ALC (clinical-rules.md, "Lab recency"): when a CBC reports lymphocytes
+only as a percentage (736-9) with a WBC from the same specimen time (the same
+effective time), the absolute count is WBC x % / 100. It is one more result of
+"lymphocytes-absolute" (so it fires lab-lymphopenia and counts as the
+differential for screening and monitoring), labelled as derived
+(`Result.derived_from`). An absolute count reported at that time wins: no
+count is derived beside it.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from typing import Hashable, Iterator, NamedTuple
+from typing import Hashable, Iterable, Iterator, NamedTuple
 
 from cdshooks.data.observations import ObservationIndex
 from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
@@ -52,6 +60,8 @@ class Result(NamedTuple):
     measurement: Measurement | None  # None: no number, or a unit we cannot convert
     when: datetime
     preliminary: bool
+    # A derived count: how ("derived from lymphocytes 8% x WBC 4.5 x10^3/µL"); None when measured.
+    derived_from: str | None = None
 
     @property
     def below_limit(self) -> bool:
@@ -102,6 +112,8 @@ class Result(NamedTuple):
         A converted value shows the reported one beside it: "11.9 g/dL (reported 7.4 mmol/L)".
         """
         lab = self.lab
+        if self.derived_from is not None and self.measurement is not None:
+            return f"{_number(self.measurement.value)} {display_unit(self.measurement.unit)}, {self.derived_from}"
         if self.measurement is not None:
             prefix = lab.comparator or ""
             label = f"{prefix}{_number(self.measurement.value)} {display_unit(self.measurement.unit)}"
@@ -175,36 +187,120 @@ def _to_result(lab: LabResult, test: str) -> Result | None:
     return Result(lab, test, measurement, lab.effective, lab.preliminary)
 
 
+def _converted(labs: Iterable[LabResult], test: str) -> Iterator[Result]:
+    """The usable results among dated LabResults of `test`, in their order."""
+    for lab in labs:
+        result = _to_result(lab, test)
+        if result is not None:
+            yield result
+
+
 class _TestResults:
     """One test's usable results, newest first, converted only as far as callers have read."""
 
-    __slots__ = ("test", "_labs", "_read", "_complete")
+    __slots__ = ("test", "_results", "_read", "_complete")
 
-    def __init__(self, test: str, labs: Iterator[LabResult]) -> None:
+    def __init__(self, test: str, results: Iterator[Result]) -> None:
         self.test = test
-        self._labs = labs  # dated LabResults of this test, newest first
+        self._results = results  # usable results of this test, newest first, made as they are taken
         self._read: list[Result] = []
         self._complete = False
 
     def _read_until(self, count: int | None) -> None:
         if self._complete:
             return
-        for lab in self._labs:
-            result = _to_result(lab, self.test)
-            if result is not None:
-                self._read.append(result)
-                if count is not None and len(self._read) >= count:
-                    return
+        for result in self._results:
+            self._read.append(result)
+            if count is not None and len(self._read) >= count:
+                return
         self._complete = True
 
+    def at(self, i: int) -> Result | None:
+        """The i-th newest result (reading no further), or None."""
+        if len(self._read) <= i:
+            self._read_until(i + 1)
+        return self._read[i] if i < len(self._read) else None
+
     def newest(self) -> Result | None:
-        if not self._read:
-            self._read_until(1)
-        return self._read[0] if self._read else None
+        return self.at(0)
 
     def all(self) -> list[Result]:
         self._read_until(None)
         return list(self._read)
+
+
+ALC = "lymphocytes-absolute"
+LYMPHOCYTE_PERCENT = "lymphocytes-percent"
+WBC = "wbc"
+
+
+def _derived_counts(record: PatientRecord) -> Iterator[Result]:
+    """ALCs derived from a lymphocyte % and a WBC of the same specimen time, newest first.
+
+    Both lists are newest first, so one pass over each pairs them (a merge join),
+    reading no further back than the percentages asked for.
+    """
+    percents, wbcs = _results_of(record, LYMPHOCYTE_PERCENT), _results_of(record, WBC)
+    i = j = 0
+    last: datetime | None = None
+    while (pct := percents.at(i)) is not None:
+        i += 1
+        if pct.when == last or not _usable_percent(pct):
+            continue  # a second percentage of the same specimen: one count per specimen time
+        while (w := wbcs.at(j)) is not None and w.when > pct.when:
+            j += 1  # WBCs newer than this percentage have no percentage of their own
+        k = j
+        while (w := wbcs.at(k)) is not None and w.when == pct.when:
+            if _usable_count(w):
+                last = pct.when
+                yield _derived(pct, w)
+                break
+            k += 1
+
+
+def _usable_percent(r: Result) -> bool:
+    m = r.measurement
+    return m is not None and not r.lab.comparator and 0 <= m.value <= 100
+
+
+def _usable_count(r: Result) -> bool:
+    m = r.measurement
+    return m is not None and not r.lab.comparator and m.unit == COUNT and m.value >= 0
+
+
+def _derived(pct: Result, wbc: Result) -> Result:
+    value = wbc.measurement.value * pct.measurement.value / 100  # type: ignore[union-attr]  # checked usable
+    preliminary = pct.preliminary or wbc.preliminary
+    lab = LabResult(
+        id=f"{pct.lab.id}+{wbc.lab.id}",  # the two Observations it rests on
+        codings=pct.lab.codings,
+        status="preliminary" if preliminary else pct.lab.status,
+        effective=pct.when,
+        value=value,
+        unit=COUNT,
+        unit_code=COUNT,
+    )
+    how = (
+        f"derived from lymphocytes {_number(pct.measurement.value)}% x WBC "  # type: ignore[union-attr]
+        f"{_number(wbc.measurement.value)} {display_unit(COUNT)}"  # type: ignore[union-attr]
+    )
+    return Result(lab, ALC, Measurement(value, COUNT), pct.when, preliminary, how)
+
+
+def _with_derived(measured: Iterator[Result], derived: Iterator[Result]) -> Iterator[Result]:
+    """Measured and derived ALCs, newest first; a count derived for a time that has a measured one is dropped."""
+    m, d = next(measured, None), next(derived, None)
+    measured_at: datetime | None = None  # time of the last measured result given
+    while m is not None or d is not None:
+        if d is not None and (d.when == measured_at or (m is not None and d.when == m.when)):
+            d = next(derived, None)  # the lab's own count at this time wins
+        elif d is None or (m is not None and m.when > d.when):
+            measured_at = m.when  # type: ignore[union-attr]  # m is not None here
+            yield m  # type: ignore[misc]
+            m = next(measured, None)
+        else:
+            yield d
+            d = next(derived, None)
 
 
 def _groups_by_test(index: ObservationIndex) -> dict[str, list[Hashable]]:
@@ -254,7 +350,10 @@ def _results_of(record: PatientRecord, test: str) -> _TestResults:
     done = record.derived(_results_by_test)
     found = done.get(test)
     if found is None:
-        found = done[test] = _TestResults(test, _newest_labs(record, test))
+        results = _converted(_newest_labs(record, test), test)
+        if test == ALC:
+            results = _with_derived(results, _derived_counts(record))
+        found = done[test] = _TestResults(test, results)
     return found
 
 

@@ -1,7 +1,8 @@
 """The on-therapy lab plan: which tests are due when (monitoring and the summary card).
 
 clinical-rules.md, "Monitoring windows": CBC (ALC, ANC, Hb) and ALT/AST in
-day 28-56 after start, then at least every 90 days; lipids once in day 28-56.
+day 28-56 after start, then at least every 90 days; lipids in day 28-56, then
+every 365 days (revision 2: "then every 12 months").
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def plan(record: PatientRecord, th: Thresholds) -> list[PlannedTest] | None:
         ("CBC: hemoglobin", ("hemoglobin",), th.monitor_cbc_interval_days),
         ("ALT", ("alt",), th.monitor_lft_interval_days),
         ("AST", ("ast",), th.monitor_lft_interval_days),
-        ("Lipids", LIPID_TESTS, None),
+        ("Lipids", LIPID_TESTS, th.monitor_lipid_interval_days),
     ]
     out = []
     for name, tests, repeat in groups:

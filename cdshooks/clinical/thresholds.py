@@ -60,12 +60,13 @@ class Thresholds:
     baseline_lipids_lookback_days: int = 90
     # --- Recent exposure (clinical-rules.md Definitions): a completed order given this recently counts ---
     rituximab_recent_exposure_days: int = 365  # B-cell depletion lasts months (ddi-rituximab, hbv-positive)
-    triple_therapy_recent_exposure_days: int = 30  # cyclophosphamide (and IVIG) for ddi-triple-therapy
+    triple_therapy_recent_exposure_days: int = 30  # cyclophosphamide and IVIG for ddi-triple-therapy
     # --- Monitoring windows (days after tofacitinib start) ---
     monitor_first_window_start_day: int = 28
     monitor_first_window_end_day: int = 56
     monitor_cbc_interval_days: int = 90
     monitor_lft_interval_days: int = 90
+    monitor_lipid_interval_days: int = 365  # revision 2: lipids at 4-8 weeks, then every 12 months
 
 
 DEFAULT_THRESHOLDS = Thresholds()

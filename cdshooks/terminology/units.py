@@ -6,6 +6,8 @@ member name of the `lab-tests` value set ("lymphocytes-absolute", "hemoglobin").
 Canonical units:
 - cell counts (ALC, ANC, WBC, platelets): 10*3/uL (= 10*9/L = K/uL). Rules that
   think in cells/uL (= cells/mm3; ALC < 500) convert with `cells_per_ul()`.
+- lymphocytes as a percentage of leukocytes: % (a UCUM fraction, unit "1",
+  converts: 0.08 is 8%).
 - hemoglobin g/dL; creatinine, lipids mg/dL; eGFR mL/min/{1.73_m2};
   creatinine clearance mL/min; weight kg; ALT/AST/CK U/L; ferritin ng/mL.
 - viral loads (CMV, EBV): [IU]/mL; a log10 IU/mL value v means 10^v IU/mL.
@@ -48,6 +50,7 @@ CANONICAL: dict[str, str] = {
     "lymphocytes-absolute": COUNT,
     "neutrophils-absolute": COUNT,
     "wbc": COUNT,
+    "lymphocytes-percent": "%",
     "platelets": COUNT,
     "hemoglobin": "g/dL",
     "creatinine": "mg/dL",
@@ -104,6 +107,7 @@ _SPELLINGS: dict[str, dict[str, float]] = {
     "ng/mL": {"ng/ml": 1.0, "ug/l": 1.0},
     IU_ML: {"iu/ml": 1.0, "[iu]/ml": 1.0, "iu/l": 0.001, "[iu]/l": 0.001},
     COPIES_ML: {"copies/ml": 1.0, "{copies}/ml": 1.0, "cp/ml": 1.0, "copy/ml": 1.0},
+    "%": {"%": 1.0, "percent": 1.0, "pct": 1.0, "%{leukocytes}": 1.0, "%{wbcs}": 1.0, "%{wbc}": 1.0},
 }
 # Creatinine by substance: umol/L and mmol/L (the UCUM library cannot cross mass/substance).
 _CREATININE_SUBSTANCE = {"umol/l": 1 / _CREATININE_UMOL_PER_MG_DL,

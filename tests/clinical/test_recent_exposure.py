@@ -71,6 +71,9 @@ def _drug(name: str, days_ago: float, status: str = "completed") -> dict:
     ("cyclophosphamide 500 MG Injection", 20, True),
     ("cyclophosphamide 500 MG Injection", 30, True),
     ("cyclophosphamide 500 MG Injection", 40, False),
+    ("immune globulin intravenous (human) 10 % (IVIG) 2 g/kg", 20, True),
+    ("Privigen 10 % Injectable Solution", 30, True),
+    ("Privigen 10 % Injectable Solution", 31, False),
     ("tacrolimus 1 MG Oral Capsule", 5, False),  # a daily drug: only an active order counts
     ("mycophenolate mofetil 500 MG Oral Tablet", 5, False),
 ])

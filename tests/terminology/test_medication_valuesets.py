@@ -117,3 +117,31 @@ def test_moderate_inhibitors_are_not_in_the_firing_sets():
     moderate = lookup.load("moderate-cyp3a4-inhibitors")
     for m in moderate.members:
         assert idrugs.match(order(mr({"text": m.name})), CYP) is None
+
+
+TRIPLE = ("triple-therapy-agents",)
+
+
+@pytest.mark.parametrize("text", [
+    "IVIG 2 g/kg over 5 days", "IVIg 0.4 g/kg/day", "Privigen 10 % Injectable Solution", "Gamunex-C 10 g/100 mL",
+    "Immune Globulin Intravenous (Human) 10%", "immune globulin (human) 10 % injection",
+    "Immune Globulin Infusion (Human)", "intravenous immunoglobulin", "Human Immunoglobulin G 100 MG/ML",
+    "IV immune globulin", "Octagam 10%", "Gammagard Liquid",
+])
+def test_ivig_is_a_triple_therapy_agent_by_name(text):
+    assert idrugs.match(order(mr({"text": text})), TRIPLE) == "IVIG"
+
+
+@pytest.mark.parametrize("text", [
+    "Rho(D) immune globulin", "hepatitis B immune globulin (human)", "varicella zoster immune globulin",
+    "Cytomegalovirus Immune Globulin Intravenous (Human)",  # hyperimmune globulins are not IVIG
+    "immune globulin subcutaneous (human) 20%", "immune globulin (human), subcutaneous", "Hizentra 20%",
+    "GamaSTAN immune globulin intramuscular", "immune globulin IM", "anti-thymocyte globulin",
+])
+def test_hyperimmune_subcutaneous_and_intramuscular_globulins_are_not_ivig(text):
+    assert idrugs.match(order(mr({"text": text})), TRIPLE) is None
+
+
+def test_ivig_is_named_only_on_the_triple_therapy_card():
+    assert idrugs.named_only(TRIPLE) == frozenset({"IVIG"})
+    assert idrugs.match(order(mr({"text": "IVIG"})), ("biologic-dmards",)) is None

@@ -208,3 +208,13 @@ def test_katal_with_micro_sign_variants(code):
 def test_log_iu_ucum_annotation_alone(unit):
     m = to_canonical("cmv-dna-quant", 3.2, unit)
     assert m is not None and m.unit == IU_ML and m.value == pytest.approx(10**3.2)
+
+
+@pytest.mark.parametrize("value, unit, expected", [(8, "%", 8), (8, "percent", 8), (0.08, "1", 8)])
+def test_lymphocyte_percentage(value, unit, expected):
+    m = to_canonical("lymphocytes-percent", value, unit)
+    assert m is not None and m.unit == "%" and math.isclose(m.value, expected)
+
+
+def test_a_lymphocyte_percentage_in_a_count_unit_is_not_a_percentage():
+    assert to_canonical("lymphocytes-percent", 8, "10*3/uL") is None

@@ -16,7 +16,9 @@ from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import regimens
 from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, order_facts, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
-from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
+from cdshooks.clinical.interacting_drugs import (
+    CLASSES, DrugHit, TofacitinibOrders, drug_names, find, raises_card, tofacitinib_orders,
+)
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.resume_regimen import reduction_reasons
@@ -60,8 +62,8 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
     tofa = tofacitinib_orders(record)
     for topic, value_sets in CLASSES.items():
         hits = find(record, value_sets, t)
-        if not hits or not _pair_involves_selected_draft(tofa, hits):
-            continue
+        if not raises_card(hits, value_sets) or not _pair_involves_selected_draft(tofa, hits):
+            continue  # no hits, or only drugs that are named on the card but never raise it (IVIG)
         if topic == "dose-cyp-inhibitor":
             yield from _cyp_inhibitor(record, tofa, hits, t)
             continue
@@ -75,7 +77,14 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             if topic == "ddi-jak-duplicate":
                 suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
         facts = _facts(hits, tofa.drafts or tofa.active, direction, record.now)
-        yield Finding(topic, facts, suggestions=tuple(suggestions))
+        yield Finding(topic, facts, variant=_variant(topic, hits), suggestions=tuple(suggestions))
+
+
+def _variant(topic: str, hits: list[DrugHit]) -> str:
+    """The triple-therapy card with IVIG among the agents says what IVIG adds (clinical-rules.md)."""
+    if topic == "ddi-triple-therapy" and any(h.ingredient == "IVIG" for h in hits):
+        return "with-ivig"
+    return "default"
 
 
 def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) -> bool:
@@ -138,16 +147,16 @@ def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, .
 
 @rule("patient-view")
 def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
-    """patient-view: active tofacitinib with an active interacting drug (no suggestions: nothing is drafted)."""
+    """patient-view: active tofacitinib with an active interacting drug (CYP: new orders, never an update)."""
     tofa = tofacitinib_orders(record)
     if not tofa.active:
         return
     for topic, value_sets in CLASSES.items():
         hits = [h for h in find(record, value_sets, t) if not h.drafted]
-        if not hits:
+        if not raises_card(hits, value_sets):
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.", record.now)
-        variant, order_id = "default", None
+        variant, order_id = _variant(topic, hits), None
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t, record.now)
             variant = "on-therapy"

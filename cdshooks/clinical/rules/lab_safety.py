@@ -2,7 +2,9 @@
 
 clinical-rules.md, "Infection and laboratory safety" and "Lab recency": the
 newest result within the lookback (90 days) decides; older results never
-fire; a value whose unit cannot be normalized is not used.
+fire; a value whose unit cannot be normalized is not used. An ALC derived from
+the lymphocyte percentage and the WBC of the same specimen counts like a
+measured one, and the card says it was derived (`labs`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def lymphopenia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     else:
         return
     facts = _count_facts(r, cells) | {
+        "alc": "ALC (derived)" if r.derived_from else "ALC",  # from the lymphocyte % and the WBC (labs.py)
         "therapy": therapy.text,
         "critical_below": f"{th.alc_critical_below:,.0f}",
         "info_below": f"{th.alc_info_below:,.0f}",

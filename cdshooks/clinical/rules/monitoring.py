@@ -54,6 +54,7 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "last_day": th.monitor_first_window_end_day,
             "cbc_days": th.monitor_cbc_interval_days,
             "lft_days": th.monitor_lft_interval_days,
+            "lipid_days": th.monitor_lipid_interval_days,
         },
         suggestions=(order_labs("order-overdue", record, to_order, "Tofacitinib on-therapy monitoring"),),
     )

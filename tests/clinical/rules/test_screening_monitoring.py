@@ -138,3 +138,18 @@ def test_summaries_name_missing_labs_by_short_names_and_a_whole_lipid_panel_as_l
 
     assert short_list(["lymphocytes-absolute", "hemoglobin", *LIPID_TESTS], LIPID_TESTS) == "ALC, Hb, lipids"
     assert short_list(["alt", "ldl"], LIPID_TESTS) == "ALT, LDL"
+
+
+def test_monitoring_asks_for_lipids_13_months_after_the_last_panel():
+    cbc = [lab(code, 10, v, u) for code, v, u in (("731-0", 1.4, "10*3/uL"), ("751-8", 4, "10*3/uL"),
+                                                   ("718-7", 13, "g/dL"), ("1742-6", 20, "U/L"),
+                                                   ("1920-8", 20, "U/L"))]
+    ldl_13_months = lab("13457-7", 396, 110, "mg/dL")
+    (f,) = run(monitoring.monitor_labs_due_patient_view, record(meds=[tofa(600)], labs=cbc + [ldl_13_months]))
+    card = cards.render_card(f)
+    assert card["summary"].endswith(": lipids")
+    assert "then every 365 days" not in card["detail"]  # the USPI sets no later interval: the card says whose it is
+    assert "lipids every 365 days is this service's interval" in card["detail"]
+    assert [a["resource"]["code"]["coding"][0]["code"] for s in card["suggestions"] for a in s["actions"]] == ["57698-3"]
+    ldl_11_months = lab("13457-7", 335, 110, "mg/dL")
+    assert run(monitoring.monitor_labs_due_patient_view, record(meds=[tofa(600)], labs=cbc + [ldl_11_months])) == []
