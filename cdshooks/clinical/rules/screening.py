@@ -61,14 +61,13 @@ def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], l
 
 @rule(*ORDER_HOOKS)
 def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
-    """No IGRA/TST within 12 months (warning); positive and untreated (critical)."""
+    """No IGRA/TST within 12 months (warning); positive at any time and untreated (critical)."""
     if not screening_applies(record) or not _labs_known(record):
         return
     results = labs.results_any(record, TB_TESTS)
-    positives = [
-        _describe(r) for r in labs.within(results, record.now, months_as_days(th.tb_positive_lookback_months))
-        if r.is_positive
-    ]
+    # A positive test at any time: a positive IGRA/TST does not become negative (a newer
+    # negative one does not undo it, and a repeat test is not the answer to it).
+    positives = [_describe(r) for r in results if r.is_positive]
     positives += [m.label for m in matching(record, "latent-tb")]
     if positives:
         treated, recent = _ltbi_treatment(record, th)
@@ -82,7 +81,6 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
                 "positive_list": bullets(positives),
                 "treatment": "; ".join(recent) if recent else "no LTBI treatment on record",
                 "min_days": th.ltbi_min_treatment_days,
-                "positive_months": th.tb_positive_lookback_months,
             },
         )
         return
