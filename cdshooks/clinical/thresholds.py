@@ -54,6 +54,7 @@ class Thresholds:
     dose_weight_lookback_days: int = 365
     # --- Screening ---
     tb_screen_lookback_months: int = 12  # a positive IGRA/TST counts at any time: no window
+    tst_positive_induration_mm: float = 5.0  # TST positive from this induration (immunosuppressed)
     ltbi_min_treatment_days: int = 28
     baseline_labs_lookback_days: int = 30
     baseline_lipids_lookback_days: int = 90

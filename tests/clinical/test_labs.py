@@ -159,3 +159,23 @@ def test_days_between_counts_utc_calendar_days_whatever_the_offset():
     assert days_between(datetime(2026, 1, 15, 0, 0, tzinfo=timezone.utc), now) == 0
     minus_five = timezone(timedelta(hours=-5))
     assert days_between(datetime(2026, 1, 14, 20, 0, tzinfo=minus_five), now) == 0  # 01:00Z on the 15th
+
+
+@pytest.mark.parametrize(
+    "kwargs, mm",
+    [
+        (dict(value=7, unit="mm"), 7),
+        (dict(value=7), 7),  # no unit: a TST is read in mm
+        (dict(value=7, unit="mm induration"), 7),
+        (dict(value=7, unit="[mm]"), 7),
+        (dict(value=0.7, unit="cm"), 7),
+        (dict(value=7, unit="mm", value_text="7 mm"), 7),  # valueString "7 mm"
+        (dict(value_text="positive, 12 mm"), 12),
+        (dict(value_text="7mm induration, negative"), 7),
+        (dict(value_text="positive"), None),
+        (dict(value=7, unit="mmHg"), None),
+    ],
+)
+def test_tst_induration_mm(kwargs, mm):
+    (r,) = labs.results(record(lab("t", None, 3, text="Tuberculin skin test", **kwargs)), "tst")
+    assert labs.induration_mm(r) == mm

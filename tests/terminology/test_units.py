@@ -208,3 +208,17 @@ def test_katal_with_micro_sign_variants(code):
 def test_log_iu_ucum_annotation_alone(unit):
     m = to_canonical("cmv-dna-quant", 3.2, unit)
     assert m is not None and m.unit == IU_ML and m.value == pytest.approx(10**3.2)
+
+
+@pytest.mark.parametrize(
+    "value, unit, code, expected_mm",
+    [(7, "mm", "mm", 7), (7, "millimeters", None, 7), (7, "[mm]", None, 7), (0.7, "cm", "cm", 7),
+     (7, None, None, 7), (7, " ", None, 7)],
+)
+def test_tst_induration_in_mm_and_a_bare_number_is_mm(value, unit, code, expected_mm):
+    assert to_canonical("tst", value, unit, code) == Measurement(pytest.approx(expected_mm), "mm")
+
+
+def test_a_bare_number_is_not_given_a_unit_for_other_tests():
+    assert to_canonical("hemoglobin", 12.5, None) is None
+    assert to_canonical("tst", 7, "mmHg") is None

@@ -38,8 +38,40 @@ def _labs_known(record: PatientRecord) -> bool:
     return "observations" not in record.unavailable
 
 
-def _describe(r: Result) -> str:
-    return f"{r.test.upper() if r.test == 'igra' else 'TST'} {r.value_label} on {r.when.date().isoformat()}"
+def tb_answer(r: Result, th: Thresholds) -> str | None:
+    """"positive" / "negative" / "indeterminate" for an IGRA or TST result.
+
+    A TST with a size is read by its induration: at least `tst_positive_induration_mm`
+    (5 mm, the cut-off for immunosuppressed patients) is positive whatever cut-off the
+    reader applied (10 or 15 mm elsewhere); below it, negative unless read as positive.
+    A TST without a size, and an IGRA, are read by their stated answer.
+    """
+    if r.test == "tst":
+        mm = labs.induration_mm(r)
+        cutoff = th.tst_positive_induration_mm
+        if mm is not None:
+            if r.below_limit:  # "<5 mm" is under the cut-off; "<10 mm" says nothing about it
+                if mm <= cutoff:
+                    return "positive" if r.is_positive else "negative"
+            elif mm >= cutoff:
+                return "positive"
+            else:
+                return "positive" if r.is_positive else "negative"
+    return r.answer
+
+
+def _describe(r: Result, th: Thresholds) -> str:
+    when = r.when.date().isoformat()
+    if r.test == "igra":
+        return f"IGRA {r.value_label} on {when}"
+    mm = labs.induration_mm(r)
+    if mm is None:
+        return f"TST {r.value_label} on {when}"
+    size = f"{r.lab.comparator or ''}{mm:g} mm induration"
+    stated = r.answer
+    if stated and stated != tb_answer(r, th):
+        size += f" (reported as {stated}; {th.tst_positive_induration_mm:g} mm counts as positive under immunosuppression)"
+    return f"TST {size} on {when}"
 
 
 def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], list[str]]:
@@ -67,7 +99,7 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     results = labs.results_any(record, TB_TESTS)
     # A positive test at any time: a positive IGRA/TST does not become negative (a newer
     # negative one does not undo it, and a repeat test is not the answer to it).
-    positives = [_describe(r) for r in results if r.is_positive]
+    positives = [_describe(r, th) for r in results if tb_answer(r, th) == "positive"]
     positives += [m.label for m in matching(record, "latent-tb")]
     if positives:
         treated, recent = _ltbi_treatment(record, th)
@@ -81,26 +113,27 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
                 "positive_list": bullets(positives),
                 "treatment": "; ".join(recent) if recent else "no LTBI treatment on record",
                 "min_days": th.ltbi_min_treatment_days,
+                "tst_mm": th.tst_positive_induration_mm,
             },
         )
         return
     recent_screen = [
         r for r in labs.within(results, record.now, months_as_days(th.tb_screen_lookback_months))
-        if r.is_negative or r.is_positive
+        if tb_answer(r, th) in ("negative", "positive")
     ]
     if recent_screen:
         return
     # An indeterminate IGRA is not a negative screen: the card asks for a repeat, and says why.
-    indeterminate = results[0] if results and results[0].answer == "indeterminate" else None
+    indeterminate = results[0] if results and tb_answer(results[0], th) == "indeterminate" else None
     yield Finding(
         "screen-tb",
         variant="indeterminate" if indeterminate else "default",
         facts={
             "months": th.tb_screen_lookback_months,
-            "last": _describe(results[0]) if results else "no IGRA or TST on record",
+            "last": _describe(results[0], th) if results else "no IGRA or TST on record",
             "date": indeterminate.when if indeterminate else "",
             "indeterminate_note": bullets(
-                [f"The newest result was indeterminate ({_describe(indeterminate)}): repeat the IGRA."]
+                [f"The newest result was indeterminate ({_describe(indeterminate, th)}): repeat the IGRA."]
                 if indeterminate else []
             ),
         },

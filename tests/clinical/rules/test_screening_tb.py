@@ -1,9 +1,13 @@
-"""screen-tb, revision 2 of clinical-rules.md: a positive IGRA/TST counts at any time."""
+"""screen-tb, revision 2 of clinical-rules.md: a positive IGRA/TST counts at any time;
+a TST of 5 mm or more is positive in the immunosuppressed."""
+
+import pytest
 
 from cdshooks import cards
 from cdshooks.clinical.rules import screening
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from tests.clinical.records import lab, med, record, tofa
+from cdshooks.data.parsers import lab_result
+from tests.clinical.records import ago, lab, med, record, tofa
 
 DRAFT = tofa(0, draft=True)
 FOUR_YEARS = 4 * 365 + 1
@@ -32,3 +36,61 @@ def test_an_old_positive_with_ltbi_treatment_back_then_is_silent():
     labs_ = [lab("71773-6", FOUR_YEARS, text="positive"), lab("71773-6", 60, text="negative")]
     inh = med("isoniazid 300 MG Oral Tablet", FOUR_YEARS - 30, 300, status="completed")
     assert run(record(drafts=[DRAFT], labs=labs_, meds=[inh])) == []
+
+
+def tst(days_ago=30, **value):
+    """A TST Observation as EHRs send it: no LOINC code, the test named in code.text."""
+    return lab_result({
+        "resourceType": "Observation", "id": "tst", "status": "final",
+        "code": {"text": "Tuberculin skin test (PPD) induration"},
+        "effectiveDateTime": ago(days_ago).isoformat(), **value,
+    })
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"valueQuantity": {"value": 7, "unit": "mm", "system": "http://unitsofmeasure.org", "code": "mm"}},
+        {"valueQuantity": {"value": 7, "unit": "[mm]"}},
+        {"valueQuantity": {"value": 7}},  # no unit: a TST is read in mm
+        {"valueInteger": 7},
+        {"valueString": "7 mm"},
+        {"valueString": "7 mm induration"},
+        {"valueString": "Positive, 12 mm"},
+        {"valueQuantity": {"value": 5, "unit": "mm"}},  # the cut-off itself is positive
+    ],
+    ids=["ucum-mm", "bracket-mm", "quantity-no-unit", "integer", "string-7-mm", "string-induration",
+         "string-positive-12-mm", "exactly-5-mm"],
+)
+def test_a_tst_of_5_mm_or_more_is_positive(value):
+    (f,) = run(record(drafts=[DRAFT], labs=[tst(**value)]))
+    assert f.variant == "untreated"
+    assert "TST " in f.facts["positive"] and "mm induration" in f.facts["positive"]
+
+
+def test_a_tst_of_7_mm_read_as_negative_with_another_cut_off_is_still_positive():
+    reading = tst(valueQuantity={"value": 7, "unit": "mm"},
+                  interpretation=[{"coding": [{"code": "NEG"}]}])
+    (f,) = run(record(drafts=[DRAFT], labs=[reading]))
+    assert f.variant == "untreated"
+    assert "reported as negative; 5 mm counts as positive" in f.facts["positive"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"valueQuantity": {"value": 4, "unit": "mm"}}, {"valueString": "4 mm"}, {"valueInteger": 0},
+     {"valueString": "<5 mm"}],
+    ids=["4-mm", "string-4-mm", "0", "below-5"],
+)
+def test_a_tst_under_5_mm_is_a_negative_screen(value):
+    assert run(record(drafts=[DRAFT], labs=[tst(**value)])) == []  # a result: no card, no repeat order
+
+
+def test_a_tst_under_5_mm_read_as_positive_stays_positive():
+    reading = tst(valueQuantity={"value": 4, "unit": "mm"}, interpretation=[{"coding": [{"code": "POS"}]}])
+    assert run(record(drafts=[DRAFT], labs=[reading]))[0].variant == "untreated"
+
+
+def test_a_tst_over_a_year_old_under_5_mm_is_no_screen():
+    (f,) = run(record(drafts=[DRAFT], labs=[tst(400, valueInteger=4)]))
+    assert f.variant == "default" and "TST 4 mm induration on " in f.facts["last"]
