@@ -7,9 +7,11 @@ be had (`record.unavailable`), the rule stays silent rather than guess.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Iterable
 
 from cdshooks.clinical import labs, tofacitinib
+from cdshooks.cards import Markdown
 from cdshooks.clinical.card_text import bullets
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.intervals import months_as_days
@@ -18,7 +20,7 @@ from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.suggested_orders import lab_title, order_labs, order_names, short_list
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
-from cdshooks.data.record import PatientRecord
+from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.engine import rule
 from cdshooks.terminology import lookup
 
@@ -74,8 +76,8 @@ def _describe(r: Result, th: Thresholds) -> str:
     return f"TST {size} on {when}"
 
 
-def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], list[str]]:
-    """(treatment for >= the minimum, treatment started too recently), as labels."""
+def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[MedicationOrder], list[MedicationOrder]]:
+    """(LTBI orders authored at least the minimum ago, LTBI orders authored more recently)."""
     vs = lookup.load("ltbi-drugs")
     done, recent = [], []
     for o in record.medications:
@@ -83,12 +85,23 @@ def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], l
             continue
         if o.authored_on is None:
             continue
-        label = f"{o.label} (ordered {o.authored_on.date().isoformat()}, {o.status})"
         if labs.days_between(o.authored_on, record.now) >= th.ltbi_min_treatment_days:
-            done.append(label)
+            done.append(o)
         else:
-            recent.append(label)
+            recent.append(o)
     return done, recent
+
+
+def _treatment_label(o: MedicationOrder) -> str:
+    return f"{o.label} (ordered {o.authored_on.date().isoformat()}, {o.status})"  # type: ignore[union-attr]
+
+
+def _earliest_start(recent: list[MedicationOrder], th: Thresholds) -> str:
+    """The day the minimum treatment is reached, if the active LTBI treatment continues."""
+    started = [o.authored_on for o in recent if o.status == "active" and o.authored_on is not None]
+    if not started:
+        return ""
+    return (min(started) + timedelta(days=th.ltbi_min_treatment_days)).date().isoformat()
 
 
 @rule(*ORDER_HOOKS)
@@ -105,13 +118,17 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         treated, recent = _ltbi_treatment(record, th)
         if treated:
             return
+        start = _earliest_start(recent, th)
         yield Finding(
             "screen-tb",
             variant="untreated",
             facts={
                 "positive": "; ".join(positives),
                 "positive_list": bullets(positives),
-                "treatment": "; ".join(recent) if recent else "no LTBI treatment on record",
+                "treatment": "; ".join(map(_treatment_label, recent)) if recent else "no LTBI treatment on record",
+                "start_note": Markdown(
+                    f" If this treatment continues, tofacitinib can start from {start}." if start else ""
+                ),
                 "min_days": th.ltbi_min_treatment_days,
                 "tst_mm": th.tst_positive_induration_mm,
             },

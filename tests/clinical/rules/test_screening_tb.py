@@ -94,3 +94,45 @@ def test_a_tst_under_5_mm_read_as_positive_stays_positive():
 def test_a_tst_over_a_year_old_under_5_mm_is_no_screen():
     (f,) = run(record(drafts=[DRAFT], labs=[tst(400, valueInteger=4)]))
     assert f.variant == "default" and "TST 4 mm induration on " in f.facts["last"]
+
+
+def test_the_untreated_card_asks_for_1_month_of_treatment_and_never_a_repeat_igra():
+    (f,) = run(record(drafts=[DRAFT], labs=[lab("71773-6", 60, text="positive")]))
+    card = cards.render_card(f)
+    assert "treat latent TB for at least 1 month before starting" in card["summary"]
+    assert len(card["summary"]) < 140
+    assert "a repeat IGRA is not the answer to a positive one" in card["detail"]
+    assert "rifampin and rifapentine are CYP3A4 inducers" in card["detail"]
+    assert "suggestions" not in card
+
+
+def test_the_untreated_card_offers_the_coded_override_ltbi_treated_documented_elsewhere():
+    (f,) = run(record(drafts=[DRAFT], labs=[lab("71773-6", 60, text="positive")]))
+    reasons = cards.render_card(f)["overrideReasons"]
+    assert {"system": "urn:tofacitinib-cds:override-reason", "code": "ltbi-treated-elsewhere",
+            "display": "LTBI treated, documented elsewhere"} in reasons
+    assert "screened-elsewhere" not in [r["code"] for r in reasons]  # the test is on record: not "screening"
+
+
+def test_treatment_started_too_recently_names_the_day_tofacitinib_can_start():
+    pos = lab("71773-6", 60, text="positive")
+    inh = med("isoniazid 300 MG Oral Tablet", 10, 300)
+    (f,) = run(record(drafts=[DRAFT], labs=[pos], meds=[inh]))
+    detail = cards.render_card(f)["detail"]
+    assert "isoniazid 300 MG Oral Tablet (ordered 2026-01-05, active)" in detail
+    assert "tofacitinib can start from 2026-02-02" in detail  # 28 days after the order
+    stopped = med("isoniazid 300 MG Oral Tablet", 10, 300, status="completed")  # stopped early: no date
+    (f,) = run(record(drafts=[DRAFT], labs=[pos], meds=[stopped]))
+    assert "can start from" not in cards.render_card(f)["detail"]
+
+
+def test_an_indeterminate_igra_still_asks_for_a_repeat_and_a_positive_one_never_does():
+    (f,) = run(record(drafts=[DRAFT], labs=[lab("71773-6", 30, text="indeterminate")]))
+    card = cards.render_card(f)
+    assert f.variant == "indeterminate" and "repeat IGRA" in card["summary"]
+    assert [a["resource"]["code"]["coding"][0]["code"] for s in card["suggestions"] for a in s["actions"]] == [
+        "71773-6"]
+    # an older positive one wins over a newer indeterminate one: treat, do not repeat
+    labs_ = [lab("71773-6", 30, text="indeterminate"), lab("71773-6", FOUR_YEARS, text="positive")]
+    (f,) = run(record(drafts=[DRAFT], labs=labs_))
+    assert f.variant == "untreated" and not f.suggestions
