@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterable
 
-from cdshooks.clinical import labs, tofacitinib
 from cdshooks.cards import Markdown
+from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.card_text import bullets
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.intervals import months_as_days
@@ -69,10 +69,14 @@ def _describe(r: Result, th: Thresholds) -> str:
     mm = labs.induration_mm(r)
     if mm is None:
         return f"TST {r.value_label} on {when}"
-    size = f"{r.lab.comparator or ''}{mm:g} mm induration"
+    lab = r.lab
+    size = f"{lab.comparator or ''}{mm:g} mm induration"
+    if lab.value is not None and not (lab.unit or lab.unit_code):
+        size += " (no unit reported: a TST is read in mm)"
     stated = r.answer
     if stated and stated != tb_answer(r, th):
-        size += f" (reported as {stated}; {th.tst_positive_induration_mm:g} mm counts as positive under immunosuppression)"
+        cutoff = th.tst_positive_induration_mm
+        size += f" (reported as {stated}; {cutoff:g} mm counts as positive under immunosuppression)"
     return f"TST {size} on {when}"
 
 

@@ -93,7 +93,7 @@ def test_a_tst_under_5_mm_read_as_positive_stays_positive():
 
 def test_a_tst_over_a_year_old_under_5_mm_is_no_screen():
     (f,) = run(record(drafts=[DRAFT], labs=[tst(400, valueInteger=4)]))
-    assert f.variant == "default" and "TST 4 mm induration on " in f.facts["last"]
+    assert f.variant == "default" and f.facts["last"].startswith("TST 4 mm induration")
 
 
 def test_the_untreated_card_asks_for_1_month_of_treatment_and_never_a_repeat_igra():
@@ -136,3 +136,10 @@ def test_an_indeterminate_igra_still_asks_for_a_repeat_and_a_positive_one_never_
     labs_ = [lab("71773-6", 30, text="indeterminate"), lab("71773-6", FOUR_YEARS, text="positive")]
     (f,) = run(record(drafts=[DRAFT], labs=labs_))
     assert f.variant == "untreated" and not f.suggestions
+
+
+def test_a_tst_without_a_unit_says_it_was_read_as_mm():
+    (f,) = run(record(drafts=[DRAFT], labs=[tst(valueInteger=7)]))
+    assert "TST 7 mm induration (no unit reported: a TST is read in mm) on " in f.facts["positive"]
+    (f,) = run(record(drafts=[DRAFT], labs=[tst(valueQuantity={"value": 7, "unit": "mm"})]))
+    assert "no unit reported" not in f.facts["positive"]
