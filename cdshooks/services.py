@@ -9,7 +9,8 @@ Observation query names every exact LOINC code of the lab-test value set, so a
 code added there is prefetched without touching this file. CDS Hooks 2.0
 prefetch tokens cannot express relative dates, so the lab query is bounded by
 `_sort=-date&_count=500` (the newest 500 results); each rule then applies its
-own lookback window (90 days for lab thresholds, 24 months for a positive IGRA).
+own lookback window (90 days for lab thresholds; a positive IGRA/TST counts at any
+time, so an old one is seen only if it is among those 500).
 """
 
 from __future__ import annotations

@@ -129,6 +129,28 @@ class Result(NamedTuple):
         return (shown or self.answer or "no value").strip()
 
 
+# A TST induration written out: "7 mm", "12mm", "7 millimeters" (in "Positive, 12 mm", "7 mm induration").
+_MM = r"\[?(?:mm|millimet(?:er|re)s?)\b"
+_UNIT_MM = re.compile(rf"^\s*{_MM}", re.IGNORECASE)
+_TEXT_MM = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*{_MM}", re.IGNORECASE)
+
+
+def induration_mm(r: Result) -> float | None:
+    """A tuberculin skin test's induration in mm, or None when no size was reported.
+
+    The value in mm (UCUM "mm", "[mm]", "cm"; a number with no unit is mm: see
+    terminology.units), or a unit that starts with mm ("mm induration"), or a
+    size in the text ("Positive, 12 mm").
+    """
+    if r.measurement is not None and r.measurement.unit == "mm":
+        return r.measurement.value
+    lab = r.lab
+    if lab.value is not None and any(u and _UNIT_MM.match(u) for u in (lab.unit, lab.unit_code)):
+        return lab.value
+    m = _TEXT_MM.search(lab.value_text or "")
+    return float(m.group(1)) if m else None
+
+
 def _number(v: float) -> str:
     if v >= 100:
         return f"{v:,.0f}"

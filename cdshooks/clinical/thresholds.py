@@ -53,8 +53,8 @@ class Thresholds:
     # definition uses for weight.
     dose_weight_lookback_days: int = 365
     # --- Screening ---
-    tb_screen_lookback_months: int = 12
-    tb_positive_lookback_months: int = 24
+    tb_screen_lookback_months: int = 12  # a positive IGRA/TST counts at any time: no window
+    tst_positive_induration_mm: float = 5.0  # TST positive from this induration (immunosuppressed)
     ltbi_min_treatment_days: int = 28
     baseline_labs_lookback_days: int = 30
     baseline_lipids_lookback_days: int = 90
@@ -71,6 +71,11 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds()
 
+# Keys that existed once: a site file that still sets one is told why it is refused.
+RETIRED = {
+    "tb_positive_lookback_months": "a positive IGRA/TST counts at any time (clinical-rules.md revision 2, screen-tb)",
+}
+
 
 def load_thresholds(path: str | Path | None) -> Thresholds:
     """Defaults, overridden by the TOML file at `path` (unknown keys are an error)."""
@@ -79,6 +84,13 @@ def load_thresholds(path: str | Path | None) -> Thresholds:
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
     known = {f.name: f.type for f in fields(Thresholds)}
+    retired = sorted(set(data) & set(RETIRED))
+    if retired:
+        raise ValueError(
+            f"threshold(s) no longer used in {path}: "
+            + "; ".join(f"{k}: {RETIRED[k]}" for k in retired)
+            + ". Remove them."
+        )
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ValueError(f"unknown threshold(s) in {path}: {', '.join(unknown)}")

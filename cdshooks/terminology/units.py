@@ -10,6 +10,8 @@ Canonical units:
   converts: 0.08 is 8%).
 - hemoglobin g/dL; creatinine, lipids mg/dL; eGFR mL/min/{1.73_m2};
   creatinine clearance mL/min; weight kg; ALT/AST/CK U/L; ferritin ng/mL.
+- tuberculin skin test (TST) induration: mm. A TST is read in mm only, so a
+  number that comes with no unit at all is taken as mm (`UNITLESS`).
 - viral loads (CMV, EBV): [IU]/mL; a log10 IU/mL value v means 10^v IU/mL.
   Copies/mL results keep their own unit `{copies}/mL` and are never converted
   to IU (no fixed factor exists: it depends on the assay).
@@ -68,7 +70,10 @@ CANONICAL: dict[str, str] = {
     "cmv-dna-quant": IU_ML,
     "cmv-dna-copies": COPIES_ML,
     "ebv-dna-quant": IU_ML,
+    "tst": "mm",
 }
+# Tests read in one unit only: a number reported without any unit is in that unit.
+UNITLESS: dict[str, str] = {"tst": "mm"}
 VIRAL_LOAD_TESTS = frozenset({"cmv-dna-quant", "cmv-dna-copies", "ebv-dna-quant"})
 
 # Known spellings, after `_normalize` (lower case, no spaces, micro -> u,
@@ -108,6 +113,8 @@ _SPELLINGS: dict[str, dict[str, float]] = {
     IU_ML: {"iu/ml": 1.0, "[iu]/ml": 1.0, "iu/l": 0.001, "[iu]/l": 0.001},
     COPIES_ML: {"copies/ml": 1.0, "{copies}/ml": 1.0, "cp/ml": 1.0, "copy/ml": 1.0},
     "%": {"%": 1.0, "percent": 1.0, "pct": 1.0, "%{leukocytes}": 1.0, "%{wbcs}": 1.0, "%{wbc}": 1.0},
+    "mm": {"mm": 1.0, "[mm]": 1.0, "millimeter": 1.0, "millimeters": 1.0, "millimetre": 1.0, "millimetres": 1.0,
+           "cm": 10.0},
 }
 # Creatinine by substance: umol/L and mmol/L (the UCUM library cannot cross mass/substance).
 _CREATININE_SUBSTANCE = {"umol/l": 1 / _CREATININE_UMOL_PER_MG_DL,
@@ -220,6 +227,8 @@ def to_canonical(
         return None
     if not math.isfinite(value):
         return None
+    if test in UNITLESS and not any(u and u.strip() for u in (unit, unit_code)):
+        return Measurement(value, UNITLESS[test])
     if test in VIRAL_LOAD_TESTS:
         spellings = [_normalize(u) for u in (unit_code, unit) if u and u.strip()]
         return _viral_load(test, value, spellings)

@@ -205,3 +205,23 @@ def test_pending_cancelled_and_entered_in_error_are_not_results(status):
     real = lab("real", "72493-0", 20, value_text="not detected")
     other = lab("other", "72493-0", 1, 900, "IU/mL", status=status)
     assert [r.lab.id for r in labs.results(record(real, other), "cmv-dna-quant")] == ["real"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, mm",
+    [
+        (dict(value=7, unit="mm"), 7),
+        (dict(value=7), 7),  # no unit: a TST is read in mm
+        (dict(value=7, unit="mm induration"), 7),
+        (dict(value=7, unit="[mm]"), 7),
+        (dict(value=0.7, unit="cm"), 7),
+        (dict(value=7, unit="mm", value_text="7 mm"), 7),  # valueString "7 mm"
+        (dict(value_text="positive, 12 mm"), 12),
+        (dict(value_text="7mm induration, negative"), 7),
+        (dict(value_text="positive"), None),
+        (dict(value=7, unit="mmHg"), None),
+    ],
+)
+def test_tst_induration_mm(kwargs, mm):
+    (r,) = labs.results(record(lab("t", None, 3, text="Tuberculin skin test", **kwargs)), "tst")
+    assert labs.induration_mm(r) == mm

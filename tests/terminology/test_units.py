@@ -218,3 +218,17 @@ def test_lymphocyte_percentage(value, unit, expected):
 
 def test_a_lymphocyte_percentage_in_a_count_unit_is_not_a_percentage():
     assert to_canonical("lymphocytes-percent", 8, "10*3/uL") is None
+
+
+@pytest.mark.parametrize(
+    "value, unit, code, expected_mm",
+    [(7, "mm", "mm", 7), (7, "millimeters", None, 7), (7, "[mm]", None, 7), (0.7, "cm", "cm", 7),
+     (7, None, None, 7), (7, " ", None, 7)],
+)
+def test_tst_induration_in_mm_and_a_bare_number_is_mm(value, unit, code, expected_mm):
+    assert to_canonical("tst", value, unit, code) == Measurement(pytest.approx(expected_mm), "mm")
+
+
+def test_a_bare_number_is_not_given_a_unit_for_other_tests():
+    assert to_canonical("hemoglobin", 12.5, None) is None
+    assert to_canonical("tst", 7, "mmHg") is None

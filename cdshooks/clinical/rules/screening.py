@@ -7,8 +7,10 @@ be had (`record.unavailable`), the rule stays silent rather than guess.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Iterable
 
+from cdshooks.cards import Markdown
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.card_text import bullets
 from cdshooks.clinical.findings import Finding
@@ -18,7 +20,7 @@ from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.suggested_orders import lab_short, lab_title, order_labs, order_names, short_list
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
-from cdshooks.data.record import PatientRecord
+from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.engine import rule
 from cdshooks.terminology import lookup
 
@@ -38,12 +40,48 @@ def _labs_known(record: PatientRecord) -> bool:
     return "observations" not in record.unavailable
 
 
-def _describe(r: Result) -> str:
-    return f"{r.test.upper() if r.test == 'igra' else 'TST'} {r.value_label} on {r.when.date().isoformat()}"
+def tb_answer(r: Result, th: Thresholds) -> str | None:
+    """"positive" / "negative" / "indeterminate" for an IGRA or TST result.
+
+    A TST with a size is read by its induration: at least `tst_positive_induration_mm`
+    (5 mm, the cut-off for immunosuppressed patients) is positive whatever cut-off the
+    reader applied (10 or 15 mm elsewhere); below it, negative unless read as positive.
+    A TST without a size, and an IGRA, are read by their stated answer.
+    """
+    if r.test == "tst":
+        mm = labs.induration_mm(r)
+        cutoff = th.tst_positive_induration_mm
+        if mm is not None:
+            if r.below_limit:  # "<5 mm" is under the cut-off; "<10 mm" says nothing about it
+                if mm <= cutoff:
+                    return "positive" if r.is_positive else "negative"
+            elif mm >= cutoff:
+                return "positive"
+            else:
+                return "positive" if r.is_positive else "negative"
+    return r.answer
 
 
-def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], list[str]]:
-    """(treatment for >= the minimum, treatment started too recently), as labels."""
+def _describe(r: Result, th: Thresholds) -> str:
+    when = r.when.date().isoformat()
+    if r.test == "igra":
+        return f"IGRA {r.value_label} on {when}"
+    mm = labs.induration_mm(r)
+    if mm is None:
+        return f"TST {r.value_label} on {when}"
+    lab = r.lab
+    size = f"{lab.comparator or ''}{mm:g} mm induration"
+    if lab.value is not None and not (lab.unit or lab.unit_code):
+        size += " (no unit reported: a TST is read in mm)"
+    stated = r.answer
+    if stated and stated != tb_answer(r, th):
+        cutoff = th.tst_positive_induration_mm
+        size += f" (reported as {stated}; {cutoff:g} mm counts as positive under immunosuppression)"
+    return f"TST {size} on {when}"
+
+
+def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[MedicationOrder], list[MedicationOrder]]:
+    """(LTBI orders authored at least the minimum ago, LTBI orders authored more recently)."""
     vs = lookup.load("ltbi-drugs")
     done, recent = [], []
     for o in record.medications:
@@ -51,58 +89,72 @@ def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[str], l
             continue
         if o.authored_on is None:
             continue
-        label = f"{o.label} (ordered {o.authored_on.date().isoformat()}, {o.status})"
         if labs.days_between(o.authored_on, record.now) >= th.ltbi_min_treatment_days:
-            done.append(label)
+            done.append(o)
         else:
-            recent.append(label)
+            recent.append(o)
     return done, recent
+
+
+def _treatment_label(o: MedicationOrder) -> str:
+    return f"{o.label} (ordered {o.authored_on.date().isoformat()}, {o.status})"  # type: ignore[union-attr]
+
+
+def _earliest_start(recent: list[MedicationOrder], th: Thresholds) -> str:
+    """The day the minimum treatment is reached, if the active LTBI treatment continues."""
+    started = [o.authored_on for o in recent if o.status == "active" and o.authored_on is not None]
+    if not started:
+        return ""
+    return (min(started) + timedelta(days=th.ltbi_min_treatment_days)).date().isoformat()
 
 
 @rule(*ORDER_HOOKS)
 def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
-    """No IGRA/TST within 12 months (warning); positive and untreated (critical)."""
+    """No IGRA/TST within 12 months (warning); positive at any time and untreated (critical)."""
     if not screening_applies(record) or not _labs_known(record):
         return
     results = labs.results_any(record, TB_TESTS)
-    positives = [
-        _describe(r) for r in labs.within(results, record.now, months_as_days(th.tb_positive_lookback_months))
-        if r.is_positive
-    ]
+    # A positive test at any time: a positive IGRA/TST does not become negative (a newer
+    # negative one does not undo it, and a repeat test is not the answer to it).
+    positives = [_describe(r, th) for r in results if tb_answer(r, th) == "positive"]
     positives += [m.label for m in matching(record, "latent-tb")]
     if positives:
         treated, recent = _ltbi_treatment(record, th)
         if treated:
             return
+        start = _earliest_start(recent, th)
         yield Finding(
             "screen-tb",
             variant="untreated",
             facts={
                 "positive": "; ".join(positives),
                 "positive_list": bullets(positives),
-                "treatment": "; ".join(recent) if recent else "no LTBI treatment on record",
+                "treatment": "; ".join(map(_treatment_label, recent)) if recent else "no LTBI treatment on record",
+                "start_note": Markdown(
+                    f" If this treatment continues, tofacitinib can start from {start}." if start else ""
+                ),
                 "min_days": th.ltbi_min_treatment_days,
-                "positive_months": th.tb_positive_lookback_months,
+                "tst_mm": th.tst_positive_induration_mm,
             },
         )
         return
     recent_screen = [
         r for r in labs.within(results, record.now, months_as_days(th.tb_screen_lookback_months))
-        if r.is_negative or r.is_positive
+        if tb_answer(r, th) in ("negative", "positive")
     ]
     if recent_screen:
         return
     # An indeterminate IGRA is not a negative screen: the card asks for a repeat, and says why.
-    indeterminate = results[0] if results and results[0].answer == "indeterminate" else None
+    indeterminate = results[0] if results and tb_answer(results[0], th) == "indeterminate" else None
     yield Finding(
         "screen-tb",
         variant="indeterminate" if indeterminate else "default",
         facts={
             "months": th.tb_screen_lookback_months,
-            "last": _describe(results[0]) if results else "no IGRA or TST on record",
+            "last": _describe(results[0], th) if results else "no IGRA or TST on record",
             "date": indeterminate.when if indeterminate else "",
             "indeterminate_note": bullets(
-                [f"The newest result was indeterminate ({_describe(indeterminate)}): repeat the IGRA."]
+                [f"The newest result was indeterminate ({_describe(indeterminate, th)}): repeat the IGRA."]
                 if indeterminate else []
             ),
         },
