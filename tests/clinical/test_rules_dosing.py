@@ -1,6 +1,7 @@
 """Dose rules end to end on records, the one-suggestion merge, and every fixture's dose suggestions."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -168,7 +169,8 @@ def test_fixture_suggestions_are_valid_and_compute_to_the_intended_dose(path: Pa
                     # a new order for an active, undrafted tofacitinib: never an update of a record resource
                     assert "id" not in res and res["status"] == "draft" and res["resourceType"] == "MedicationRequest"
                     assert res["priorPrescription"]["reference"].startswith("MedicationRequest/")
-                    regimen = s["label"].split("tofacitinib ", 1)[1].split(" for the course", 1)[0]
+                    regimen = re.split(r" (?:for the course|while the inhibitor is taken)",
+                                       s["label"].split("tofacitinib ", 1)[1], maxsplit=1)[0]
                     intended = LABELS[f"Change to tofacitinib {regimen}"]
                     dose = rg.read(parsers.medication_order(res, {}, is_draft=True))
                     assert dose.reading.mg_per_day == pytest.approx(intended.mg_per_day)

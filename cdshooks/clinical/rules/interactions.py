@@ -14,7 +14,9 @@ from typing import Iterator
 from cdshooks.clinical import regimens
 from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
-from cdshooks.clinical.interacting_drugs import CLASSES, DrugHit, TofacitinibOrders, drug_names, find, tofacitinib_orders
+from cdshooks.clinical.interacting_drugs import (
+    CLASSES, DrugHit, TofacitinibOrders, drug_names, find_class, tofacitinib_orders,
+)
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
@@ -55,8 +57,8 @@ def _remove(order: MedicationOrder, what: str) -> Suggestion | None:
 def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
     """A card per class when a draft being worked on forms a pair with tofacitinib."""
     tofa = tofacitinib_orders(record)
-    for topic, value_sets in CLASSES.items():
-        hits = find(record, value_sets, t)
+    for topic in CLASSES:
+        hits = find_class(record, topic, t)
         if not hits or not _pair_involves_selected_draft(tofa, hits):
             continue
         if topic == "dose-cyp-inhibitor":
@@ -82,23 +84,51 @@ def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) 
 
 
 def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[DrugHit]) -> Iterator[Finding]:
-    """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: remove it."""
+    """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: a new reduced order."""
+    cls = agent_class(hits)
     if tofa.drafts:
         for draft in tofa.drafts:
             dose = regimens.read(draft)
             if dose is not None:
                 facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.")
+                facts["why"] = _cyp_mechanism(hits)
+                facts["class_note"] = _AZOLE_NOTE if cls == "antifungal" else ""
                 yield reduction_finding("dose-cyp-inhibitor", dose, facts)
         return
     facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.")
     facts["reduction"] = _active_reduction(tofa.active)
-    facts["agent_class"] = agent_class(hits)
+    facts["why"] = _cyp_mechanism(hits)
+    facts["agent_class"] = cls
     facts["infection_note"] = (
         "An active serious infection is on record (see that card): hold tofacitinib for the course."
         if _serious_infection(record) else ""
     )
-    yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted",
+    # Not an anti-infective (fluvoxamine, an antidepressant; diltiazem with fluoxetine): no
+    # "course" and no infection to treat, so the card does not speak of either.
+    variant = "inhibitor-drafted-other" if cls == "other" else "inhibitor-drafted"
+    facts["duration"] = "while the inhibitor is taken" if cls == "other" else "for the course"
+    yield Finding("dose-cyp-inhibitor", facts, variant=variant,
                   suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id))
+
+
+_AZOLE_NOTE = "Azoles are common here: fungal infections were frequent in the MDA5 cohorts."
+
+
+def _cyp_mechanism(hits: list[DrugHit]) -> str:
+    """Why the dose is reduced, naming the drugs: "a moderate CYP3A4 inhibitor (diltiazem) together
+    with a strong CYP2C19 inhibitor (fluoxetine)"."""
+    def names(value_set: str) -> str:
+        return ", ".join(dict.fromkeys(h.ingredient for h in hits if h.value_set == value_set))
+
+    parts = []
+    if strong := names("strong-cyp3a4-inhibitors"):
+        parts.append(f"a strong CYP3A4 inhibitor ({strong})")
+    if both := names("moderate-cyp3a4-strong-cyp2c19-inhibitors"):
+        parts.append(f"a drug that is both a moderate CYP3A4 and a strong CYP2C19 inhibitor ({both})")
+    moderate, c19 = names("moderate-cyp3a4-inhibitors"), names("strong-cyp2c19-inhibitors")
+    if moderate and c19:
+        parts.append(f"a moderate CYP3A4 inhibitor ({moderate}) together with a strong CYP2C19 inhibitor ({c19})")
+    return "; and ".join(parts) or "a CYP3A4 inhibitor"
 
 
 def _active_reduction(active: tuple[MedicationOrder, ...]) -> str:
@@ -123,14 +153,15 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
     tofa = tofacitinib_orders(record)
     if not tofa.active:
         return
-    for topic, value_sets in CLASSES.items():
-        hits = [h for h in find(record, value_sets, t) if not h.drafted]
+    for topic in CLASSES:
+        hits = [h for h in find_class(record, topic, t) if not h.drafted]
         if not hits:
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.")
         variant = "default"
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active)
+            facts["why"] = _cyp_mechanism(hits)
             variant = "on-therapy"
         yield Finding(topic, facts, variant=variant)
 
