@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from cdshooks.clinical import regimens
+from cdshooks.clinical import labs, regimens
 from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import (
-    CLASSES, DrugHit, TofacitinibOrders, drug_names, find_class, tofacitinib_orders,
+    CLASSES, DrugHit, TofacitinibOrders, current_orders, drug_names, find_class, tofacitinib_orders,
 )
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.engine import rule
+from cdshooks.terminology import lookup
 
 # Classes whose drafted drug the card offers to remove (the catalog's "remove the draft").
 # Never dose-cyp-inhibitor: an azole, macrolide or boosted antiviral is usually the
@@ -74,7 +75,10 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             if topic == "ddi-jak-duplicate":
                 suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
         facts = _facts(hits, tofa.drafts or tofa.active, direction)
-        yield Finding(topic, facts, suggestions=tuple(suggestions))
+        variant = "default"
+        if topic == "ddi-cyp-inducer":
+            variant = _inducer(record, hits, facts, t, new_start=not tofa.active)
+        yield Finding(topic, facts, variant=variant, suggestions=tuple(suggestions))
 
 
 def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) -> bool:
@@ -163,7 +167,58 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
             facts["reduction"] = _active_reduction(tofa.active)
             facts["why"] = _cyp_mechanism(hits)
             variant = "on-therapy"
+        elif topic == "ddi-cyp-inducer":
+            variant = _inducer(record, hits, facts, t, new_start=False)
         yield Finding(topic, facts, variant=variant)
+
+
+def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresholds, *, new_start: bool) -> str:
+    """The ddi-cyp-inducer variant: "ltbi" when the inducer is latent TB treatment (its facts added)."""
+    regimen = _ltbi_regimen(record, hits)
+    if regimen is None:
+        return "default"
+    name, basis = regimen
+    facts["regimen"] = name
+    facts["ltbi_basis"] = basis
+    facts["timing"] = (
+        f"tofacitinib can then start after at least {t.ltbi_min_treatment_days} days of isoniazid. Otherwise, "
+        "tofacitinib can start after the rifamycin course."
+        if new_start else
+        "if the rifamycin regimen is kept, expect less tofacitinib effect for the whole course."
+    )
+    return "ltbi"
+
+
+_RIFAMYCINS = ("rifampin", "rifapentine")
+_TB_TESTS = ("igra", "tst")
+
+
+def _ltbi_regimen(record: PatientRecord, hits: list[DrugHit]) -> tuple[str, str] | None:
+    """(regimen, why it is read as latent TB treatment) when the inducer is an LTBI regimen
+    (clinical-rules.md, ddi-cyp-inducer: rifampin 4R, isoniazid + rifapentine 3HP/1HP), else None.
+
+    A rifamycin counts as LTBI treatment when no active TB is on record and either latent TB is
+    (a latent TB Condition, or a positive IGRA/TST at any time) or rifapentine is given with
+    isoniazid (3HP/1HP: regimens for latent TB only). Rifampin with isoniazid is named 3HR.
+    """
+    rifamycins = [r for r in _RIFAMYCINS if any(h.ingredient == r for h in hits)]
+    if not rifamycins or any(m.concept == "active tuberculosis" for m in matching(record, "serious-infections")):
+        return None  # TB disease is being treated (and infection-active says so), not latent TB
+    ltbi_drugs = lookup.load("ltbi-drugs")
+    isoniazid = any(
+        (m := ltbi_drugs.match(o.codings, o.names)) is not None and m.name == "isoniazid"
+        for o in current_orders(record)
+    )
+    latent = [m.label for m in matching(record, "latent-tb")]
+    latent += [f"positive {r.test.upper()} on {r.when.date().isoformat()}"
+               for r in labs.results_any(record, _TB_TESTS) if r.is_positive][:1]
+    with_inh = "isoniazid + " if isoniazid else ""
+    if "rifapentine" in rifamycins and (isoniazid or latent):
+        basis = "; ".join(latent) or "rifapentine with isoniazid is a latent TB regimen"
+        return f"{with_inh}rifapentine (3HP/1HP)", basis
+    if latent:
+        return f"{with_inh}rifampin ({'3HR' if isoniazid else '4R'})", "; ".join(latent)
+    return None
 
 
 def _serious_infection(record: PatientRecord) -> bool:
