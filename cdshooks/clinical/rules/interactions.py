@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from cdshooks.cards import Markdown
 from cdshooks.clinical import labs, regimens
 from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
@@ -78,6 +79,8 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
         variant = "default"
         if topic == "ddi-cyp-inducer":
             variant = _inducer(record, hits, facts, t, new_start=not tofa.active)
+        elif topic == "ddi-triple-therapy":
+            facts["cyclosporine_note"] = _cyclosporine_note(hits)
         yield Finding(topic, facts, variant=variant, suggestions=tuple(suggestions))
 
 
@@ -169,7 +172,22 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
             variant = "on-therapy"
         elif topic == "ddi-cyp-inducer":
             variant = _inducer(record, hits, facts, t, new_start=False)
+        elif topic == "ddi-triple-therapy":
+            facts["cyclosporine_note"] = _cyclosporine_note(hits)
         yield Finding(topic, facts, variant=variant)
+
+
+# clinical-rules.md, ddi-triple-therapy: "With cyclosporine: it raises tofacitinib exposure (AUC about
+# +73%, USPI clinical pharmacology)". Never a word about stopping the calcineurin inhibitor.
+_CYCLOSPORINE = Markdown(
+    "**With cyclosporine:** it raises tofacitinib exposure (AUC about +73%, USPI clinical pharmacology). Alone, "
+    "as a moderate CYP3A4 inhibitor, it needs no tofacitinib dose change (with a strong CYP2C19 inhibitor it "
+    "does: see the CYP inhibitor card); watch closely for dose-related harms (infections, lymphopenia, neutropenia)."
+)
+
+
+def _cyclosporine_note(hits: list[DrugHit]) -> Markdown:
+    return _CYCLOSPORINE if any(h.ingredient == "cyclosporine" for h in hits) else Markdown("")
 
 
 def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresholds, *, new_start: bool) -> str:
