@@ -9,10 +9,11 @@ Interactions); dose-cyp-inhibitor is also a dose-* card for the draft.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Iterator
 
 from cdshooks.cards import Markdown
-from cdshooks.clinical import labs, regimens
+from cdshooks.clinical import labs, regimens, tofacitinib
 from cdshooks.clinical.dose_findings import bullet_list, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import (
@@ -21,7 +22,7 @@ from cdshooks.clinical.interacting_drugs import (
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.data.record import MedicationOrder, PatientRecord, Vaccination
 from cdshooks.engine import rule
 from cdshooks.terminology import lookup
 
@@ -237,6 +238,59 @@ def _ltbi_regimen(record: PatientRecord, hits: list[DrugHit]) -> tuple[str, str]
     if latent:
         return f"{with_inh}rifampin ({'3HR' if isoniazid else '4R'})", "; ".join(latent)
     return None
+
+
+@rule("order-select", "order-sign")
+def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
+    """A new start less than 4 weeks after a live vaccine (clinical-rules.md, ddi-live-vaccine, second row).
+
+    New start: a tofacitinib draft (order-select: a selected one) and no active tofacitinib order.
+    A live vaccine given: an Immunization with status completed, its vaccine in the live-vaccines
+    value set (CVX, or the name), given less than `live_vaccine_before_start_weeks` ago. Without
+    the immunizations prefetch (record.unavailable) the rule cannot know, and says nothing.
+    """
+    drafts = tofacitinib.selected_drafts(record)
+    if not drafts or not tofacitinib.is_new_start(record) or "immunizations" in record.unavailable:
+        return
+    wait_days = t.live_vaccine_before_start_weeks * 7
+    live = lookup.load("live-vaccines")
+    given = []
+    for v in record.immunizations:
+        if v.status != "completed" or v.occurrence is None:
+            continue
+        member = live.match(v.codings, [v.text])
+        if member is None:
+            continue
+        days = labs.days_between(v.occurrence, record.now)
+        if days < wait_days:  # a date after now (clock skew) counts as today
+            given.append((v, member.name, max(days, 0)))
+    if not given:
+        return
+    given.sort(key=lambda g: g[0].occurrence, reverse=True)
+    newest = given[0][0].occurrence
+    earliest = (newest + timedelta(days=wait_days)).date()
+    yield Finding(
+        "ddi-live-vaccine",
+        facts={
+            "vaccines": ", ".join(dict.fromkeys(name for _, name, _ in given)),
+            "vaccine_list": bullet_list([_vaccination_label(v, name, days) for v, name, days in given]),
+            "last_date": newest.date().isoformat(),
+            "earliest": earliest.isoformat(),
+            "weeks": t.live_vaccine_before_start_weeks,
+            "tofacitinib": _tofacitinib_label(drafts),
+        },
+        variant="recent-vaccine",
+    )
+
+
+def _vaccination_label(v: Vaccination, name: str, days: int) -> str:
+    """"MMR (M-M-R II, CVX 03), given 2026-01-01 (14 days ago)" for the card."""
+    cvx = next((c.code for c in v.codings if c.code and lookup.canonical_system(c.system) == lookup.CVX), None)
+    shown = v.text or next((c.display for c in v.codings if c.display), None)
+    parts = [p for p in (shown if shown and shown.lower() != name.lower() else None, cvx and f"CVX {cvx}") if p]
+    what = f" ({', '.join(parts)})" if parts else ""
+    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+    return f"{name}{what}, given {v.occurrence.date().isoformat()} ({ago})"
 
 
 def _serious_infection(record: PatientRecord) -> bool:
