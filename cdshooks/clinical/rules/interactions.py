@@ -3,8 +3,10 @@
 order-select / order-sign: fires when a draft being worked on is part of the
 pair (tofacitinib drafted with the other drug active or drafted, or the other
 drug drafted while tofacitinib is active or drafted). patient-view: both
-active. Topics and classes: `interacting_drugs.CLASSES` (clinical-rules.md,
-Interactions); dose-cyp-inhibitor is also a dose-* card for the draft.
+active. Topics and classes: `interacting_drugs.CLASSES` and `COMBINATIONS`
+(clinical-rules.md, Interactions); dose-cyp-inhibitor is also a dose-* card for
+the draft. `recent_live_vaccine` is the second ddi-live-vaccine row: a live
+vaccine already given (Immunization), not an order.
 """
 
 from __future__ import annotations
