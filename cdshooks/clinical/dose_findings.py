@@ -85,7 +85,8 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
     for indices in groups.values():
         group = [findings[i] for i in indices]
         dose: OrderDose = group[0].facts["_dose"]
-        reasons = [CONDITION_TOPICS[f.topic] for f in group if f.topic in CONDITION_TOPICS]
+        fired = {f.topic for f in group}
+        reasons = [reason for topic, reason in CONDITION_TOPICS.items() if topic in fired]  # one per reason
         offered = regimens.choices(dose, len(reasons), t)
         if not offered:
             continue  # already at the adjusted dose: the cards say so, nothing to change

@@ -32,8 +32,10 @@ from cdshooks.terminology import lookup
 ENDED_STATUSES = frozenset({"stopped", "cancelled", "completed", "entered-in-error", "on-hold", "revoked"})
 
 # Interaction topics and the value sets of their drug classes (clinical-rules.md, Interactions).
+# A drug of any of these value sets counts alone; see COMBINATIONS for the classes that also
+# count as a pair of drugs.
 CLASSES: dict[str, tuple[str, ...]] = {
-    "dose-cyp-inhibitor": ("strong-cyp3a4-inhibitors", "fluconazole"),
+    "dose-cyp-inhibitor": ("strong-cyp3a4-inhibitors", "moderate-cyp3a4-strong-cyp2c19-inhibitors"),
     "ddi-cyp-inducer": ("strong-cyp3a4-inducers",),
     "ddi-jak-duplicate": ("jak-inhibitors-other",),
     "ddi-biologic": ("biologic-dmards",),
@@ -44,13 +46,29 @@ CLASSES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Two drugs that together count for a topic (clinical-rules.md, `dose-cyp-inhibitor`; USPI: "one
+# or more concomitant medications that result in both moderate inhibition of CYP3A4 and potent
+# inhibition of CYP2C19"): a drug of the first value set with a drug of the second, two orders.
+COMBINATIONS: dict[str, tuple[str, str]] = {
+    "dose-cyp-inhibitor": ("moderate-cyp3a4-inhibitors", "strong-cyp2c19-inhibitors"),
+}
+
+# What a drug of a value set does, for the card (the CYP classes: the reason the dose is reduced).
+ROLES: dict[str, str] = {
+    "strong-cyp3a4-inhibitors": "strong CYP3A4 inhibitor",
+    "moderate-cyp3a4-strong-cyp2c19-inhibitors": "moderate CYP3A4 and strong CYP2C19 inhibitor",
+    "moderate-cyp3a4-inhibitors": "moderate CYP3A4 inhibitor",
+    "strong-cyp2c19-inhibitors": "strong CYP2C19 inhibitor",
+}
+
+
 # Classes whose interaction is systemic (CYP3A4 exposure, added systemic immunosuppression):
 # a skin, scalp or eye preparation (ketoconazole shampoo, tacrolimus ointment,
 # cyclosporine eye drops, all common in dermatomyositis) does not count.
 # Topical JAK inhibitors still count: their own label advises against other JAK inhibitors.
 SYSTEMIC_ONLY = frozenset({
-    "strong-cyp3a4-inhibitors", "fluconazole", "strong-cyp3a4-inducers",
-    "triple-therapy-agents", "potent-immunosuppressants",
+    "strong-cyp3a4-inhibitors", "moderate-cyp3a4-strong-cyp2c19-inhibitors", "moderate-cyp3a4-inhibitors",
+    "strong-cyp2c19-inhibitors", "strong-cyp3a4-inducers", "triple-therapy-agents", "potent-immunosuppressants",
 })
 _LOCAL_FORM = re.compile(
     r"\b(topical|cutaneous|cream|ointment|shampoo|lotion|foam|ophthalmic|eye drops?|otic|ear drops?)\b",
@@ -85,11 +103,15 @@ class DrugHit:
 
     given: for a completed order counted as recent exposure, the date it was last given
     (as far as the order tells, see `given_on`); None for active and draft orders.
+    role: what the drug does, when its value set says (ROLES: "strong CYP3A4 inhibitor").
+    value_set: the value set it was recognized in.
     """
 
     order: MedicationOrder
     ingredient: str
     given: datetime | None = None
+    role: str = ""
+    value_set: str = ""
 
     @property
     def drafted(self) -> bool:
@@ -103,9 +125,10 @@ class DrugHit:
         else:
             where = "draft order" if self.drafted else "active order"
         name = self.order.label
+        role = f"{self.role}; " if self.role else ""
         if name.lower() == self.ingredient.lower():
-            return f"{self.ingredient} ({where})"
-        return f"{self.ingredient} ({name}, {where})"
+            return f"{self.ingredient} ({role}{where})"
+        return f"{self.ingredient} ({role}{name}, {where})"
 
 
 def counts(order: MedicationOrder) -> bool:
@@ -127,6 +150,12 @@ def _current_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
 
 def match(order: MedicationOrder, value_sets: tuple[str, ...]) -> str | None:
     """The ingredient name the order matches in any of the value sets, else None."""
+    found = _match(order, value_sets)
+    return found[0] if found else None
+
+
+def _match(order: MedicationOrder, value_sets: tuple[str, ...]) -> tuple[str, str] | None:
+    """(ingredient, value set) of the first value set the order matches."""
     if tofa.is_tofacitinib(order):
         return None  # a second tofacitinib order is a renewal, not an interaction
     for name in value_sets:
@@ -134,17 +163,21 @@ def match(order: MedicationOrder, value_sets: tuple[str, ...]) -> str | None:
             continue
         member = lookup.load(name).match(order.codings, order.names)
         if member is not None:
-            return member.name
+            return member.name, name
     return None
+
+
+def _hit(order: MedicationOrder, ingredient: str, value_set: str, given: datetime | None = None) -> DrugHit:
+    return DrugHit(order, ingredient, given=given, role=ROLES.get(value_set, ""), value_set=value_set)
 
 
 def find(record: PatientRecord, value_sets: tuple[str, ...], t: Thresholds = DEFAULT_THRESHOLDS) -> list[DrugHit]:
     """Interacting orders that count, drafts first, one per order; then recent exposures."""
     hits = []
     for o in current_orders(record):
-        ingredient = match(o, value_sets)
-        if ingredient is not None:
-            hits.append(DrugHit(o, ingredient))
+        found = _match(o, value_sets)
+        if found is not None:
+            hits.append(_hit(o, *found))
     for value_set in value_sets:
         recent = RECENT_EXPOSURE.get(value_set)
         if recent is not None:
@@ -204,15 +237,35 @@ def recent_exposure(record: PatientRecord, value_sets: tuple[str, ...], days: in
     for o in record.medications:
         if o.status not in RECENT_EXPOSURE_STATUSES or not o.counts_as_order:
             continue
-        ingredient = match(o, value_sets)
-        if ingredient is None:
+        found = _match(o, value_sets)
+        if found is None:
             continue
         when = given_on(o, record.now)
         if when is None:
             continue
         age_days = (record.now - when).total_seconds() / 86400
         if age_days <= days:  # a date after now (clock skew) counts as now
-            hits.append(DrugHit(o, ingredient, given=when))
+            hits.append(_hit(o, *found, given=when))
+    return hits
+
+
+def find_class(record: PatientRecord, topic: str, t: Thresholds = DEFAULT_THRESHOLDS) -> list[DrugHit]:
+    """Every drug that counts for an interaction topic: `find` over its value sets, then a pair
+    (COMBINATIONS) when both of its drugs are there, as two different orders.
+
+    A drug already counted alone (fluconazole is also a strong CYP2C19 inhibitor) is not a
+    partner again; when the pair is incomplete, neither of its drugs is listed.
+    """
+    hits = find(record, CLASSES[topic], t)
+    pair = COMBINATIONS.get(topic)
+    if pair is None:
+        return hits
+    counted = {id(h.order) for h in hits}
+    first, second = (
+        [h for h in find(record, (value_set,), t) if id(h.order) not in counted] for value_set in pair
+    )
+    if any(a.order is not b.order for a in first for b in second):
+        hits += first + [b for b in second if all(b.order is not a.order for a in first)]
     return hits
 
 

@@ -19,18 +19,25 @@ from cdshooks.terminology import lookup
 
 
 
+ANTI_INFECTIVE = frozenset({"antifungal", "antibiotic", "antiviral"})
+
+
 def agent_class(hits: list[DrugHit]) -> str:
-    """"antifungal", "antibiotic", "antiviral" or "CYP3A4 inhibitor" for the card's wording."""
+    """"antifungal", "antibiotic", "antiviral", "anti-infective" (several of them) or "other",
+    from the `agent_class` of each drug in its value set, for the card's wording.
+
+    "other" (fluvoxamine, diltiazem with fluoxetine, nefazodone) means that no anti-infective is
+    among them: there is no course of treatment of an infection to speak of.
+    """
     classes = set()
     for h in hits:
-        for name in ("strong-cyp3a4-inhibitors", "fluconazole"):
-            for m in lookup.load(name).members:
-                if m.name == h.ingredient:
-                    classes.add(m.properties.get("agent_class", "other"))
-    named = sorted(c for c in classes if c != "other")
-    if len(named) == 1 and "other" not in classes:
-        return named[0]
-    return "CYP3A4 inhibitor"
+        vs = lookup.load(h.value_set) if h.value_set else None
+        member = next((m for m in vs.members if m.name == h.ingredient), None) if vs else None
+        classes.add(member.properties.get("agent_class", "other") if member else "other")
+    anti = sorted(classes & ANTI_INFECTIVE)
+    if not anti:
+        return "other"
+    return anti[0] if len(anti) == 1 else "anti-infective"
 
 
 def reduced_tofacitinib_orders(active: tuple[MedicationOrder, ...], patient_id: str, reductions: int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdshooks.clinical import hepatic, regimens, renal, tofacitinib
-from cdshooks.clinical.interacting_drugs import CLASSES, drug_names, find
+from cdshooks.clinical.interacting_drugs import drug_names, find_class
 from cdshooks.clinical.regimens import Regimen
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -35,7 +35,7 @@ def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[str, ...]:
     hi = hepatic.assess(record)
     if hi is not None and not hi.severe:
         reasons.append("moderate hepatic impairment")
-    hits = find(record, CLASSES["dose-cyp-inhibitor"])
+    hits = find_class(record, "dose-cyp-inhibitor", th)
     if hits:
         reasons.append(f"CYP3A4 inhibition ({drug_names(hits)})")
     return tuple(reasons)

@@ -58,6 +58,9 @@ class Thresholds:
     ltbi_min_treatment_days: int = 28
     baseline_labs_lookback_days: int = 30
     baseline_lipids_lookback_days: int = 90
+    # --- Live vaccines (ddi-live-vaccine, new start): start tofacitinib at least this long after a
+    # live vaccine (clinical-rules.md: "in the last 4 weeks"; IDSA/ACIP guidance for immunosuppression) ---
+    live_vaccine_before_start_weeks: int = 4
     # --- Recent exposure (clinical-rules.md Definitions): a completed order given this recently counts ---
     rituximab_recent_exposure_days: int = 365  # B-cell depletion lasts months (ddi-rituximab, hbv-positive)
     triple_therapy_recent_exposure_days: int = 30  # cyclophosphamide and IVIG for ddi-triple-therapy

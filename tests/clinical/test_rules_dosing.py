@@ -1,6 +1,7 @@
 """Dose rules end to end on records, the one-suggestion merge, and every fixture's dose suggestions."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,7 @@ REGIMENS = {r.label: r for r in (rg.IR_5_QD, rg.IR_5_BID, rg.IR_10_BID, rg.XR_11
 def regimen_in(label: str) -> rg.Regimen:
     """"Change to tofacitinib 5 mg BID (keep the escalation, adjusted)" -> IR 5 mg BID."""
     rest = label.split("tofacitinib ", 1)[1]
-    return REGIMENS[rest.split(" (", 1)[0].split(" for the course", 1)[0]]
+    return REGIMENS[re.split(r" \(| for the course| while the inhibitor is taken", rest, maxsplit=1)[0]]
 
 
 @pytest.fixture(scope="module")

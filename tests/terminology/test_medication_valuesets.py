@@ -12,7 +12,8 @@ from cdshooks.terminology import lookup
 from cdshooks.terminology.lookup import CVX, ICD10CM, RXNORM
 
 MINE = [
-    "strong-cyp3a4-inhibitors", "fluconazole", "moderate-cyp3a4-inhibitors", "strong-cyp3a4-inducers",
+    "strong-cyp3a4-inhibitors", "moderate-cyp3a4-strong-cyp2c19-inhibitors", "moderate-cyp3a4-inhibitors",
+    "strong-cyp2c19-inhibitors", "strong-cyp3a4-inducers",
     "jak-inhibitors-other", "biologic-dmards", "rituximab", "potent-immunosuppressants",
     "triple-therapy-agents", "live-vaccines", "renal-impairment", "hepatic-impairment",
 ]
@@ -41,12 +42,20 @@ def mr(concept=None, **extra):
     return r
 
 
-CYP = ("strong-cyp3a4-inhibitors", "fluconazole")
+CYP = ("strong-cyp3a4-inhibitors", "moderate-cyp3a4-strong-cyp2c19-inhibitors")
 
 
 def test_match_by_rxnorm_code_even_with_a_misleading_display():
     o = order(mr({"coding": [{"system": RXNORM, "code": "4450", "display": "antifungal"}]}))
     assert idrugs.match(o, CYP) == "fluconazole"
+
+
+def test_fluvoxamine_and_fluoxetine_by_rxnorm_ingredient_code():
+    o = order(mr({"coding": [{"system": RXNORM, "code": "42355", "display": "local SSRI"}]}))
+    assert idrugs.match(o, CYP) == "fluvoxamine"
+    o = order(mr({"coding": [{"system": RXNORM, "code": "4493"}]}))
+    assert idrugs.match(o, CYP) is None  # fluoxetine counts only with a moderate CYP3A4 inhibitor
+    assert idrugs.match(o, ("strong-cyp2c19-inhibitors",)) == "fluoxetine"
 
 
 def test_match_by_oid_system_alias():
@@ -58,6 +67,9 @@ def test_match_by_oid_system_alias():
     "text, value_sets, expected",
     [
         ("DIFLUCAN 150MG TAB", CYP, "fluconazole"),
+        ("fluvoxamine maleate 100 MG Oral Tablet", CYP, "fluvoxamine"),
+        ("PROzac 20 mg capsule", ("strong-cyp2c19-inhibitors",), "fluoxetine"),
+        ("Multaq 400 mg", ("moderate-cyp3a4-inhibitors",), "dronedarone"),
         ("Paxlovid (nirmatrelvir 300 mg; ritonavir 100 mg)", CYP, "ritonavir"),
         ("lopinavir / ritonavir", CYP, "lopinavir"),
         ("St. John's Wort 300 mg capsule", ("strong-cyp3a4-inducers",), "St John's wort"),

@@ -3,28 +3,31 @@
 order-select / order-sign: fires when a draft being worked on is part of the
 pair (tofacitinib drafted with the other drug active or drafted, or the other
 drug drafted while tofacitinib is active or drafted). patient-view: both
-active. Topics and classes: `interacting_drugs.CLASSES` (clinical-rules.md,
-Interactions); dose-cyp-inhibitor is also a dose-* card for the draft.
+active. Topics and classes: `interacting_drugs.CLASSES` and `COMBINATIONS`
+(clinical-rules.md, Interactions); dose-cyp-inhibitor is also a dose-* card for
+the draft. `recent_live_vaccine` is the second ddi-live-vaccine row: a live
+vaccine already given (Immunization), not an order.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from cdshooks.cards import Markdown, escape_markdown, phrases
-from cdshooks.clinical import regimens
+from cdshooks.clinical import labs, regimens, tofacitinib
 from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, order_facts, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import (
-    CLASSES, DrugHit, TofacitinibOrders, drug_names, find, raises_card, tofacitinib_orders,
+    CLASSES, DrugHit, TofacitinibOrders, current_orders, drug_names, find_class, raises_card, tofacitinib_orders,
 )
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.resume_regimen import reduction_reasons
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.data.record import MedicationOrder, PatientRecord, Vaccination
 from cdshooks.engine import rule
+from cdshooks.terminology import lookup
 
 # Classes whose drafted drug the card offers to remove (the catalog's "remove the draft").
 # Never dose-cyp-inhibitor: an azole, macrolide or boosted antiviral is usually the
@@ -61,7 +64,7 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
     """A card per class when a draft being worked on forms a pair with tofacitinib."""
     tofa = tofacitinib_orders(record)
     for topic, value_sets in CLASSES.items():
-        hits = find(record, value_sets, t)
+        hits = find_class(record, topic, t)
         if not raises_card(hits, value_sets) or not _pair_involves_selected_draft(tofa, hits):
             continue  # no hits, or only drugs that are named on the card but never raise it (IVIG)
         if topic == "dose-cyp-inhibitor":
@@ -77,7 +80,12 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             if topic == "ddi-jak-duplicate":
                 suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
         facts = _facts(hits, tofa.drafts or tofa.active, direction, record.now)
-        yield Finding(topic, facts, variant=_variant(topic, hits), suggestions=tuple(suggestions))
+        variant = _variant(topic, hits)
+        if topic == "ddi-cyp-inducer":
+            variant = _inducer(record, hits, facts, t, new_start=not tofa.active)
+        elif topic == "ddi-triple-therapy":
+            facts["cyclosporine_note"] = _cyclosporine_note(hits)
+        yield Finding(topic, facts, variant=variant, suggestions=tuple(suggestions))
 
 
 def _variant(topic: str, hits: list[DrugHit]) -> str:
@@ -96,11 +104,14 @@ def _pair_involves_selected_draft(tofa: TofacitinibOrders, hits: list[DrugHit]) 
 def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[DrugHit],
                    t: Thresholds) -> Iterator[Finding]:
     """Tofacitinib drafted: reduce the draft. Inhibitor drafted on active tofacitinib: a reduced new order."""
+    cls = agent_class(hits)
     if tofa.drafts:
         for draft in tofa.drafts:
             dose = regimens.read(draft, record.now)
             if dose is not None:
                 facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.", record.now)
+                facts["why"] = _cyp_mechanism(hits)
+                facts["class_note"] = _AZOLE_NOTE if cls == "antifungal" else ""
                 facts["escalation_note"] = _escalation_adjusted_note(dose)
                 yield reduction_finding("dose-cyp-inhibitor", dose, facts)
         return
@@ -109,14 +120,24 @@ def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[Dr
     facts["reduction"] = _active_reduction(tofa.active, reasons, t, record.now)
     facts["stacked_note"] = (phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons))
                              if len(reasons) > 1 else "")
-    facts["agent_class"] = agent_class(hits)
+    facts["why"] = _cyp_mechanism(hits)
+    facts["agent_class"] = cls
     facts["infection_note"] = (
         "An active serious infection is on record (see that card): hold tofacitinib for the course."
         if _serious_infection(record) else ""
     )
-    yield Finding("dose-cyp-inhibitor", facts, variant="inhibitor-drafted",
+    # Not an anti-infective (fluvoxamine, an antidepressant; diltiazem with fluoxetine): no
+    # "course" and no infection to treat, so the card does not speak of either.
+    variant = "inhibitor-drafted-other" if cls == "other" else "inhibitor-drafted"
+    facts["duration"] = _duration(cls)
+    yield Finding("dose-cyp-inhibitor", facts, variant=variant,
                   suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id, len(reasons), t,
                                                          record.now))
+
+
+def _duration(cls: str) -> str:
+    """How long the reduced order is for, in the new-order label."""
+    return "while the inhibitor is taken" if cls == "other" else "for the course"
 
 
 def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
@@ -125,6 +146,26 @@ def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
         return ("If this order is the escalation (10 mg BID) adjusted for the inhibitor, it gives the exposure of "
                 "10 mg BID: record that with the override reason \"Escalation adjusted for the inhibitor\".")
     return ""
+
+
+_AZOLE_NOTE = "Azoles are common here: fungal infections were frequent in the MDA5 cohorts."
+
+
+def _cyp_mechanism(hits: list[DrugHit]) -> str:
+    """Why the dose is reduced, naming the drugs: "a moderate CYP3A4 inhibitor (diltiazem) together
+    with a strong CYP2C19 inhibitor (fluoxetine)"."""
+    def names(value_set: str) -> str:
+        return ", ".join(dict.fromkeys(h.ingredient for h in hits if h.value_set == value_set))
+
+    parts = []
+    if strong := names("strong-cyp3a4-inhibitors"):
+        parts.append(f"a strong CYP3A4 inhibitor ({strong})")
+    if both := names("moderate-cyp3a4-strong-cyp2c19-inhibitors"):
+        parts.append(f"a drug that is both a moderate CYP3A4 and a strong CYP2C19 inhibitor ({both})")
+    moderate, c19 = names("moderate-cyp3a4-inhibitors"), names("strong-cyp2c19-inhibitors")
+    if moderate and c19:
+        parts.append(f"a moderate CYP3A4 inhibitor ({moderate}) together with a strong CYP2C19 inhibitor ({c19})")
+    return "; and ".join(parts) or "a CYP3A4 inhibitor"
 
 
 def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, ...], t: Thresholds,
@@ -152,20 +193,141 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
     if not tofa.active:
         return
     for topic, value_sets in CLASSES.items():
-        hits = [h for h in find(record, value_sets, t) if not h.drafted]
+        hits = [h for h in find_class(record, topic, t) if not h.drafted]
         if not raises_card(hits, value_sets):
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.", record.now)
         variant, order_id = _variant(topic, hits), None
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t, record.now)
+            facts["why"] = _cyp_mechanism(hits)
+            facts["duration"] = _duration(agent_class(hits))
             variant = "on-therapy"
             facts["consensus_note"] = ""  # set by offer_choices when the card is about one readable order
             dose = regimens.read(tofa.active[0], record.now) if len(tofa.active) == 1 else None
             if dose is not None and dose.reading.readable:
                 # the card is about this order: it offers the same new orders as dose-renal / dose-hepatic
                 facts, order_id = {**order_facts(dose), **facts}, dose.order.id
+        elif topic == "ddi-cyp-inducer":
+            variant = _inducer(record, hits, facts, t, new_start=False)
+        elif topic == "ddi-triple-therapy":
+            facts["cyclosporine_note"] = _cyclosporine_note(hits)
         yield Finding(topic, facts, variant=variant, order_id=order_id)
+
+
+# clinical-rules.md, ddi-triple-therapy: "With cyclosporine: it raises tofacitinib exposure (AUC about
+# +73%, USPI clinical pharmacology)". Never a word about stopping the calcineurin inhibitor.
+_CYCLOSPORINE = Markdown(
+    "**With cyclosporine:** it raises tofacitinib exposure (AUC about +73%, USPI clinical pharmacology). Alone, "
+    "as a moderate CYP3A4 inhibitor, it needs no tofacitinib dose change (with a strong CYP2C19 inhibitor it "
+    "does: see the CYP inhibitor card); watch closely for dose-related harms (infections, lymphopenia, neutropenia)."
+)
+
+
+def _cyclosporine_note(hits: list[DrugHit]) -> Markdown:
+    return _CYCLOSPORINE if any(h.ingredient == "cyclosporine" for h in hits) else Markdown("")
+
+
+def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresholds, *, new_start: bool) -> str:
+    """The ddi-cyp-inducer variant: "ltbi" when the inducer is latent TB treatment (its facts added)."""
+    regimen = _ltbi_regimen(record, hits)
+    if regimen is None:
+        return "default"
+    name, basis = regimen
+    facts["regimen"] = name
+    facts["ltbi_basis"] = basis
+    facts["timing"] = (
+        f"tofacitinib can then start after at least {t.ltbi_min_treatment_days} days of isoniazid. Otherwise, "
+        "tofacitinib can start after the rifamycin course."
+        if new_start else
+        "if the rifamycin regimen is kept, expect less tofacitinib effect for the whole course."
+    )
+    return "ltbi"
+
+
+_RIFAMYCINS = ("rifampin", "rifapentine")
+_TB_TESTS = ("igra", "tst")
+
+
+def _ltbi_regimen(record: PatientRecord, hits: list[DrugHit]) -> tuple[str, str] | None:
+    """(regimen, why it is read as latent TB treatment) when the inducer is an LTBI regimen
+    (clinical-rules.md, ddi-cyp-inducer: rifampin 4R, isoniazid + rifapentine 3HP/1HP), else None.
+
+    A rifamycin counts as LTBI treatment when no active TB is on record and either latent TB is
+    (a latent TB Condition, or a positive IGRA/TST at any time) or rifapentine is given with
+    isoniazid (3HP/1HP: regimens for latent TB only). Rifampin with isoniazid is named 3HR.
+    """
+    rifamycins = [r for r in _RIFAMYCINS if any(h.ingredient == r for h in hits)]
+    if not rifamycins or any(m.concept == "active tuberculosis" for m in matching(record, "serious-infections")):
+        return None  # TB disease is being treated (and infection-active says so), not latent TB
+    ltbi_drugs = lookup.load("ltbi-drugs")
+    isoniazid = any(
+        (m := ltbi_drugs.match(o.codings, o.names)) is not None and m.name == "isoniazid"
+        for o in current_orders(record)
+    )
+    latent = [m.label for m in matching(record, "latent-tb")]
+    latent += [f"positive {r.test.upper()} on {r.when.date().isoformat()}"
+               for r in labs.results_any(record, _TB_TESTS) if r.is_positive][:1]
+    with_inh = "isoniazid + " if isoniazid else ""
+    if "rifapentine" in rifamycins and (isoniazid or latent):
+        basis = "; ".join(latent) or "rifapentine with isoniazid is a latent TB regimen"
+        return f"{with_inh}rifapentine (3HP/1HP)", basis
+    if latent:
+        return f"{with_inh}rifampin ({'3HR' if isoniazid else '4R'})", "; ".join(latent)
+    return None
+
+
+@rule("order-select", "order-sign")
+def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
+    """A new start less than 4 weeks after a live vaccine (clinical-rules.md, ddi-live-vaccine, second row).
+
+    New start: a tofacitinib draft (order-select: a selected one) and no active tofacitinib order.
+    A live vaccine given: an Immunization with status completed, its vaccine in the live-vaccines
+    value set (CVX, or the name), given less than `live_vaccine_before_start_weeks` ago. Without
+    the immunizations prefetch (record.unavailable) the rule cannot know, and says nothing.
+    """
+    drafts = tofacitinib.selected_drafts(record)
+    if not drafts or not tofacitinib.is_new_start(record) or "immunizations" in record.unavailable:
+        return
+    wait_days = t.live_vaccine_before_start_weeks * 7
+    live = lookup.load("live-vaccines")
+    given = []
+    for v in record.immunizations:
+        if v.status != "completed" or v.occurrence is None:
+            continue
+        member = live.match(v.codings, [v.text])
+        if member is None:
+            continue
+        days = labs.days_between(v.occurrence, record.now)
+        if days < wait_days:  # a date after now (clock skew) counts as today
+            given.append((v, member.name, max(days, 0)))
+    if not given:
+        return
+    given.sort(key=lambda g: g[0].occurrence, reverse=True)
+    newest = given[0][0].occurrence
+    earliest = (newest + timedelta(days=wait_days)).date()
+    yield Finding(
+        "ddi-live-vaccine",
+        facts={
+            "vaccines": ", ".join(dict.fromkeys(name for _, name, _ in given)),
+            "vaccine_list": bullet_list([_vaccination_label(v, name, days) for v, name, days in given]),
+            "last_date": newest.date().isoformat(),
+            "earliest": earliest.isoformat(),
+            "weeks": t.live_vaccine_before_start_weeks,
+            "tofacitinib": _tofacitinib_label(drafts, record.now),
+        },
+        variant="recent-vaccine",
+    )
+
+
+def _vaccination_label(v: Vaccination, name: str, days: int) -> str:
+    """"MMR (M-M-R II, CVX 03), given 2026-01-01 (14 days ago)" for the card."""
+    cvx = next((c.code for c in v.codings if c.code and lookup.canonical_system(c.system) == lookup.CVX), None)
+    shown = v.text or next((c.display for c in v.codings if c.display), None)
+    parts = [p for p in (shown if shown and shown.lower() != name.lower() else None, cvx and f"CVX {cvx}") if p]
+    what = f" ({', '.join(parts)})" if parts else ""
+    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+    return f"{name}{what}, given {v.occurrence.date().isoformat()} ({ago})"
 
 
 def _serious_infection(record: PatientRecord) -> bool:
