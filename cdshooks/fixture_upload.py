@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cdshooks.data.bundles import only_outcomes
+from cdshooks.data.bundles import failed_answer, is_outcome, only_outcomes
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
@@ -45,18 +45,21 @@ def scenario_files(path: str | Path) -> list[Path]:
 def server_resources(request: dict) -> list[dict] | None:
     """The resources in the prefetch, or None when no server could hold "the same data".
 
-    A prefetch key that is null or an OperationOutcome is the point of the
-    scenarios about missing data; those scenarios are not uploaded.
+    A prefetch key that is null or an OperationOutcome (or a Bundle that an
+    error outcome makes a partial answer) is the point of the scenarios about
+    missing data; those scenarios are not uploaded.
     """
     prefetch = request.get("prefetch")
     if not isinstance(prefetch, dict) or not prefetch:
         return None
     resources: list[dict] = []
     for value in prefetch.values():
-        if not isinstance(value, dict) or only_outcomes(value):  # also a Bundle of only outcomes
-            return None
+        if not isinstance(value, dict) or only_outcomes(value) or failed_answer(value):
+            return None  # also a Bundle of only outcomes, or one whose error outcome makes it a partial answer
         if value.get("resourceType") == "Bundle":
-            resources += [e["resource"] for e in value.get("entry") or () if isinstance(e.get("resource"), dict)]
+            # a server's search answers the results; an information outcome beside them is not data
+            resources += [e["resource"] for e in value.get("entry") or ()
+                          if isinstance(e.get("resource"), dict) and not is_outcome(e["resource"])]
         else:
             resources.append(value)
     return resources

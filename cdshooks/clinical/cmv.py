@@ -36,8 +36,15 @@ def in_iu(r: Result) -> bool:
 
 
 def places_against_threshold(r: Result) -> bool:
-    """An amount in IU/mL, or not detected (in any unit): a result that says where the virus stands."""
-    return r.not_detected or (in_iu(r) and r.quantified)
+    """A result of the IU/mL assay (an amount in IU/mL, or not detected on the quantitative IU test):
+    the only kind that says where the virus stands against the IU threshold.
+
+    clinical-rules.md: a newer non-IU or qualitative result never hides an older IU result
+    above the threshold, "not detected" in copies/mL or on 4996-5 included (different assays).
+    """
+    if in_iu(r):
+        return r.quantified or r.not_detected
+    return r.not_detected and r.test == "cmv-dna-quant"
 
 
 def detected_not_in_iu(r: Result) -> bool:
@@ -72,9 +79,9 @@ def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
     """CMV reactivation (IU result > threshold, FAN2022: "> 500 IU/mL"), a low-level rise, or CMV DNA
     detected without an amount in IU/mL; else None.
 
-    The result judged is the newest that places the virus against the threshold (an IU amount, or
-    not detected in any unit): a newer not-detected result supersedes an older positive, but a
-    newer copies/mL or qualitative result never hides an older IU result above the threshold.
+    The result judged is the newest that places the virus against the threshold (a result of the
+    IU/mL assay): a newer IU result supersedes an older positive, but a newer copies/mL or
+    qualitative result, detected or not, never hides an older IU result above the threshold.
     Short of that, CMV DNA detected after it without an IU amount is "not-in-iu": a detected
     virus is never silent.
     """

@@ -1,9 +1,10 @@
 """The tofacitinib regimen to resume after an interruption (lab-neutropenia): the one the patient was on.
 
-clinical-rules.md, `lab-neutropenia` and "Dose reductions": resume the regimen of
-the active order (XR: XR 11 mg), reduced where a renal, hepatic (Child-Pugh B) or
-CYP reduction applies; reductions for different reasons stack, never below 5 mg
-once daily; never a dose above the one interrupted. A label-wide "5 mg twice
+clinical-rules.md, `lab-neutropenia` and "Dose reductions": resume the label's
+5 mg BID (XR: XR 11 mg once daily), or the regimen interrupted when it was lower,
+reduced where a renal, hepatic (Child-Pugh B) or CYP reduction applies; reductions
+for different reasons stack, never below 5 mg once daily; never a dose above the
+one interrupted (an escalated 10 mg BID resumes at 5 mg BID). A label-wide "5 mg twice
 daily" would double the dose of a patient on 5 mg once daily for CKD.
 """
 
@@ -25,6 +26,7 @@ class Resume:
     interrupted: str  # "5 mg once daily", or the order's label when unread
     regimen: str | None
     reasons: tuple[str, ...]  # the reductions that apply, named
+    escalated: bool = False  # the interrupted regimen was above the label's 5 mg BID (XR 11)
 
 
 def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[str, ...]:
@@ -52,10 +54,13 @@ def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
             out.append(Resume(order.label, None, reasons))
             continue
         current = Regimen(r.dose_mg, int(r.per_day), dose.product.extended_release)
-        target = regimens.stacked(current, len(reasons))  # reductions for different reasons stack
+        # The label's 5 mg BID (XR: XR 11) or the dose interrupted if lower; an escalation is not resumed
+        standard = regimens.standard(dose)
+        base = current if current.ir_equivalent_mg_day <= standard.ir_equivalent_mg_day else standard
+        target = regimens.stacked(base, len(reasons))  # reductions for different reasons stack
         if target.ir_equivalent_mg_day > current.ir_equivalent_mg_day:
             target = current  # never above the interrupted dose
-        out.append(Resume(current.label, target.label, reasons))
+        out.append(Resume(current.label, target.label, reasons, escalated=base != current))
     return tuple(out)
 
 
@@ -72,6 +77,10 @@ def describe(items: tuple[Resume, ...]) -> str:
                          f"{', '.join(item.reasons)})")
         elif item.regimen == item.interrupted:
             parts.append(f"{item.regimen} (the regimen interrupted)")
+        elif item.escalated:
+            reduced = f", reduced for {', '.join(item.reasons)}" + (", stacked" if len(item.reasons) > 1 else "")
+            parts.append(f"{item.regimen} (the label's dose{reduced if item.reasons else ''}; "
+                         f"the escalation {item.interrupted} is not resumed)")
         else:
             parts.append(f"{item.regimen} (reduced from {item.interrupted} for {', '.join(item.reasons)}, stacked)"
                          if len(item.reasons) > 1 else

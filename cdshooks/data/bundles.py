@@ -66,23 +66,40 @@ def benign_outcome(value: Any) -> bool:
 def failed_answer(value: Any, *, search: bool = True) -> bool:
     """A prefetch value or FHIR response that means the data could not be had.
 
-    clinical-rules.md, "Prefetch Bundles that carry an OperationOutcome": a Bundle
-    whose entries are only OperationOutcomes fails when any of them has an error
-    or fatal issue (or none at all); when every one is information/warning the
-    search simply had no results. A bare OperationOutcome is read the same way
-    for a search (its results are then empty); for a read (`search=False`,
-    e.g. Patient/123) it is always a failure: a read either returns the
-    resource or did not work.
+    clinical-rules.md, "Prefetch Bundles that carry an OperationOutcome": only
+    `error` or `fatal` issues make the key unavailable; an outcome whose issues
+    are all information/warning means the search simply had no (more) results.
+    So a Bundle fails when any OperationOutcome entry carries an error or fatal
+    issue, even beside results (a partial answer is not the patient's record), and
+    a Bundle of only outcomes also fails when one of them has no issue to read. A
+    bare OperationOutcome is read the same way for a search (its results are then
+    empty); for a read (`search=False`, e.g. Patient/123) it is always a failure:
+    a read either returns the resource or did not work.
     """
-    if not only_outcomes(value):
-        return False
     if is_outcome(value):
         return not (search and benign_outcome(value))
-    return not all(
-        benign_outcome(entry.get("resource"))
-        for entry in as_list(value.get("entry"))
-        if isinstance(entry, dict)
-    )
+    if not is_bundle(value):
+        return False
+    outcomes, others = [], False
+    for entry in as_list(value.get("entry")):
+        if isinstance(entry, dict):
+            resource = entry.get("resource")
+            if is_outcome(resource):
+                outcomes.append(resource)
+            else:
+                others = True
+    if others:
+        return any(_has_error(o) for o in outcomes)
+    return bool(outcomes) and not all(benign_outcome(o) for o in outcomes)
+
+
+def _has_error(outcome: dict) -> bool:
+    """An issue of severity error or fatal (or one that names no severity we know)."""
+    for issue in as_list(outcome.get("issue")):
+        severity = issue.get("severity") if isinstance(issue, dict) else None
+        if not isinstance(severity, str) or severity.strip().lower() not in BENIGN_SEVERITIES:
+            return True
+    return False
 
 
 def next_link(bundle: dict) -> str | None:

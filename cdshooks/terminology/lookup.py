@@ -83,7 +83,8 @@ class Member:
 class ValueSet:
     """A named set of Members; matches codings by code, then text by name patterns."""
 
-    def __init__(self, name: str, title: str, source: str, members: Iterable[Member]):
+    def __init__(self, name: str, title: str, source: str, members: Iterable[Member],
+                 text_exclusions: Iterable[str] = ()):
         self.name = name
         self.title = title
         self.source = source
@@ -109,6 +110,12 @@ class ValueSet:
             if alternatives
             else None
         )
+        # Text that names the concept without asserting it ("history of zoster", "PJP prophylaxis"):
+        # a text with any of these never matches by name (codes are not affected).
+        exclusions = tuple(text_exclusions)
+        self._excluded = (
+            re.compile(r"(?<![\w])(?:" + "|".join(exclusions) + r")(?![\w])", re.IGNORECASE) if exclusions else None
+        )
 
     def match_coding(self, coding: Coding) -> Member | None:
         if not coding.code:
@@ -130,6 +137,8 @@ class ValueSet:
             return None
         m = self._regex.search(text)
         if m is None:
+            return None
+        if self._excluded is not None and self._excluded.search(text):
             return None
         return self._pattern_owner[m.lastgroup] if m.lastgroup else None
 
@@ -184,7 +193,8 @@ def _parse(data: dict) -> ValueSet:
                 properties=m.get("properties", {}),
             )
         )
-    return ValueSet(data["name"], data.get("title", data["name"]), data.get("source", ""), members)
+    return ValueSet(data["name"], data.get("title", data["name"]), data.get("source", ""), members,
+                    text_exclusions=data.get("text_exclusions", ()))
 
 
 @lru_cache(maxsize=None)

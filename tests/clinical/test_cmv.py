@@ -147,10 +147,17 @@ def test_a_newer_non_iu_or_qualitative_result_never_hides_an_older_iu_result_abo
     assert [r.lab for r in v.trend] == [newer, v.newest.lab]
 
 
-def test_a_newer_not_detected_result_in_any_unit_still_supersedes():
-    # not detected is a result whatever the unit: below the copies assay's limit, the virus is not detected
-    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(COPIES, 2, 137, "copies/mL", comparator="<")) is None
-    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(PRESENCE, 2, text="not detected")) is None
+def test_a_newer_not_detected_result_of_another_assay_never_hides_an_older_iu_result_above_threshold():
+    # clinical-rules.md: a newer non-IU or qualitative result never hides an older IU result > 500,
+    # "not detected" on the copies assay or on 4996-5 included (another assay, another limit)
+    for newer in (lab(COPIES, 2, 137, "copies/mL", comparator="<"), lab(PRESENCE, 2, text="not detected")):
+        v = viremia(lab(QUANT, 20, 2400, "IU/mL"), newer)
+        assert v.level == "above-threshold" and v.newest.lab.value == 2400 and newer in [r.lab for r in v.newer]
+
+
+def test_a_newer_iu_result_supersedes_an_older_positive():
+    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(QUANT, 2, text="not detected")) is None
+    assert viremia(lab(QUANT, 20, 2400, "IU/mL"), lab(QUANT, 2, 35, "IU/mL", comparator="<")) is None
 
 
 def test_an_older_iu_result_above_threshold_outside_the_lookback_does_not_fire():

@@ -54,8 +54,8 @@ def test_xr_with_renal_impairment_resumes_ir_5mg_once_daily(settings):
 
 def test_two_reductions_stack_from_10mg_bid_to_5mg_once_daily(settings):
     got = _resume(_neutropenia_detail(settings, k.TOFA_10MG, [k.dosage(10, "mg", 2)], [CKD4, FLUCONAZOLE]))
-    assert got.startswith("5 mg once daily (reduced from 10 mg BID for renal impairment, CYP3A4 inhibition")
-    assert "stacked" in got
+    assert got == ("5 mg once daily (the label's dose, reduced for renal impairment, CYP3A4 inhibition (fluconazole), "
+                   "stacked; the escalation 10 mg BID is not resumed)")
 
 
 @pytest.mark.parametrize("dosages", [[{"text": "as directed"}]])
@@ -71,3 +71,18 @@ def test_an_active_taper_resumes_the_step_in_force_today(settings):
                                      "boundsDuration": {"value": 60, "unit": "days", "system": k.UCUM, "code": "d"}}}
     detail = _neutropenia_detail(settings, k.TOFA_5MG, steps)
     assert _resume(detail) == "5 mg BID (the regimen interrupted)"
+
+
+@pytest.mark.parametrize(
+    "product, dose, per_day, extra, expected",
+    [
+        # the label's 5 mg BID (XR: XR 11), never the escalation interrupted (clinical-rules.md, lab-neutropenia)
+        (k.TOFA_10MG, 10, 2, (), "5 mg BID (the label's dose; the escalation 10 mg BID is not resumed)"),
+        (k.TOFA_XR22, 22, 1, (), "XR 11 mg once daily (the label's dose; the escalation XR 22 mg once daily is not resumed)"),
+        (k.TOFA_10MG, 10, 2, (CKD4,),
+         "5 mg once daily (the label's dose, reduced for renal impairment; the escalation 10 mg BID is not resumed)"),
+    ],
+)
+def test_an_escalated_patient_resumes_the_label_dose_not_the_escalation(settings, product, dose, per_day, extra, expected):
+    detail = _neutropenia_detail(settings, product, [k.dosage(dose, "mg", per_day)], list(extra))
+    assert _resume(detail) == expected

@@ -153,3 +153,18 @@ def test_patient_view_cyp_card_with_an_unreadable_active_dose_still_renders():
     res.append(k.med_request("m-tofa", k.TOFA_5MG[1], k.TOFA_5MG[0], days_ago=120, dosages=[{"text": "as directed"}]))
     [f] = by_topic(record(res + [other("fluconazole 200 mg")]), "dose-cyp-inhibitor", "patient-view")
     assert not f.suggestions and "dose not readable" in render_card(f)["detail"]
+
+
+def _on_5mg_daily():
+    res = k.without(k.base_resources(on_tofacitinib=True), "m-tofa")
+    res.append(k.med_request("m-tofa", k.TOFA_5MG[1], k.TOFA_5MG[0], days_ago=120, dosages=[k.dosage(5, "mg", 1)]))
+    return res
+
+
+def test_inhibitor_drafted_on_an_already_reduced_order_says_no_change_and_offers_nothing():
+    [f] = by_topic(record(_on_5mg_daily(), drafts=[other("voriconazole 200 mg", "draft", oid="vori")]), "dose-cyp-inhibitor")
+    assert f.variant == "inhibitor-drafted-adjusted" and not f.suggestions
+
+
+def test_patient_view_is_silent_when_the_active_order_is_already_reduced():
+    assert "dose-cyp-inhibitor" not in topics(record(_on_5mg_daily() + [other("fluconazole 200 mg")]), "patient-view")

@@ -99,3 +99,12 @@ def test_a_fetched_epic_empty_search_is_an_empty_result(rsps):
 def test_results_next_to_an_information_outcome_are_read():
     got = run({**FULL_PREFETCH, "medications": bundle(MED, epic_outcome())})
     assert got.resources["medications"] == [MED]
+
+
+@pytest.mark.parametrize("severity", ["error", "fatal"])
+def test_an_error_outcome_beside_results_makes_the_key_unavailable(severity):
+    # clinical-rules.md: only error/fatal issues make the key unavailable, results beside them included
+    # (a partial answer: an immunizations Bundle with a flu vaccine and an error must not fire screen-zoster)
+    got = run({**FULL_PREFETCH, "medications": bundle(MED, epic_empty(severity, "exception")["entry"][0]["resource"])},
+              server=None)
+    assert "medications" in got.unavailable

@@ -95,9 +95,17 @@ def test_outcome_or_junk_in_prefetch_is_fetched(rsps, failed):
 
 
 def test_search_warning_outcome_next_to_results_is_dropped(rsps):
-    got = run({**FULL_PREFETCH, "medications": bundle(MED, OUTCOME)})
+    warning = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational"}]}
+    got = run({**FULL_PREFETCH, "medications": bundle(MED, warning)})
     assert got.resources["medications"] == [MED]
     assert len(rsps.calls) == 0
+
+
+def test_search_error_outcome_next_to_results_is_a_partial_answer_fetched_again(rsps):
+    # an error issue makes the prefetch key unavailable even beside results: the server is asked instead
+    rsps.get(f"{BASE}/MedicationRequest", json=bundle(MED))
+    got = run({**FULL_PREFETCH, "medications": bundle(MED, OUTCOME)})
+    assert got.resources["medications"] == [MED] and len(rsps.calls) == 1
 
 
 def test_outcome_without_server_is_unavailable_when_optional(rsps):

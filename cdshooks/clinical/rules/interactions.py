@@ -129,10 +129,19 @@ def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[Dr
     # Not an anti-infective (fluvoxamine, an antidepressant; diltiazem with fluoxetine): no
     # "course" and no infection to treat, so the card does not speak of either.
     variant = "inhibitor-drafted-other" if cls == "other" else "inhibitor-drafted"
+    if _already_reduced(tofa.active, record.now):
+        # nothing to reduce: the card must not tell anyone to replace a correct order
+        variant = "inhibitor-drafted-adjusted"
     facts["duration"] = _duration(cls)
     yield Finding("dose-cyp-inhibitor", facts, variant=variant,
                   suggestions=reduced_tofacitinib_orders(tofa.active, record.patient_id, len(reasons), t,
                                                          record.now))
+
+
+def _already_reduced(active: tuple[MedicationOrder, ...], now: datetime) -> bool:
+    """Every active tofacitinib order is readable and already at 5 mg once daily or below."""
+    doses = [regimens.read(o, now) for o in active]
+    return bool(doses) and all(d is not None and d.reading.readable and regimens.reduced(d) is None for d in doses)
 
 
 def _duration(cls: str) -> str:
@@ -151,11 +160,24 @@ def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
 _AZOLE_NOTE = "Azoles are common here: fungal infections were frequent in the MDA5 cohorts."
 
 
+_BOOSTERS = ("ritonavir", "cobicistat")
+
+
+def _inhibitor_name(hit: DrugHit) -> str:
+    """The drug that inhibits: "nirmatrelvir/ritonavir" for Paxlovid (the booster is the inhibitor)."""
+    member = next((m for m in lookup.load(hit.value_set).members if m.name == hit.ingredient), None)
+    if member is None or not member.properties.get("boosted"):
+        return hit.ingredient
+    text = " ".join(n for n in hit.order.names if n).lower()
+    booster = next((b for b in _BOOSTERS if b in text), "ritonavir or cobicistat")
+    return f"{hit.ingredient}/{booster}"
+
+
 def _cyp_mechanism(hits: list[DrugHit]) -> str:
     """Why the dose is reduced, naming the drugs: "a moderate CYP3A4 inhibitor (diltiazem) together
     with a strong CYP2C19 inhibitor (fluoxetine)"."""
     def names(value_set: str) -> str:
-        return ", ".join(dict.fromkeys(h.ingredient for h in hits if h.value_set == value_set))
+        return ", ".join(dict.fromkeys(_inhibitor_name(h) for h in hits if h.value_set == value_set))
 
     parts = []
     if strong := names("strong-cyp3a4-inhibitors"):
@@ -198,6 +220,8 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
             continue
         facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.", record.now)
         variant, order_id = _variant(topic, hits), None
+        if topic == "dose-cyp-inhibitor" and _already_reduced(tofa.active, record.now):
+            continue  # patient-view shows what needs action now: the active order is already reduced
         if topic == "dose-cyp-inhibitor":
             facts["reduction"] = _active_reduction(tofa.active, reduction_reasons(record, t), t, record.now)
             facts["why"] = _cyp_mechanism(hits)

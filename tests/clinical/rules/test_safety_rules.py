@@ -32,6 +32,30 @@ def test_infection_active_codes(code, text, fires):
     assert bool(findings(infection.active_serious_infection, rec)) is fires
 
 
+@pytest.mark.parametrize(
+    "text, fires",
+    [
+        # text that names an infection without asserting it never matches by name
+        ("Need for PJP prophylaxis", False),
+        ("Pneumocystis pneumonia prophylaxis", False),
+        ("History of herpes zoster", False),
+        ("Herpes zoster vaccination", False),
+        ("Aspergillosis, allergic bronchopulmonary", False),
+        ("ABPA (allergic bronchopulmonary aspergillosis)", False),
+        ("Tuberculosis exposure", False),
+        ("Rule out sepsis", False),
+        # the same infections, asserted, still fire
+        ("Pneumocystis jirovecii pneumonia", True),
+        ("Herpes zoster, thoracic", True),
+        ("Invasive pulmonary aspergillosis", True),
+        ("Sepsis due to E. coli", True),
+    ],
+)
+def test_infection_active_text_only_conditions(text, fires):
+    rec = record(meds=[tofa()], conditions=[problem(None, text)])
+    assert bool(findings(infection.active_serious_infection, rec)) is fires
+
+
 def test_resolved_infection_does_not_fire():
     rec = record(meds=[tofa()], conditions=[problem("B02.9", "Zoster", clinical="resolved")])
     assert findings(infection.active_serious_infection, rec) == []

@@ -148,8 +148,9 @@ def test_monitoring_asks_for_lipids_13_months_after_the_last_panel():
     (f,) = run(monitoring.monitor_labs_due_patient_view, record(meds=[tofa(600)], labs=cbc + [ldl_13_months]))
     card = cards.render_card(f)
     assert card["summary"].endswith(": lipids")
-    assert "then every 365 days" not in card["detail"]  # the USPI sets no later interval: the card says whose it is
-    assert "lipids every 365 days is this service's interval" in card["detail"]
+    # the USPI sets no later interval: the card says the schedule is this service's default
+    assert "this service's defaults" in card["detail"] and "then every 365 days" in card["detail"]
+    assert "the USPI leaves later lipid checks to hyperlipidaemia guidelines" in card["detail"]
     assert [a["resource"]["code"]["coding"][0]["code"] for s in card["suggestions"] for a in s["actions"]] == ["57698-3"]
     ldl_11_months = lab("13457-7", 335, 110, "mg/dL")
     assert run(monitoring.monitor_labs_due_patient_view, record(meds=[tofa(600)], labs=cbc + [ldl_11_months])) == []
