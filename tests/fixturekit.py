@@ -183,6 +183,29 @@ def allergy(
     return a
 
 
+def administration(
+    aid: str,
+    name: str,
+    rxnorm: str | None = None,
+    days_ago: float = 120,
+    *,
+    status: str = "completed",
+    pid: str = PATIENT_ID,
+) -> dict:
+    """A MedicationAdministration given `days_ago` (effectiveDateTime); `rxnorm=None`: text only."""
+    concept: dict[str, Any] = {"text": name}
+    if rxnorm:
+        concept["coding"] = [{"system": RXNORM, "code": rxnorm, "display": name}]
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": aid,
+        "status": status,
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": day(-days_ago),
+    }
+
+
 def dosage(
     dose: float | None = None,
     unit: str = "mg",

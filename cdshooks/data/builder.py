@@ -19,7 +19,9 @@ from cdshooks.data.dates import parse_partial_date
 from cdshooks.data.elements import reference_id, text
 from cdshooks.data.gather import Gathered
 from cdshooks.data.observations import ObservationIndex
-from cdshooks.data.parsers import Unreadable, allergy, drafted_vaccine, medication_order, problem, vaccination
+from cdshooks.data.parsers import (
+    Unreadable, allergy, drafted_vaccine, medication_administration, medication_order, problem, vaccination,
+)
 from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
 log = logging.getLogger(__name__)
@@ -182,6 +184,10 @@ def build_record(
     conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)
     immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped, "patient")
     allergies = _read_all(by_type.get("AllergyIntolerance", []), allergy, patient_id, skipped, "patient")
+    administrations = _read_all(
+        by_type.get("MedicationAdministration", []), lambda r: medication_administration(r, medications),
+        patient_id, skipped,
+    )
     return PatientRecord(
         patient_id=patient_id,
         now=now,
@@ -191,6 +197,7 @@ def build_record(
         conditions=tuple(conditions),
         immunizations=tuple(immunizations),
         allergies=tuple(allergies),
+        administrations=tuple(administrations),
         skipped=tuple(skipped),
         unavailable=frozenset(gathered.unavailable),
         **demographics,

@@ -24,13 +24,18 @@ from cdshooks.data.elements import (
     status_codes,
     text,
 )
-from cdshooks.data.record import Allergy, Coding, LabResult, MedicationOrder, Problem, Vaccination
+from cdshooks.data.record import (
+    Administration, Allergy, Coding, LabResult, MedicationOrder, Problem, Vaccination,
+)
 
 # registered: ordered or received, no result yet (a pending result is not a result).
 DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
 DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+# A MedicationAdministration with one of these statuses was never given (clinical-rules.md,
+# Recent exposure); the other statuses are kept and the rules say which count.
+DROPPED_ADMINISTRATION_STATUSES = frozenset({"entered-in-error", "not-done"})
 # AllergyIntolerance.clinicalStatus values that mean it no longer applies (a missing status counts as active).
 INACTIVE_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
 
@@ -67,14 +72,10 @@ def _medication_resource(order: Mapping, ref: Any, medications: Mapping[str, Map
     return medications.get(med_id) if med_id else None
 
 
-def medication_order(
-    resource: Mapping,
-    medications: Mapping[str, Mapping],
-    *,
-    is_draft: bool = False,
-    selected: bool = True,
-) -> MedicationOrder:
-    """A MedicationRequest with its medication's codes and every name we can find."""
+def _medication(resource: Mapping, medications: Mapping[str, Mapping]) -> tuple[tuple[Coding, ...], tuple[str, ...]]:
+    """The codes and names of the medication of a MedicationRequest or MedicationAdministration:
+    medicationCodeableConcept, medicationReference (its display, and a contained or bundled
+    Medication's code and ingredients), or R5's CodeableReference `medication`."""
     concept = resource.get("medicationCodeableConcept")
     ref = resource.get("medicationReference")
     r5 = resource.get("medication")  # R5 CodeableReference, sent by some servers
@@ -98,13 +99,25 @@ def medication_order(
                 found_names.append(text(item_ref.get("display")))
     if not found_codings and not found_names:
         raise Unreadable("no medication code or name")
+    return tuple(dict.fromkeys(found_codings)), _unique(found_names)
+
+
+def medication_order(
+    resource: Mapping,
+    medications: Mapping[str, Mapping],
+    *,
+    is_draft: bool = False,
+    selected: bool = True,
+) -> MedicationOrder:
+    """A MedicationRequest with its medication's codes and every name we can find."""
+    found_codings, found_names = _medication(resource, medications)
     return MedicationOrder(
         id=_id(resource),
         status=_status(resource),
         intent=(text(resource.get("intent")) or "").lower() or None,
         authored_on=parse_datetime(resource.get("authoredOn")),
-        codings=tuple(dict.fromkeys(found_codings)),
-        names=_unique(found_names),
+        codings=found_codings,
+        names=found_names,
         dosage_instructions=tuple(dicts(resource.get("dosageInstruction"))),
         is_draft=is_draft,
         selected=selected,
@@ -301,4 +314,47 @@ def allergy(resource: Mapping) -> Allergy | None:
         verification_status=first(sorted(verification)),
         criticality=text(resource.get("criticality")),
         recorded=parse_datetime(resource.get("recordedDate")),
+    )
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    found = [t for t in times if t is not None]
+    return max(found) if found else None
+
+
+def administration_time(resource: Mapping) -> datetime | None:
+    """When a MedicationAdministration was given: effectiveDateTime, else the end of
+    effectivePeriod, else its start (still running). R5 spells it `occurence[x]`."""
+    for prefix in ("effective", "occurence", "occurrence"):
+        when = parse_datetime(resource.get(f"{prefix}DateTime"))
+        if when is not None:
+            return when
+        period = resource.get(f"{prefix}Period")
+        if isinstance(period, dict):
+            when = _latest(parse_datetime(period.get("start")), parse_datetime(period.get("end")))
+            if when is not None:
+                return when
+    return None
+
+
+def medication_administration(resource: Mapping, medications: Mapping[str, Mapping]) -> Administration | None:
+    """A MedicationAdministration, or None when it was not given (not-done, entered-in-error).
+
+    Unreadable without a medication code or name, or without a date (given when is what
+    the rules ask).
+    """
+    status = _status(resource)
+    if status in DROPPED_ADMINISTRATION_STATUSES:
+        return None
+    found_codings, found_names = _medication(resource, medications)
+    given = administration_time(resource)
+    if given is None:
+        raise Unreadable("MedicationAdministration has no effective time")
+    return Administration(
+        id=_id(resource),
+        status=status,
+        given=given,
+        codings=found_codings,
+        names=found_names,
+        dosage_instructions=tuple(dicts(resource.get("dosage")))[:1],
     )

@@ -103,6 +103,41 @@ class MedicationOrder(Derived):
         return best_name(self.names, self.codings, "unnamed medication")
 
 
+@dataclass(frozen=True)
+class Administration(Derived):
+    """A MedicationAdministration: a drug given (or being given), not an order.
+
+    Read like a MedicationOrder's medication (codes, names, a contained or bundled
+    Medication), so the value sets match it the same way.
+    given: when it was given: effectiveDateTime, else the end of effectivePeriod,
+           else its start (an infusion still running); never None (an
+           administration without a date is skipped when the record is built).
+    dosage_instructions: the `dosage` element as a one-item tuple (empty without
+           one), so the route checks written for orders read it too.
+    """
+
+    id: str | None
+    status: str | None
+    given: datetime
+    codings: tuple[Coding, ...]
+    names: tuple[str, ...]
+    dosage_instructions: tuple[Mapping[str, Any], ...] = ()
+    resource_type: str = "MedicationAdministration"
+    _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    is_draft = False  # never in draftOrders: the matching and interaction code asks orders this
+    selected = False
+
+    @property
+    def reference(self) -> str | None:
+        return f"{self.resource_type}/{self.id}" if self.id else None
+
+    @property
+    def label(self) -> str:
+        """The best human-readable name for cards."""
+        return best_name(self.names, self.codings, "unnamed medication")
+
+
 class LabResult(NamedTuple):
     """An Observation, as reported (unit conversion happens in terminology.units).
 
@@ -207,6 +242,8 @@ class PatientRecord(Derived):
     allergies:    AllergyIntolerances active (or with no clinical status) and not
                   refuted / entered-in-error; the optional `allergies` prefetch key
                   (when it could not be had, "allergies" is in `unavailable`).
+    administrations: MedicationAdministrations with a date, minus not-done and
+                  entered-in-error (rules filter the other statuses).
     unavailable:  prefetch keys whose data could not be had (rules that need
                   them stay silent or say what they could not check).
     """
@@ -221,6 +258,7 @@ class PatientRecord(Derived):
     conditions: tuple[Problem, ...] = ()
     immunizations: tuple[Vaccination, ...] = ()
     allergies: tuple[Allergy, ...] = ()
+    administrations: tuple[Administration, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()
     unavailable: frozenset[str] = frozenset()
     # "year" | "month" | "day": a partial birthDate ("1980", "1980-05") is
