@@ -2,15 +2,19 @@
 
 Prefetch keys are a contract (tests/fixturekit.py, cdshooks/data/gather.py,
 cdshooks/openapi.json): patient, medications, observations, conditions,
-immunizations, allergies. `immunizations` and `allergies` are optional: when
-neither prefetched nor fetchable, the rules that read them say what they could
-not check (`allergies`: the PJP card's sulfonamide-allergy check). The
+immunizations, allergies, administrations. `immunizations`, `allergies` and
+`administrations` are optional: when neither prefetched nor fetchable, the
+rules that read them say what they could not check (`allergies`: the PJP
+card's sulfonamide-allergy check) or stay silent. The
 Observation query names every exact LOINC code of the lab-test value set, so a
 code added there is prefetched without touching this file. CDS Hooks 2.0
 prefetch tokens cannot express relative dates, so the lab query is bounded by
 `_sort=-date&_count=500` (the newest 500 results); each rule then applies its
 own lookback window (90 days for lab thresholds; a positive IGRA/TST counts at any
-time, so an old one is seen only if it is among those 500).
+time, so an old one is seen only if it is among those 500). The same holds for
+MedicationAdministration: no `effective-time=ge<12 months ago>` is possible, so
+the query asks for the given ones (completed, in-progress) newest first, and
+the recent-exposure windows are applied in code.
 """
 
 from __future__ import annotations
@@ -50,6 +54,11 @@ def prefetch_templates() -> Mapping[str, str]:
         "immunizations": f"Immunization?patient=Patient/{PATIENT}&_count=100",
         # AllergyIntolerance's patient search parameter is `patient` (it has no `subject`).
         "allergies": f"AllergyIntolerance?patient={PATIENT}&_count=100",
+        # Recent exposure (rituximab 12 months, cyclophosphamide / IVIG 30 days): dates filtered in code.
+        "administrations": (
+            f"MedicationAdministration?patient=Patient/{PATIENT}&status=completed,in-progress"
+            "&_sort=-effective-time&_count=500"
+        ),
     }
 
 
@@ -58,8 +67,8 @@ REQUIRED_PREFETCH = frozenset({"patient", "medications", "observations", "condit
 
 _USAGE = (
     "Send the prefetch (or a fhirServer on the service's allowlist with fhirAuthorization "
-    "granting read access to Patient, MedicationRequest, Observation, Condition, Immunization and "
-    "AllergyIntolerance; the last two are optional). "
+    "granting read access to Patient, MedicationRequest, Observation, Condition, Immunization, "
+    "AllergyIntolerance and MedicationAdministration; the last three are optional). "
     "Requests must carry a CDS Hooks JWT unless the operator disabled authentication. "
     "Off-label use of tofacitinib: guidance is for specialists."
 )

@@ -10,7 +10,7 @@ it is about (false alarms are defects, and a scenario proves their absence).
     k.write_scenario("dose-standard-5mg-bid", "5 mg BID new start", req, ["dose-guidance"])
 
 Prefetch keys (must match cdshooks/services.py): patient, medications,
-observations, conditions, immunizations, allergies.
+observations, conditions, immunizations, allergies, administrations.
 """
 
 from __future__ import annotations
@@ -371,6 +371,7 @@ def prefetch(resources: Iterable[dict]) -> dict:
         "conditions": bundle(by_type("Condition")),
         "immunizations": bundle(by_type("Immunization")),
         "allergies": bundle(by_type("AllergyIntolerance")),
+        "administrations": bundle(by_type("MedicationAdministration")),
     }
 
 

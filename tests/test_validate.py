@@ -127,7 +127,7 @@ def test_request_shape_for_its_hook(order_select):
         "$.request.context.appointments: not a context field of order-select",
         "$.request.context.draftOrders.entry[0].resource.status: draft orders must have status 'draft', not 'active'",
         "$.request.prefetch.documents: not a prefetch key of tofacitinib-order-select "
-        "(patient, medications, observations, conditions, immunizations, allergies)",
+        "(patient, medications, observations, conditions, immunizations, allergies, administrations)",
     ]
 
 

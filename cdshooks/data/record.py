@@ -243,7 +243,9 @@ class PatientRecord(Derived):
                   refuted / entered-in-error; the optional `allergies` prefetch key
                   (when it could not be had, "allergies" is in `unavailable`).
     administrations: MedicationAdministrations with a date, minus not-done and
-                  entered-in-error (rules filter the other statuses).
+                  entered-in-error (rules filter the other statuses); the optional
+                  `administrations` prefetch key (when it could not be had,
+                  "administrations" is in `unavailable`).
     unavailable:  prefetch keys whose data could not be had (rules that need
                   them stay silent or say what they could not check).
     """

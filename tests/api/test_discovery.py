@@ -81,3 +81,21 @@ def test_allergies_is_declared_in_discovery_and_in_the_openapi_document(client):
         assert "AllergyIntolerance" in s["usageRequirements"]
     assert "allergies" not in REQUIRED_PREFETCH
     assert "optional" in schemas["HookRequest"]["properties"]["prefetch"]["properties"]["allergies"]["description"]
+
+
+def test_administrations_is_declared_in_discovery_and_in_the_openapi_document(client):
+    from cdshooks.services import REQUIRED_PREFETCH
+    from cdshooks.web.openapi import document
+
+    schemas = document()["components"]["schemas"]
+    for s in client.get("/cds-services").get_json()["services"]:
+        assert s["prefetch"]["administrations"].startswith(
+            "MedicationAdministration?patient=Patient/{{context.patientId}}&status=completed,in-progress"
+        )
+        assert set(schemas["HookRequest"]["properties"]["prefetch"]["properties"]) == set(s["prefetch"])
+        assert set(schemas["Service"]["properties"]["prefetch"]["properties"]) == set(s["prefetch"])
+        assert "MedicationAdministration" in s["usageRequirements"]
+    assert "administrations" not in REQUIRED_PREFETCH
+    for schema in ("HookRequest", "Service"):
+        described = schemas[schema]["properties"]["prefetch"]["properties"]["administrations"]["description"]
+        assert "optional" in described

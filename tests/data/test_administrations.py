@@ -6,12 +6,16 @@ from datetime import datetime, timezone
 
 import pytest
 
+from cdshooks.config import Settings
 from cdshooks.data.builder import build_record
-from cdshooks.data.gather import Gathered
+from cdshooks.data.gather import Gathered, gather
 from cdshooks.data.parsers import Unreadable, medication_administration
+from cdshooks.services import REQUIRED_PREFETCH, prefetch_templates
+from cdshooks.validate import query_filters
 from tests import fixturekit as k
 
 NOW = k.AS_OF
+BASE = "https://fhir.example.org/r4"
 
 
 def _read(resource: dict, medications: dict | None = None):
@@ -138,3 +142,46 @@ def test_builder_keeps_this_patients_given_administrations_and_lists_the_unreada
 def test_an_administration_never_becomes_an_order():
     rec = _record(k.administration("a1", "rituximab"))
     assert rec.medications == () and rec.drafts == ()
+
+
+def test_administrations_is_an_optional_search_of_given_administrations():
+    template = prefetch_templates()["administrations"]
+    resource_type, params = query_filters(template)
+    assert resource_type == "MedicationAdministration"
+    assert params["patient"] == ["Patient/{{context.patientId}}"]
+    assert params["status"] == ["completed", "in-progress"]
+    # 2.0 prefetch tokens cannot compute "12 months ago": newest first, bounded, windows applied in code
+    assert params["_sort"] == ["-effective-time"] and "effective-time" not in params
+    assert "administrations" not in REQUIRED_PREFETCH
+
+
+def test_fixture_kit_prefetch_has_the_administrations_key():
+    pre = k.prefetch([k.patient(), k.administration("a1", "rituximab")])
+    assert pre["administrations"]["entry"][0]["resource"]["resourceType"] == "MedicationAdministration"
+    assert set(pre) == set(prefetch_templates())
+
+
+def _gather(pre: dict, server: str | None):
+    settings = Settings(fhir_allowlist=(BASE,), fetch_budget_seconds=5.0) if server else Settings()
+    return gather(prefetch_templates(), {"patientId": k.PATIENT_ID}, pre, server, None, settings, REQUIRED_PREFETCH)
+
+
+def test_missing_administrations_key_is_fetched_from_the_fhir_server(rsps):
+    rsps.get(f"{BASE}/MedicationAdministration", json=k.bundle([k.administration("a1", "rituximab")]))
+    pre = k.prefetch([k.patient()])
+    del pre["administrations"]
+    got = _gather(pre, BASE)
+    assert [r["id"] for r in got.resources["administrations"]] == ["a1"]
+    url = rsps.calls[0].request.url
+    assert url.startswith(f"{BASE}/MedicationAdministration?patient=Patient/{k.PATIENT_ID}&status=completed")
+    assert got.unavailable == frozenset()
+
+
+def test_unfetchable_administrations_key_is_unavailable_not_an_error(rsps):
+    rsps.get(f"{BASE}/MedicationAdministration", status=403)
+    pre = k.prefetch([k.patient()])
+    del pre["administrations"]
+    assert _gather(pre, BASE).unavailable == frozenset({"administrations"})
+    pre = k.prefetch([k.patient()])
+    del pre["administrations"]
+    assert _gather(pre, None).unavailable == frozenset({"administrations"})

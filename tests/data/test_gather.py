@@ -332,7 +332,8 @@ def test_prefetch_keys_not_asked_for_are_ignored(rsps):
 def test_the_services_real_templates_fetch_every_key(rsps):
     from cdshooks.services import REQUIRED_PREFETCH, prefetch_templates
 
-    for path in ("Patient/p1", "MedicationRequest", "Observation", "Condition", "Immunization", "AllergyIntolerance"):
+    for path in ("Patient/p1", "MedicationRequest", "Observation", "Condition", "Immunization", "AllergyIntolerance",
+                 "MedicationAdministration"):
         rsps.get(f"{BASE}/{path}", json=PATIENT if path.startswith("Patient") else bundle())
     got = run(None, templates=prefetch_templates(), required=REQUIRED_PREFETCH)
     assert set(got.resources) == set(prefetch_templates())
