@@ -3,14 +3,14 @@
 Only orders that count are considered: an active MedicationRequest in the
 record, or a draft in draftOrders (a draft whose status says it is ended,
 e.g. stopped or cancelled, does not count). Recent exposure (clinical-rules.md
-Definitions) adds completed orders of drugs whose effect outlasts the order:
-rituximab given in the last 12 months, cyclophosphamide and IVIG in the last
-30 days. Some members are only named on their class's card, never raise it
-alone (IVIG on ddi-triple-therapy: `named_only`). The record holds
-MedicationRequests only (no MedicationAdministration prefetch), so "given" is
-read from the order: see `given_on`. Matching is by code first, then
-by name (ingredient and brand, whole words), on the medication concept, a
-referenced or contained Medication and the order's text.
+Definitions) adds drugs whose effect outlasts the order: rituximab given in the
+last 12 months, cyclophosphamide and IVIG in the last 30 days, from a completed
+order ("given" read from the order: see `given_on`) or a MedicationAdministration
+(completed or in-progress, dated by its effective time; the optional
+`administrations` prefetch key). Some members are only named on their class's
+card, never raise it alone (IVIG on ddi-triple-therapy: `named_only`). Matching
+is by code first, then by name (ingredient and brand, whole words), on the
+medication concept, a referenced or contained Medication and the order's text.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from datetime import datetime
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from cdshooks.data.dates import parse_datetime
-from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.data.record import Administration, MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
 # A draft with one of these statuses is not being ordered.
@@ -76,12 +76,12 @@ _LOCAL_FORM = re.compile(
 )
 
 
-def is_local_preparation(order: MedicationOrder) -> bool:
+def is_local_preparation(order: MedicationOrder | Administration) -> bool:
     """A skin, scalp, eye or ear preparation, by its name or the route of its instructions."""
     return order.derived(_is_local_preparation)  # asked once per interaction class
 
 
-def _is_local_preparation(order: MedicationOrder) -> bool:
+def _is_local_preparation(order: MedicationOrder | Administration) -> bool:
     texts = list(order.names) + [c.display or "" for c in order.codings]
     for d in order.dosage_instructions:
         route = d.get("route") if isinstance(d, Mapping) else None
@@ -101,13 +101,15 @@ def _codings(concept: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 class DrugHit:
     """An order of an interacting drug, with the ingredient it was recognized as.
 
-    given: for a completed order counted as recent exposure, the date it was last given
-    (as far as the order tells, see `given_on`); None for active and draft orders.
+    order: the order; for recent exposure from a MedicationAdministration, the Administration.
+    given: for recent exposure, the date it was last given (a completed order: as far as the
+    order tells, see `given_on`; an administration: its effective time, not after now);
+    None for active and draft orders.
     role: what the drug does, when its value set says (ROLES: "strong CYP3A4 inhibitor").
     value_set: the value set it was recognized in.
     """
 
-    order: MedicationOrder
+    order: MedicationOrder | Administration
     ingredient: str
     given: datetime | None = None
     role: str = ""
@@ -119,16 +121,20 @@ class DrugHit:
 
     @property
     def label(self) -> str:
-        """"fluconazole (Diflucan 200 mg tablet, draft)" for the card."""
-        if self.given is not None:
+        """"fluconazole (Diflucan 200 mg tablet, draft order)" for the card; an administration:
+        "rituximab given 2026-03-02 (Rituxan 1000 mg infusion, administration record)"."""
+        given = ""
+        if isinstance(self.order, Administration) and self.given is not None:
+            given, where = f" given {self.given.date().isoformat()}", "administration record"
+        elif self.given is not None:
             where = f"completed order, last given about {self.given.date().isoformat()}"
         else:
             where = "draft order" if self.drafted else "active order"
         name = self.order.label
         role = f"{self.role}; " if self.role else ""
         if name.lower() == self.ingredient.lower():
-            return f"{self.ingredient} ({role}{where})"
-        return f"{self.ingredient} ({role}{name}, {where})"
+            return f"{self.ingredient}{given} ({role}{where})"
+        return f"{self.ingredient}{given} ({role}{name}, {where})"
 
 
 def counts(order: MedicationOrder) -> bool:
@@ -148,13 +154,13 @@ def _current_orders(record: PatientRecord) -> tuple[MedicationOrder, ...]:
     return tuple(o for o in (*record.drafts, *record.medications) if counts(o))
 
 
-def match(order: MedicationOrder, value_sets: tuple[str, ...]) -> str | None:
+def match(order: MedicationOrder | Administration, value_sets: tuple[str, ...]) -> str | None:
     """The ingredient name the order matches in any of the value sets, else None."""
     found = _match(order, value_sets)
     return found[0] if found else None
 
 
-def _match(order: MedicationOrder, value_sets: tuple[str, ...]) -> tuple[str, str] | None:
+def _match(order: MedicationOrder | Administration, value_sets: tuple[str, ...]) -> tuple[str, str] | None:
     """(ingredient, value set) of the first value set the order matches."""
     if tofa.is_tofacitinib(order):
         return None  # a second tofacitinib order is a renewal, not an interaction
@@ -167,7 +173,8 @@ def _match(order: MedicationOrder, value_sets: tuple[str, ...]) -> tuple[str, st
     return None
 
 
-def _hit(order: MedicationOrder, ingredient: str, value_set: str, given: datetime | None = None) -> DrugHit:
+def _hit(order: MedicationOrder | Administration, ingredient: str, value_set: str,
+         given: datetime | None = None) -> DrugHit:
     return DrugHit(order, ingredient, given=given, role=ROLES.get(value_set, ""), value_set=value_set)
 
 
@@ -195,6 +202,9 @@ RECENT_EXPOSURE: dict[str, tuple[frozenset[str] | None, str]] = {
     "triple-therapy-agents": (frozenset({"cyclophosphamide", "IVIG"}), "triple_therapy_recent_exposure_days"),
 }
 RECENT_EXPOSURE_STATUSES = frozenset({"completed"})  # active orders already count as current
+# MedicationAdministration statuses that say the drug was given. not-done and entered-in-error
+# never reach the record; stopped, on-hold and unknown do not count either.
+GIVEN_STATUSES = frozenset({"completed", "in-progress"})
 
 
 def given_on(order: MedicationOrder, now: datetime) -> datetime | None:
@@ -227,7 +237,8 @@ def _period_end(period: Any) -> datetime | None:
 
 
 def recent_exposure(record: PatientRecord, value_sets: tuple[str, ...], days: int) -> list[DrugHit]:
-    """Completed record orders of a drug in the value sets, given within the last `days` days.
+    """A drug in the value sets given within the last `days` days: completed record orders,
+    then the newest administration of each drug (completed or in-progress).
 
     Reusable by any rule that treats recent exposure as current (ddi-rituximab,
     ddi-triple-therapy; hbv-positive: rituximab in the last 12 months). An
@@ -241,12 +252,30 @@ def recent_exposure(record: PatientRecord, value_sets: tuple[str, ...], days: in
         if found is None:
             continue
         when = given_on(o, record.now)
-        if when is None:
-            continue
-        age_days = (record.now - when).total_seconds() / 86400
-        if age_days <= days:  # a date after now (clock skew) counts as now
+        if when is not None and _within(when, record.now, days):
             hits.append(_hit(o, *found, given=when))
-    return hits
+    return hits + _recent_administrations(record, value_sets, days)
+
+
+def _within(when: datetime, now: datetime, days: int) -> bool:
+    return (now - when).total_seconds() / 86400 <= days  # a date after now (clock skew) counts as now
+
+
+def _recent_administrations(record: PatientRecord, value_sets: tuple[str, ...], days: int) -> list[DrugHit]:
+    """The newest given administration of each drug in the value sets within the window, newest first
+    (a course is many administrations: the card names the drug once, with the last date)."""
+    newest: dict[tuple[str, str], DrugHit] = {}
+    for a in record.administrations:
+        if a.status not in GIVEN_STATUSES:
+            continue
+        found = _match(a, value_sets)
+        when = min(a.given, record.now)
+        if found is None or not _within(when, record.now, days):
+            continue
+        seen = newest.get(found)
+        if seen is None or when > seen.given:
+            newest[found] = _hit(a, *found, given=when)
+    return sorted(newest.values(), key=lambda h: h.given, reverse=True)
 
 
 def find_class(record: PatientRecord, topic: str, t: Thresholds = DEFAULT_THRESHOLDS) -> list[DrugHit]:

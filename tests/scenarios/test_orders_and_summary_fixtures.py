@@ -1,4 +1,4 @@
-"""What the revision-2 PJP, lab-panel and summary fixtures must show beyond their topics."""
+"""What the revision-2 PJP, lab-panel, summary and recent-exposure fixtures must show beyond their topics."""
 
 from __future__ import annotations
 
@@ -100,3 +100,9 @@ def test_summary_near_miss_due_entries_are_all_dates(settings):
     cells = re.findall(r"^\| [^|]+ \| (.+?) \|$", due, re.M)[1:]  # after the header row
     cells = [c for c in cells if not set(c) <= {"-"}]
     assert cells and all(re.fullmatch(r"(overdue since )?\d{4}-\d\d-\d\d", c) for c in cells), cells
+
+
+def test_rituximab_administration_fixture_names_the_date_given(settings):
+    card = cards_of("ddi-rituximab-administration-4-months-ago", settings)["ddi-rituximab"]
+    assert "rituximab given 2025-09-15 (RITUXIMAB 1000 MG/100 ML IV SOLN, administration record)" in card["detail"]
+    assert "was recently given" in card["detail"]

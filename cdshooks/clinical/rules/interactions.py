@@ -70,7 +70,10 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
         if topic == "dose-cyp-inhibitor":
             yield from _cyp_inhibitor(record, tofa, hits, t)
             continue
-        if tofa.drafts:
+        if tofa.drafts and any(h.given is not None for h in hits):
+            direction = ("Tofacitinib is being ordered while the patient has an order for, or was recently given, "
+                         "the drug(s) below.")
+        elif tofa.drafts:
             direction = "Tofacitinib is being ordered while the patient has an order for the drug(s) below."
         else:
             direction = "The drug(s) below are being ordered while the patient is on tofacitinib."
