@@ -5,7 +5,8 @@ cdshooks/openapi.json): patient, medications, observations, conditions,
 immunizations, allergies, administrations. `immunizations`, `allergies` and
 `administrations` are optional: when neither prefetched nor fetchable, the
 rules that read them say what they could not check (`allergies`: the PJP
-card's sulfonamide-allergy check) or stay silent. The
+card's sulfonamide-allergy check; `administrations`: the triple-therapy card's
+cyclophosphamide / IVIG given without an order) or stay silent. The
 Observation query names every exact LOINC code of the lab-test value set, so a
 code added there is prefetched without touching this file. CDS Hooks 2.0
 prefetch tokens cannot express relative dates, so the lab query is bounded by

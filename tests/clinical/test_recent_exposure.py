@@ -189,3 +189,30 @@ def test_ddi_rituximab_on_patient_view_from_an_administration():
 
     record = _given(_rtx_given(120), resources=k.base_resources(on_tofacitinib=True))
     assert "ddi-rituximab" in {f.topic for f in engine.evaluate(record, "patient-view", DEFAULT_THRESHOLDS)}
+
+
+def _triple_card(hook: str, unavailable: frozenset[str]):
+    from cdshooks import cards, engine
+
+    if hook == "patient-view":
+        resources, drafts = k.base_resources(on_tofacitinib=True), []
+    else:
+        resources, drafts = k.base_resources(), [k.tofacitinib_draft()]
+    tacrolimus = k.med_request("m-tac", "tacrolimus 1 MG Oral Capsule", days_ago=20)
+    record = _given(drafts=drafts, resources=resources + [tacrolimus], unavailable=unavailable)
+    [f] = [f for f in engine.evaluate(record, hook, DEFAULT_THRESHOLDS) if f.topic == "ddi-triple-therapy"]
+    return cards.render_card(f)
+
+
+@pytest.mark.parametrize("hook", ["order-select", "patient-view"])
+def test_triple_therapy_card_says_administrations_were_not_checked(hook):
+    card = _triple_card(hook, frozenset({"administrations"}))
+    assert "**Not checked:** administration records could not be read" in card["detail"]
+    assert "cyclophosphamide or IVIG given in the last 30 days" in card["detail"]
+
+
+@pytest.mark.parametrize("hook", ["order-select", "patient-view"])
+def test_triple_therapy_card_with_administrations_says_nothing_about_them(hook):
+    card = _triple_card(hook, frozenset())
+    assert "Not checked" not in card["detail"] and "administration records" not in card["detail"]
+    assert card["detail"].endswith("lymphocyte count).")  # no blank note left behind

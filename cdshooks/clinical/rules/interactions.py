@@ -88,6 +88,7 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             variant = _inducer(record, hits, facts, t, new_start=not tofa.active)
         elif topic == "ddi-triple-therapy":
             facts["cyclosporine_note"] = _cyclosporine_note(hits)
+            facts["administrations_note"] = _administrations_note(record, t)
         yield Finding(topic, facts, variant=variant, suggestions=tuple(suggestions))
 
 
@@ -239,6 +240,7 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
             variant = _inducer(record, hits, facts, t, new_start=False)
         elif topic == "ddi-triple-therapy":
             facts["cyclosporine_note"] = _cyclosporine_note(hits)
+            facts["administrations_note"] = _administrations_note(record, t)
         yield Finding(topic, facts, variant=variant, order_id=order_id)
 
 
@@ -253,6 +255,17 @@ _CYCLOSPORINE = Markdown(
 
 def _cyclosporine_note(hits: list[DrugHit]) -> Markdown:
     return _CYCLOSPORINE if any(h.ingredient == "cyclosporine" for h in hits) else Markdown("")
+
+
+def _administrations_note(record: PatientRecord, t: Thresholds) -> Markdown:
+    """Without the administration records (the optional `administrations` prefetch key), the card's
+    agents and its IVIG wording rest on orders alone: say what was not checked."""
+    if "administrations" not in record.unavailable:
+        return Markdown("")
+    return Markdown(
+        "**Not checked:** administration records could not be read, so cyclophosphamide or IVIG given in the "
+        f"last {t.triple_therapy_recent_exposure_days} days without an order on record is not listed."
+    )
 
 
 def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresholds, *, new_start: bool) -> str:
