@@ -207,7 +207,28 @@ def read_lab(
         interpretation=codings(resource.get("interpretation")),
         text=code_text,
         **_observation_value(resource),
+        **_reference_high(resource.get("referenceRange")),
     )
+
+
+# referenceRange.type codes that are not the normal range (HL7 referencerange-meaning).
+_NOT_NORMAL_RANGES = frozenset({"therapeutic", "treatment", "pre-puberty", "follicular", "midcycle", "luteal",
+                                "postmenopausal", "endocrine", "recommended"})
+
+
+def _reference_high(ranges: Any) -> dict[str, Any]:
+    """The first normal range's upper limit (`high`), leniently: one object or a list, no type = normal."""
+    if not ranges:  # nearly every call: no range, or none sent
+        return {}
+    for r in dicts(ranges):
+        kinds = {c.code for c in codings(r.get("type")) if c.code}
+        if kinds & _NOT_NORMAL_RANGES:
+            continue
+        high = r.get("high")
+        if isinstance(high, dict) and (value := number(high.get("value"))) is not None:
+            unit = text(high.get("code")) or text(high.get("unit"))
+            return {"reference_high": value, "reference_high_unit": unit}
+    return {}
 
 
 def problem(resource: Mapping) -> Problem | None:

@@ -125,6 +125,9 @@ class LabResult(NamedTuple):
     value_codings: tuple[Coding, ...] = ()
     interpretation: tuple[Coding, ...] = ()
     text: str | None = None  # code.text, for tests with no LOINC (e.g. "PPD")
+    # The upper limit of the normal range the lab reported (referenceRange.high), as sent.
+    reference_high: float | None = None
+    reference_high_unit: str | None = None
     # A NamedTuple, not a frozen dataclass: as immutable, and built in a third of the time
     # (a call reads a dozen results; a frozen dataclass sets each field through object.__setattr__).
 
