@@ -45,6 +45,8 @@ class Thresholds:
     # referenceRange.high, else the default ULN; clinical-rules.md, revision 2)
     liver_injury_uln_multiple: float = 3.0
     liver_default_uln_u_l: float = 40.0
+    # hbv-positive: an anti-HBc drawn this soon after IVIG may be transferred antibody ("3 months")
+    ivig_serology_window_days: int = 90
     pretreatment_hb_lookback_days: int = 90
     # --- Risk groups ---
     age_infection_risk_years: int = 65
