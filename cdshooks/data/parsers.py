@@ -233,10 +233,14 @@ def _reference_high(ranges: Any) -> dict[str, Any]:
 
 def problem(resource: Mapping) -> Problem | None:
     """A Condition if it is clinically active (or unstated) and not refuted."""
+    p = any_problem(resource)
+    return p if p is not None and not p.inactive else None
+
+
+def any_problem(resource: Mapping) -> Problem | None:
+    """A Condition whatever its clinicalStatus (a history), unless refuted or entered in error."""
     clinical = status_codes(resource.get("clinicalStatus"))
     verification = status_codes(resource.get("verificationStatus"))
-    if clinical and not clinical & ACTIVE_CLINICAL_STATUSES:
-        return None
     if verification & DROPPED_VERIFICATION_STATUSES:
         return None
     code = resource.get("code")
@@ -248,6 +252,7 @@ def problem(resource: Mapping) -> Problem | None:
         codings=code_codings,
         text=_concept_text(code),
         clinical_status=first(sorted(clinical & ACTIVE_CLINICAL_STATUSES)),
+        inactive=bool(clinical) and not clinical & ACTIVE_CLINICAL_STATUSES,
         verification_status=first(sorted(verification)),
         onset=parse_datetime(resource.get("onsetDateTime")) or period_start(resource.get("onsetPeriod")),
         recorded=parse_datetime(resource.get("recordedDate")),

@@ -143,7 +143,7 @@ class LabResult(NamedTuple):
 
 
 class Problem(NamedTuple):
-    """A clinically active, not refuted Condition."""
+    """A Condition that is not refuted (in `PatientRecord.conditions`: clinically active too)."""
 
     id: str | None
     codings: tuple[Coding, ...]
@@ -152,6 +152,7 @@ class Problem(NamedTuple):
     verification_status: str | None
     onset: datetime | None = None
     recorded: datetime | None = None
+    inactive: bool = False  # clinicalStatus inactive / resolved / remission (only in condition_history)
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,9 @@ class PatientRecord(Derived):
     drafts: tuple[MedicationOrder, ...] = ()
     observations: Sequence[LabResult] = ()
     conditions: tuple[Problem, ...] = ()
+    # Every Condition that is not refuted or entered in error, whatever its clinicalStatus:
+    # a history of malignancy or of diverticulitis counts when resolved (clinical-rules.md).
+    condition_history: tuple[Problem, ...] = ()
     immunizations: tuple[Vaccination, ...] = ()
     allergies: tuple[Allergy, ...] = ()
     skipped: tuple[SkippedResource, ...] = ()
