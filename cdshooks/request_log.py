@@ -1,7 +1,8 @@
 """One structured JSON log line per request (logger `cdshooks.requests`).
 
 Fields: method, path kind, service id, hook, hookInstance, status, duration in
-ms, card count, auth outcome category; on a 412 `missingPrefetch` (and
+ms, card count, auth outcome category (on a 401 also `authDetail`, e.g. the
+expected and received `aud`); on a 412 `missingPrefetch` (and
 `missingOptionalPrefetch`): each prefetch key that could not be had -> why.
 Never headers, tokens, JWTs, fhirAuthorization, or resource contents. Views
 add what only they know with `note(hook=..., hook_instance=..., card_count=...,
@@ -94,6 +95,7 @@ def record(response: Response, started: float) -> dict[str, Any]:
         "durationMs": round((time.perf_counter() - started) * 1000, 1),
         "cards": noted["card_count"] if "card_count" in noted else (_card_count(response) if kind == "service" else None),
         "auth": g.get("auth_outcome", "off"),
+        "authDetail": g.get("auth_detail") or None,  # which identifiers did not match (never the token)
         "missingPrefetch": _reasons(noted.get("missing_prefetch")),
         "missingOptionalPrefetch": _reasons(noted.get("missing_optional_prefetch")),
     }

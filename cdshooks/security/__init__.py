@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 from flask import Flask, Response, g, request
 
 from cdshooks import request_log
@@ -22,6 +23,27 @@ log = logging.getLogger(__name__)
 
 PROTECTED_PREFIX = "/cds-services"
 VERIFIER_KEY = "cdshooks.token_verifier"
+
+# What to look at for each failed check (the log line, never the 401 body).
+AUTH_HINTS = {
+    "missing": "the client sent no Authorization header",
+    "malformed": "the Authorization header must be 'Bearer <JWT>' with a kid in the JWT header",
+    "no-trusted-issuers": "set CDSHOOKS_TRUSTED_ISSUERS (or CDSHOOKS_TRUST_SANDBOX=1 for the sandbox)",
+    "unknown-issuer": "this iss is not in the trusted issuers file (CDSHOOKS_TRUSTED_ISSUERS)",
+    "algorithm": "alg must be RS/PS/ES 256/384/512 and fit the key",
+    "jku-not-allowed": "this jku is not on the issuer's jku_allowlist",
+    "unknown-key": "no key with this kid in the issuer's jwks or jwks_url",
+    "jwks-unavailable": "the issuer's JWK Set could not be fetched",
+    "key": "the issuer's key for this kid is unusable",
+    "signature": "the signature does not verify with the issuer's key for this kid",
+    "audience": "aud must be the URL the client called: CDSHOOKS_PUBLIC_BASE_URL + the path",
+    "expired": "exp is past: check both clocks (CDSHOOKS_JWT_CLOCK_SKEW_SECONDS) and mint a token per call",
+    "not-yet-valid": "iat or nbf is in the future: check both clocks (CDSHOOKS_JWT_CLOCK_SKEW_SECONDS)",
+    "missing-claim": "iss, aud, exp, iat and jti are required",
+    "lifetime": "exp - iat is above CDSHOOKS_JWT_MAX_LIFETIME_SECONDS",
+    "tenant": "the tenant claim is not in the issuer's tenants",
+    "replay": "a token may be used once: the client must mint a new jti per call",
+}
 
 
 def protected(path: str, method: str) -> bool:
@@ -68,6 +90,13 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     )
 
 
+def describe(failure: AuthFailure) -> str:
+    """`audience {"expected_aud": ..., "received_aud": ...}: aud must be ...` (never the token)."""
+    detail = f" {orjson.dumps(failure.detail).decode()}" if failure.detail else ""
+    hint = AUTH_HINTS.get(failure.category)
+    return f"{failure.category}{detail}" + (f": {hint}" if hint else "")
+
+
 def endpoint_url(settings: Settings) -> str:
     """The public URL of the endpoint called: the JWT `aud` must name it."""
     if settings.public_base_url:
@@ -104,7 +133,8 @@ def init_app(app: Flask, settings: Settings) -> None:
             client = verifier.verify(request.headers.get("Authorization"), endpoint_url(settings))
         except AuthFailure as failure:
             g.auth_outcome = failure.category
-            log.warning("CDS client authentication failed: %s", failure.category)
+            g.auth_detail = failure.detail
+            log.warning("CDS client authentication failed: %s", describe(failure))
             return unauthorized()
         g.auth_outcome = "ok"
         g.cds_client = client
