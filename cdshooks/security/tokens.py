@@ -190,7 +190,8 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             for kind, category in _PYJWT_FAILURES:
                 if isinstance(exc, kind):
-                    raise AuthFailure(category, **self._failure_detail(category, exc, iss, endpoint_url, unverified)) from None
+                    detail = self._failure_detail(category, exc, iss, endpoint_url, unverified)
+                    raise AuthFailure(category, **detail) from None
             raise AuthFailure("invalid", iss=iss) from None
 
     def _failure_detail(
