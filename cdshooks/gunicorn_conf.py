@@ -4,7 +4,10 @@
 
 Workers default to 2 x CPUs + 1 (capped), overridable with WEB_CONCURRENCY.
 The access log never shows query strings or referrers: those can carry
-patient ids, and tokens travel in headers that are never logged.
+patient ids, and tokens travel in headers that are never logged. Every line
+gunicorn logs, and the error page it sends for a request it refuses itself,
+goes through `cdshooks.gunicorn_log.RedactingLogger`: tokens redacted, control
+characters escaped (a path with `%0D%0A` cannot forge a log line).
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ def options(bind: str | None = None, workers: int | None = None, env: Mapping[st
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
+        # Named, not imported: this module must load where gunicorn is not installed.
+        "logger_class": "cdshooks.gunicorn_log.RedactingLogger",
         # The app reads its own settings from the environment; no need to share state.
         "preload_app": False,
         # gunicorn >= 23's control socket sits in $HOME: absent in containers, shared by

@@ -1,8 +1,8 @@
 """A real gunicorn serving the service, started the way the README starts it by hand.
 
 `GunicornServer(tmp_path).start()` runs
-`gunicorn -c python:cdshooks.gunicorn_conf 'cdshooks.app:create_app()'` with one
-sync worker, bound to a free loopback port (`-b 127.0.0.1:0`, the port read back
+`gunicorn -c python:cdshooks.gunicorn_conf 'cdshooks.app:create_app()'` (or,
+with `cli=True`, `cdshooks serve` as the Dockerfile does) with one sync worker, bound to a free loopback port (`-b 127.0.0.1:0`, the port read back
 from gunicorn's own "Listening at" line) and authentication off. Everything the
 process writes (gunicorn's error log on stderr, its access log on stdout, the
 service's JSON request lines) goes to one file, `log_path`.
@@ -46,10 +46,15 @@ def gunicorn_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "-c", "python:cdshooks.gunicorn_conf", *extra, APP]
 
 
-class GunicornServer:
-    """One gunicorn master with one sync worker."""
+def serve_command() -> list[str]:
+    """`cdshooks serve` (what docker/Dockerfile runs), on a port the system picks."""
+    return [sys.executable, "-m", "cdshooks.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--no-auth"]
 
-    def __init__(self, tmp: Path, **env: str) -> None:
+
+class GunicornServer:
+    """One gunicorn master with one sync worker (`cli=True`: started by `cdshooks serve`)."""
+
+    def __init__(self, tmp: Path, *, cli: bool = False, **env: str) -> None:
         self.tmp = tmp
         self.log_path = tmp / "gunicorn.log"
         self.env = clean_env(
@@ -59,13 +64,14 @@ class GunicornServer:
             CDSHOOKS_JTI_CACHE="memory",
             **env,
         )
+        self.command = serve_command() if cli else gunicorn_command("-b", "127.0.0.1:0")
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "GunicornServer":
         with open(self.log_path, "wb") as log:
             self._process = subprocess.Popen(
-                gunicorn_command("-b", "127.0.0.1:0"), env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + STARTUP_SECONDS
         while not self.port:
