@@ -21,6 +21,7 @@ import orjson
 from flask import Flask, Response, g, request
 
 from cdshooks.config import Settings
+from cdshooks.security.redact import has_token
 
 logger = logging.getLogger("cdshooks.requests")
 
@@ -31,8 +32,8 @@ _MAX_KEYS = 20
 
 
 def _safe(value: Any) -> str | None:
-    """An identifier fit for the log, or None (odd input is never echoed verbatim)."""
-    if isinstance(value, str) and _SAFE_ID.fullmatch(value):
+    """An identifier fit for the log, or None (odd input, or a JWT-shaped id, is never echoed verbatim)."""
+    if isinstance(value, str) and _SAFE_ID.fullmatch(value) and not has_token(value):
         return value
     return None if value is None else "<invalid>"
 
