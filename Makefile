@@ -4,7 +4,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+# The reverse-proxy tests (tests/integration/test_reverse_proxy.py) run a real nginx, Debian's
+# package: `test-servers` installs it when it is missing (apt-get; with sudo when not root) and
+# does nothing when it is there. CDSHOOKS_REQUIRE_SERVERS=1 makes those tests fail rather than
+# skip without nginx; `make test CDSHOOKS_REQUIRE_SERVERS=0` neither installs nor requires it.
+CDSHOOKS_REQUIRE_SERVERS ?= 1
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+
+.PHONY: run test test-servers bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +25,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/cdshooks serve --host 127.0.0.1 --port $${PORT:-8080} --no-auth
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+test: $(STAMP) test-servers
+	CDSHOOKS_REQUIRE_SERVERS=$(CDSHOOKS_REQUIRE_SERVERS) $(BIN)/python -m pytest -n 2 -q
+
+test-servers:
+ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo "make test: the reverse-proxy tests need nginx: install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
+	    exit 1; }; \
+	  echo "make test: installing nginx (Debian package) for the reverse-proxy tests"; \
+	  $(APT_INSTALL) nginx >/dev/null 2>&1 || { \
+	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) nginx >/dev/null; }; }
+endif
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from datetime import datetime
 
-from cdshooks.config import ConfigError, Settings, aware_datetime, port
-from cdshooks.gunicorn_conf import MAX_WORKERS
+from cdshooks.config import MAX_WORKERS, ConfigError, ServerSettings, Settings, aware_datetime
 
 
 def _when(value: str) -> datetime:
@@ -25,12 +23,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env()
-        bind_port = args.port if args.port is not None else port(os.environ.get("PORT"))
+        # Before gunicorn is imported: it reads WEB_CONCURRENCY itself and fails with a traceback.
+        server = ServerSettings.from_env()
     except ConfigError as exc:
         # One line naming the variable, its value and what is accepted; never a traceback.
         print(f"cdshooks serve: {exc}", file=sys.stderr)
         return 2
-    args.port = bind_port
+    if args.port is None:
+        args.port = server.port
     if args.no_auth:
         settings = replace(settings, auth_enabled=False)
         print(

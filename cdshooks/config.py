@@ -21,6 +21,9 @@ from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_th
 DEFAULT_FHIR_ALLOWLIST = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
 
+MAX_WORKERS = 8  # gunicorn workers by default at most; past this a host is better served by more containers
+
+
 class ConfigError(ValueError):
     """A setting has a value the service refuses to guess about (one line: variable, value, accepted)."""
 
@@ -83,10 +86,44 @@ def _base_url(name: str, value: str | None) -> str | None:
 
 def port(value: str | None, default: int = 8080) -> int:
     """The PORT variable, strictly: 1-65535."""
-    n = _int("PORT", value, default)
+    try:
+        n = _int("PORT", value, default)
+    except ConfigError:
+        raise ConfigError(f"PORT={value!r} is not a port number: use 1-65535") from None
     if n > 65535:
         raise ConfigError(f"PORT={value!r} is out of range: use 1-65535")
     return n
+
+
+def web_concurrency(env: Mapping[str, str]) -> int | None:
+    """WEB_CONCURRENCY (gunicorn workers) strictly, or None when unset."""
+    return _int("WEB_CONCURRENCY", env.get("WEB_CONCURRENCY"), 0) or None
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The variables the gunicorn settings read (cdshooks/gunicorn_conf.py), as strict as Settings.
+
+    gunicorn reads WEB_CONCURRENCY itself when it is imported and fails with a
+    traceback on a non-integer, so `cdshooks serve` checks these first.
+    """
+
+    host: str = "0.0.0.0"  # only when gunicorn is started directly with the config file
+    port: int = 8080
+    workers: int | None = None  # None: 2 x CPUs + 1, capped (gunicorn_conf.default_workers)
+    timeout: int = 30  # seconds before a stuck worker is killed (0, gunicorn's "never", is refused)
+    graceful_timeout: int = 20  # seconds to finish in-flight calls on SIGTERM
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerSettings":
+        env = os.environ if env is None else env
+        return cls(
+            host=(env.get("HOST") or "").strip() or "0.0.0.0",
+            port=port(env.get("PORT")),
+            workers=web_concurrency(env),
+            timeout=_int("GUNICORN_TIMEOUT", env.get("GUNICORN_TIMEOUT"), 30),
+            graceful_timeout=_int("GUNICORN_GRACEFUL_TIMEOUT", env.get("GUNICORN_GRACEFUL_TIMEOUT"), 20, minimum=0),
+        )
 
 
 def aware_datetime(value: str) -> datetime:

@@ -3,16 +3,25 @@
     gunicorn -c python:cdshooks.gunicorn_conf 'cdshooks.app:create_app()'
 
 Workers default to 2 x CPUs + 1 (capped), overridable with WEB_CONCURRENCY.
+Every variable read here (HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT,
+GUNICORN_GRACEFUL_TIMEOUT) and every CDSHOOKS_* setting is parsed strictly
+(`cdshooks.config`): loaded as a config file, a bad value stops gunicorn
+before any worker starts, with one line naming the variable, its value and
+what is accepted.
 The access log never shows query strings or referrers: those can carry
-patient ids, and tokens travel in headers that are never logged.
+patient ids, and tokens travel in headers that are never logged. Every line
+gunicorn logs, and the error page it sends for a request it refuses itself,
+goes through `cdshooks.gunicorn_log.RedactingLogger`: tokens redacted, control
+characters escaped (a path with `%0D%0A` cannot forge a log line).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Mapping
 
-MAX_WORKERS = 8  # past this a single host is better served by more containers
+from cdshooks.config import MAX_WORKERS, ConfigError, ServerSettings, Settings, web_concurrency
 
 
 def cpu_count() -> int:
@@ -25,11 +34,8 @@ def cpu_count() -> int:
 
 def default_workers(env: Mapping[str, str] | None = None) -> int:
     """WEB_CONCURRENCY when set, else 2 x CPUs + 1, capped at MAX_WORKERS."""
-    env = os.environ if env is None else env
-    configured = (env.get("WEB_CONCURRENCY") or "").strip()
-    if configured:
-        return max(1, int(configured))
-    return min(2 * cpu_count() + 1, MAX_WORKERS)
+    configured = web_concurrency(os.environ if env is None else env)
+    return configured or min(2 * cpu_count() + 1, MAX_WORKERS)
 
 
 # Path without the query string (%(U)s), status, size, duration in seconds.
@@ -37,15 +43,16 @@ ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
 
 
 def options(bind: str | None = None, workers: int | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The gunicorn settings as a dict (for gunicorn's BaseApplication)."""
+    """The gunicorn settings as a dict (for gunicorn's BaseApplication); ConfigError for a bad variable."""
     env = os.environ if env is None else env
+    server = ServerSettings.from_env(env)
     return {
-        "bind": bind or f"{env.get('HOST', '0.0.0.0')}:{env.get('PORT', '8080')}",
+        "bind": bind or f"{server.host}:{server.port}",
         "workers": workers or default_workers(env),
         # A hook call is bounded by the FHIR fetch budget (seconds); a stuck worker is killed.
-        "timeout": int(env.get("GUNICORN_TIMEOUT", 30)),
+        "timeout": server.timeout,
         # On SIGTERM (docker stop, rolling deploy) finish in-flight calls first.
-        "graceful_timeout": int(env.get("GUNICORN_GRACEFUL_TIMEOUT", 20)),
+        "graceful_timeout": server.graceful_timeout,
         "keepalive": 5,
         # Recycle workers now and then so slow leaks never build up.
         "max_requests": 2000,
@@ -53,6 +60,8 @@ def options(bind: str | None = None, workers: int | None = None, env: Mapping[st
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
+        # Named, not imported: this module must load where gunicorn is not installed.
+        "logger_class": "cdshooks.gunicorn_log.RedactingLogger",
         # The app reads its own settings from the environment; no need to share state.
         "preload_app": False,
         # gunicorn >= 23's control socket sits in $HOME: absent in containers, shared by
@@ -69,5 +78,15 @@ def post_worker_init(worker: Any) -> None:
     prepare_for_serving()
 
 
+def _as_config_file() -> dict[str, Any]:
+    """The module-level settings; a bad variable ends the process here, in one line, no traceback."""
+    try:
+        Settings.from_env()  # else every worker would fail to boot, each with a traceback
+        return options()
+    except ConfigError as exc:
+        print(f"cdshooks: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 # Module-level names make this file a gunicorn config file (`-c python:cdshooks.gunicorn_conf`).
-globals().update(options())
+globals().update(_as_config_file())

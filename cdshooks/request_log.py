@@ -1,10 +1,13 @@
 """One structured JSON log line per request (logger `cdshooks.requests`).
 
 Fields: method, path kind, service id, hook, hookInstance, status, duration in
-ms, card count, auth outcome category. Never headers, tokens, JWTs,
-fhirAuthorization, or resource contents. Views add what only they know with
-`note(hook=..., hook_instance=..., card_count=...)`; otherwise hook and
-hookInstance come from the body the web layer parsed (`g.json_body`).
+ms, card count, auth outcome category (on a 401 also `authDetail`, e.g. the
+expected and received `aud`); on a 412 `missingPrefetch` (and
+`missingOptionalPrefetch`): each prefetch key that could not be had -> why.
+Never headers, tokens, JWTs, fhirAuthorization, or resource contents. Views
+add what only they know with `note(hook=..., hook_instance=..., card_count=...,
+missing_prefetch=...)`; otherwise hook and hookInstance come from the body the
+web layer parsed (`g.json_body`).
 """
 
 from __future__ import annotations
@@ -18,18 +21,28 @@ import orjson
 from flask import Flask, Response, g, request
 
 from cdshooks.config import Settings
+from cdshooks.security.redact import has_token
 
 logger = logging.getLogger("cdshooks.requests")
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _NOTE_KEY = "request_log_note"
+_MAX_REASON = 200
+_MAX_KEYS = 20
 
 
 def _safe(value: Any) -> str | None:
-    """An identifier fit for the log, or None (odd input is never echoed verbatim)."""
-    if isinstance(value, str) and _SAFE_ID.fullmatch(value):
+    """An identifier fit for the log, or None (odd input, or a JWT-shaped id, is never echoed verbatim)."""
+    if isinstance(value, str) and _SAFE_ID.fullmatch(value) and not has_token(value):
         return value
     return None if value is None else "<invalid>"
+
+
+def _reasons(value: Any) -> dict[str, str] | None:
+    """key -> reason maps (the service's own keys and fixed phrases), bounded all the same."""
+    if not isinstance(value, dict) or not value:
+        return None
+    return {str(_safe(k)): str(v)[:_MAX_REASON] for k, v in list(value.items())[:_MAX_KEYS]}
 
 
 def note(**fields: Any) -> None:
@@ -83,6 +96,9 @@ def record(response: Response, started: float) -> dict[str, Any]:
         "durationMs": round((time.perf_counter() - started) * 1000, 1),
         "cards": noted["card_count"] if "card_count" in noted else (_card_count(response) if kind == "service" else None),
         "auth": g.get("auth_outcome", "off"),
+        "authDetail": g.get("auth_detail") or None,  # which identifiers did not match (never the token)
+        "missingPrefetch": _reasons(noted.get("missing_prefetch")),
+        "missingOptionalPrefetch": _reasons(noted.get("missing_optional_prefetch")),
     }
     return {k: v for k, v in entry.items() if v is not None}
 

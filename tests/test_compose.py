@@ -1,9 +1,11 @@
-"""docker-compose.yml and docker/Dockerfile, checked without a Docker engine.
+"""docker-compose.yml, docker/Dockerfile and docker/nginx.conf, checked without a Docker engine.
 
 The file follows the Compose specification (services / volumes at the top, no
 `version:`; Debian's docker-compose 1.29 rejects a top-level `name:`), every
 file it points at exists, and the commands are real `cdshooks` commands:
-they are parsed with the CLI's own argparse parser.
+they are parsed with the CLI's own argparse parser. nginx is the only way in
+to the service, and its config points at the port the service really serves.
+(tests/integration/test_reverse_proxy.py runs that config with a real nginx.)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cdshooks.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
+NGINX_CONF = ROOT / "docker" / "nginx.conf"
 SERVICE_KEYS = {
     "build", "image", "command", "ports", "environment", "volumes", "healthcheck",
     "depends_on", "restart",
@@ -46,9 +49,20 @@ def container_port(service: dict) -> int:
     return int(str(service["ports"][0]).split(":")[-1])
 
 
+def serve_port(service: dict) -> int:
+    """The port `cdshooks serve` listens on in the container (its `--port`)."""
+    return cli.parser().parse_args(service["command"][1:]).port
+
+
+def nginx_directive(name: str) -> list[str]:
+    """The values of every `name ...;` line of docker/nginx.conf (comments ignored)."""
+    text = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text(encoding="utf-8"))
+    return [m.strip() for m in re.findall(rf"(?m)^[ \t]*{name}[ \t]+([^;{{}}\n]+);", text)]
+
+
 def test_top_level_is_plain_compose_spec(compose):
     assert set(compose) <= {"services", "volumes"}, "no version:/name: (Debian's docker-compose refuses name:)"
-    assert set(compose["services"]) == {"cdshooks", "hapi", "loader"}
+    assert set(compose["services"]) == {"cdshooks", "nginx", "hapi", "loader"}
 
 
 def test_service_keys_and_images(services):
@@ -73,7 +87,8 @@ def test_ports_are_documented_host_container_pairs(services):
         for port in service.get("ports", []):
             host, container = str(port).split(":")
             published[name] = (int(host), int(container))
-    assert published == {"cdshooks": (8080, 8080), "hapi": (8081, 8080)}
+    # The service is reached through nginx only: gunicorn itself publishes nothing.
+    assert published == {"nginx": (8080, 8080), "hapi": (8081, 8080)}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "http://localhost:8080/cds-services" in readme and "http://localhost:8081/fhir" in readme
 
@@ -84,7 +99,7 @@ def test_healthchecks(services):
     for key in ("interval", "timeout", "start_period"):
         assert DURATION.match(check[key]), key
     probe = " ".join(check["test"])
-    assert f"127.0.0.1:{container_port(services['cdshooks'])}/readyz" in probe
+    assert f"127.0.0.1:{serve_port(services['cdshooks'])}/readyz" in probe
 
 
 def test_depends_on_conditions_are_satisfiable(services):
@@ -110,7 +125,7 @@ def test_service_command_is_the_real_serve_command(services):
     service = services["cdshooks"]
     args = cli.parser().parse_args(service["command"][1:])
     assert service["command"][0] == "cdshooks" and args.func.__name__ == "_serve"
-    assert args.host == "0.0.0.0" and args.port == container_port(service)
+    assert args.host == "0.0.0.0" and args.port == serve_port(service)
     assert not args.no_auth, "auth stays on: the sandbox sends JWTs"
 
 
@@ -121,7 +136,8 @@ def test_service_environment_is_valid_settings(services):
         assert f'"{key}"' in config_source, f"{key} is not read by cdshooks/config.py"
     settings = Settings.from_env(env)
     assert settings.auth_enabled and settings.trust_sandbox
-    assert settings.public_base_url == f"http://localhost:{services['cdshooks']['ports'][0].split(':')[0]}"
+    # The sandbox calls nginx's published port: that URL is the JWT `aud`.
+    assert settings.public_base_url == f"http://localhost:{services['nginx']['ports'][0].split(':')[0]}"
 
 
 def test_service_evaluates_at_the_fixtures_as_of(services):
@@ -129,6 +145,33 @@ def test_service_evaluates_at_the_fixtures_as_of(services):
     as_of = {json.loads(p.read_text(encoding="utf-8"))["asOf"] for p in (ROOT / "fixtures").glob("*/scenario.json")}
     now = Settings.from_env(services["cdshooks"]["environment"]).now
     assert len(as_of) == 1 and now == Settings.from_env({"CDSHOOKS_NOW": as_of.pop()}).now
+
+
+def test_nginx_fronts_the_service_with_the_shipped_config(services):
+    nginx = services["nginx"]
+    image = nginx["image"]
+    assert image.split(":")[0] == "nginx" and "alpine" not in image, "the official, Debian-based nginx image"
+    assert "./docker/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    assert nginx_directive("listen") == [str(container_port(nginx))]
+    upstream = f"cdshooks:{serve_port(services['cdshooks'])}"
+    assert nginx_directive("server") == [upstream], "the upstream is the port the service serves"
+    assert nginx_directive("proxy_pass") == ["http://cdshooks"]
+    assert nginx["depends_on"]["cdshooks"]["condition"] == "service_healthy"
+
+
+def test_nginx_buffers_requests_and_limits_bodies_like_the_service():
+    assert nginx_directive("proxy_request_buffering") == ["on"] and nginx_directive("proxy_buffering") == ["on"]
+    for timeout in ("client_header_timeout", "client_body_timeout"):
+        (value,) = nginx_directive(timeout)
+        assert re.fullmatch(r"\d+s", value) and int(value[:-1]) <= 15, f"{timeout} {value}: short, in seconds"
+    (size,) = nginx_directive("client_max_body_size")
+    number, unit = re.fullmatch(r"(\d+)([kKmM]?)", size).groups()
+    scale = {"": 1, "k": 1024, "m": 1024 * 1024}[unit.lower()]
+    assert int(number) * scale == Settings().max_body_bytes, "client_max_body_size = CDSHOOKS_MAX_BODY_BYTES default"
+    assert str(Settings().max_body_bytes) in NGINX_CONF.read_text(encoding="utf-8"), "nginx's own 413 names the limit"
+    headers = dict(v.split(None, 1) for v in nginx_directive("proxy_set_header"))
+    assert headers["X-Forwarded-For"] == "$remote_addr" and headers["X-Forwarded-Proto"] == "$scheme"
+    assert "Authorization" not in headers, "the JWT is passed on unchanged"
 
 
 def test_loader_command_targets_hapi_on_the_allowlist(services):

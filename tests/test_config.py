@@ -104,6 +104,19 @@ def test_serve_refuses_a_bad_port_in_one_line():
     assert "Traceback" not in done.stderr and "PORT='abc'" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("WEB_CONCURRENCY", "abc"), ("GUNICORN_TIMEOUT", "-1"), ("GUNICORN_GRACEFUL_TIMEOUT", "x")]
+)
+def test_bad_gunicorn_variables_break_neither_help_nor_validate_and_stop_serve_in_one_line(name, value):
+    """gunicorn itself reads WEB_CONCURRENCY on import, with a traceback: serve checks first."""
+    assert _cdshooks("--help", env={name: value}).returncode == 0
+    assert _cdshooks("validate", "--help", env={name: value}).returncode == 0
+    done = _cdshooks("serve", env={name: value})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"cdshooks serve: {name}={value!r} "), done.stderr
+
+
 def test_with_auth_on_and_no_allowlist_nothing_is_fetched():
     assert Settings.from_env({}).effective_fhir_allowlist == ()
 

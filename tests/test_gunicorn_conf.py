@@ -1,11 +1,16 @@
-"""The gunicorn settings: valid for gunicorn, workers from CPUs, no query strings logged."""
+"""The gunicorn settings: valid for gunicorn, workers from CPUs, no query strings logged, strict variables."""
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
 from gunicorn.config import Config
 
 from cdshooks import gunicorn_conf
+from cdshooks.config import ConfigError
 from cdshooks.gunicorn_conf import MAX_WORKERS, default_workers, options
+from tests.gunicorn_server import clean_env, gunicorn_command
 
 
 def test_every_option_is_a_valid_gunicorn_setting():
@@ -48,3 +53,47 @@ def test_module_works_as_a_gunicorn_config_file():
             cfg.set(key, getattr(gunicorn_conf, key))
     assert cfg.access_log_format == gunicorn_conf.ACCESS_LOG_FORMAT
     assert cfg.graceful_timeout == options()["graceful_timeout"]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"WEB_CONCURRENCY": "abc"}, "WEB_CONCURRENCY='abc' is not a whole number: use an integer >= 1"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY='0' is out of range: use an integer >= 1"),
+        ({"GUNICORN_TIMEOUT": "-1"}, "GUNICORN_TIMEOUT='-1' is out of range: use an integer >= 1"),
+        ({"GUNICORN_TIMEOUT": "0"}, "GUNICORN_TIMEOUT='0' is out of range: use an integer >= 1"),
+        ({"GUNICORN_GRACEFUL_TIMEOUT": "soon"}, "GUNICORN_GRACEFUL_TIMEOUT='soon' is not a whole number"),
+        ({"PORT": "http"}, "PORT='http' is not a port number: use 1-65535"),
+    ],
+)
+def test_gunicorn_variables_are_parsed_strictly(env, expected):
+    with pytest.raises(ConfigError) as exc:
+        options(env=env)
+    assert str(exc.value).startswith(expected)
+
+
+def test_good_gunicorn_variables_are_read():
+    env = {"WEB_CONCURRENCY": " 3 ", "GUNICORN_TIMEOUT": "60", "GUNICORN_GRACEFUL_TIMEOUT": "0", "HOST": " "}
+    opts = options(env=env)
+    assert (opts["workers"], opts["timeout"], opts["graceful_timeout"], opts["bind"]) == (3, 60, 0, "0.0.0.0:8080")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("CDSHOOKS_AUTH", "maybe", "use one of 1, true, yes, on / 0, false, no, off"),
+        ("CDSHOOKS_MAX_BODY_BYTES", "-5", "use an integer >= 1"),
+        ("WEB_CONCURRENCY", "0", "use an integer >= 1"),
+        ("GUNICORN_TIMEOUT", "-1", "use an integer >= 1"),
+        ("GUNICORN_GRACEFUL_TIMEOUT", "soon", "use an integer >= 0"),
+        ("PORT", "abc", "use 1-65535"),
+    ],
+)
+def test_gunicorn_started_with_the_config_file_stops_on_a_bad_setting_in_one_line(name, value, accepted, tmp_path):
+    """`gunicorn -c python:cdshooks.gunicorn_conf ...` as the README shows: no worker boots, no traceback."""
+    env = clean_env(CDSHOOKS_FEEDBACK_DB=str(tmp_path / "feedback.sqlite3"), **{name: value})
+    done = subprocess.run(gunicorn_command("-b", "127.0.0.1:0"), env=env, capture_output=True, text=True, timeout=20)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2, lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"cdshooks: {name}={value!r} ") and lines[0].endswith(accepted), lines

@@ -66,6 +66,16 @@ def test_odd_input_is_not_echoed_into_the_log(caplog):
     assert "script" not in caplog.text and "forged" not in caplog.text
 
 
+def test_a_short_jwt_in_an_identifier_is_not_logged(caplog):
+    """Identifiers fit the id pattern (letters, digits, dots, dashes) yet may be a token."""
+    caplog.set_level(logging.INFO, logger="cdshooks.requests")
+    token = "eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"
+    app_with_log().test_client().post(f"/cds-services/{token}", json={"hook": "order-select", "hookInstance": token})
+    (line,) = lines(caplog)
+    assert line["service"] == line["hookInstance"] == "<invalid>"
+    assert "eyJ" not in caplog.text
+
+
 def test_feedback_and_unknown_paths(caplog):
     caplog.set_level(logging.INFO, logger="cdshooks.requests")
     client = app_with_log().test_client()

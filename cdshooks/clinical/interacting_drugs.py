@@ -69,9 +69,10 @@ ROLES: dict[str, str] = {
 SYSTEMIC_ONLY = frozenset({
     "strong-cyp3a4-inhibitors", "moderate-cyp3a4-strong-cyp2c19-inhibitors", "moderate-cyp3a4-inhibitors",
     "strong-cyp2c19-inhibitors", "strong-cyp3a4-inducers", "triple-therapy-agents", "potent-immunosuppressants",
+    "nsaids",  # diclofenac gel is not a GI perforation risk
 })
 _LOCAL_FORM = re.compile(
-    r"\b(topical|cutaneous|cream|ointment|shampoo|lotion|foam|ophthalmic|eye drops?|otic|ear drops?)\b",
+    r"\b(topical|cutaneous|cream|ointment|shampoo|lotion|foam|gel|patch|ophthalmic|eye drops?|otic|ear drops?)\b",
     re.IGNORECASE,
 )
 

@@ -416,3 +416,12 @@ def latest(record: PatientRecord, test: str, within_days: int | None = None) -> 
         return None
     return newest
 
+
+
+def upper_limit(r: Result) -> float | None:
+    """The lab's upper limit of normal for this result (referenceRange.high) in the test's canonical
+    unit; None when none was sent or its unit cannot be converted."""
+    if r.lab.reference_high is None:
+        return None
+    m = to_canonical(r.test, r.lab.reference_high, r.lab.reference_high_unit, r.lab.reference_high_unit)
+    return m.value if m is not None and m.value > 0 else None

@@ -38,11 +38,20 @@ def is_active(problem: Problem) -> bool:
 
 def matching(record: PatientRecord, valueset: str) -> list[ProblemMatch]:
     """Active Conditions matching the value set, in record order."""
+    return _matching([p for p in record.conditions if is_active(p)], valueset)
+
+
+def ever(record: PatientRecord, valueset: str) -> list[ProblemMatch]:
+    """Conditions matching the value set whatever their clinicalStatus (a history), unless refuted."""
+    history = record.condition_history or record.conditions  # hand-built records may set only conditions
+    return _matching([p for p in history if p.verification_status not in DROPPED_VERIFICATION_STATUSES],
+                     valueset)
+
+
+def _matching(problems: list[Problem], valueset: str) -> list[ProblemMatch]:
     vs = lookup.load(valueset)
     out = []
-    for p in record.conditions:
-        if not is_active(p):
-            continue
+    for p in problems:
         coded = any(lookup.canonical_system(c.system) in _STANDARD_SYSTEMS and c.code for c in p.codings)
         if coded:
             member = next((m for m in map(vs.match_coding, p.codings) if m is not None), None)

@@ -41,6 +41,12 @@ class Thresholds:
     hb_warning_below_g_dl: float = 8.0
     hb_fall_g_dl: float = 2.0
     hb_new_start_below_g_dl: float = 9.0
+    # liver-injury: ALT or AST above this multiple of the upper limit of normal (the lab's
+    # referenceRange.high, else the default ULN; clinical-rules.md, revision 2)
+    liver_injury_uln_multiple: float = 3.0
+    liver_default_uln_u_l: float = 40.0
+    # hbv-positive: an anti-HBc drawn this soon after IVIG may be transferred antibody ("3 months")
+    ivig_serology_window_days: int = 90
     pretreatment_hb_lookback_days: int = 90
     # --- Risk groups ---
     age_infection_risk_years: int = 65

@@ -20,7 +20,7 @@ from cdshooks.data.elements import reference_id, text
 from cdshooks.data.gather import Gathered
 from cdshooks.data.observations import ObservationIndex
 from cdshooks.data.parsers import (
-    Unreadable, allergy, drafted_vaccine, medication_administration, medication_order, problem, vaccination,
+    Unreadable, allergy, any_problem, drafted_vaccine, medication_administration, medication_order, vaccination,
 )
 from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
@@ -181,7 +181,8 @@ def build_record(
     medication_orders = _not_counting_dropped(_read_all(record_requests, read_med, patient_id, skipped), skipped)
     observations = ObservationIndex()  # read into LabResults only as rules ask (see data.observations)
     _read_all(by_type.get("Observation", []), observations.add, patient_id, skipped)
-    conditions = _read_all(by_type.get("Condition", []), problem, patient_id, skipped)
+    history = _read_all(by_type.get("Condition", []), any_problem, patient_id, skipped)
+    conditions = [p for p in history if not p.inactive]
     immunizations = _read_all(by_type.get("Immunization", []), vaccination, patient_id, skipped, "patient")
     allergies = _read_all(by_type.get("AllergyIntolerance", []), allergy, patient_id, skipped, "patient")
     administrations = _read_all(
@@ -195,6 +196,7 @@ def build_record(
         drafts=tuple(drafts),
         observations=observations,
         conditions=tuple(conditions),
+        condition_history=tuple(history),
         immunizations=tuple(immunizations),
         allergies=tuple(allergies),
         administrations=tuple(administrations),

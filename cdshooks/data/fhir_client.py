@@ -13,6 +13,8 @@ Safety properties (README "Data gathering and FHIR fallback"):
 from __future__ import annotations
 
 import http.cookiejar
+import socket
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +31,7 @@ from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources
 # Outbound FHIR requests of all hook calls share these threads and connections.
 POOL_SIZE = 8
 _CHUNK = 64 * 1024
+BUDGET_SPENT = "time budget spent"  # CDSHOOKS_FETCH_BUDGET_SECONDS ran out
 _lock = threading.Lock()
 _session: requests.Session | None = None
 _executor: ThreadPoolExecutor | None = None
@@ -55,6 +58,10 @@ class _Bearer(requests.auth.AuthBase):
         if self._token:
             r.headers["Authorization"] = f"Bearer {self._token}"
         return r
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self._token)
 
     def __repr__(self) -> str:  # never show the token in a traceback or log
         return "_Bearer(<redacted>)"
@@ -99,10 +106,49 @@ def under_base(url: str, base: str) -> bool:
     return not b.path or u.path == b.path or u.path.startswith(b.path + "/")
 
 
+def _status_reason(status: int, has_token: bool) -> str:
+    """Why a non-200 answer gave no data, in words an integrator can act on."""
+    if status in (404, 410):
+        return f"not found (HTTP {status})"
+    if status in (401, 403):
+        if not has_token:
+            return f"HTTP {status} (the request has no fhirAuthorization)"
+        return f"HTTP {status} (the fhirAuthorization token was refused)"
+    return f"HTTP {status}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, its causes and the exceptions in their args (urllib3 nests them)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop()
+        if any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo.extend(x for x in (e.__cause__, e.__context__, getattr(e, "reason", None)) if isinstance(x, BaseException))
+        todo.extend(a for a in e.args if isinstance(a, BaseException))
+    return seen
+
+
+def connection_reason(exc: requests.RequestException) -> str:
+    """A fixed phrase for a failed connection: refused, unknown host, TLS, reset; else the type name."""
+    causes = _causes(exc)
+    if any(isinstance(e, ConnectionRefusedError) for e in causes):
+        return "connection refused"
+    if any(isinstance(e, socket.gaierror) for e in causes):
+        return "host name not found"
+    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in causes):
+        return "TLS handshake failed"
+    if any(isinstance(e, ConnectionResetError) for e in causes):
+        return "connection reset by the server"
+    return f"request failed ({type(exc).__name__})"
+
+
 def _get_json(url: str, auth: _Bearer, deadline: float, max_bytes: int) -> dict:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise FetchError("time budget spent")
+        raise FetchError(BUDGET_SPENT)
     try:
         with session().get(
             url, auth=auth, allow_redirects=False, timeout=(remaining, remaining), stream=True
@@ -110,18 +156,18 @@ def _get_json(url: str, auth: _Bearer, deadline: float, max_bytes: int) -> dict:
             if resp.is_redirect or 300 <= resp.status_code < 400:
                 raise FetchError(f"redirect refused (HTTP {resp.status_code})")
             if resp.status_code != 200:
-                raise FetchError(f"HTTP {resp.status_code}")
+                raise FetchError(_status_reason(resp.status_code, auth.has_token))
             body = bytearray()
             for chunk in resp.iter_content(_CHUNK):
                 body.extend(chunk)
                 if len(body) > max_bytes:
                     raise FetchError("response too large")
                 if time.monotonic() > deadline:
-                    raise FetchError("time budget spent")
-    except requests.Timeout as exc:
-        raise FetchError("timed out") from exc
+                    raise FetchError(BUDGET_SPENT)
+    except requests.Timeout as exc:  # the timeout is what is left of the budget
+        raise FetchError(BUDGET_SPENT) from exc
     except requests.RequestException as exc:
-        raise FetchError(f"request failed ({type(exc).__name__})") from exc
+        raise FetchError(connection_reason(exc)) from exc
     try:
         data = orjson.loads(bytes(body))
     except orjson.JSONDecodeError as exc:

@@ -13,6 +13,9 @@ Per prefetch key (CDS Hooks 2.0 "Providing FHIR Resources to a CDS Service"):
 - Bundle with a `next` link      -> use it, and read further pages when fetching is possible
 A key that is needed (`required`) and cannot be had raises DataUnavailable (the
 web layer answers 412); an optional one is reported in `Gathered.unavailable`.
+Either way the reason is kept per key, "<why it was not in the prefetch>;
+<why it was not fetched>", in fixed phrases (never a URL, token or patient
+data): e.g. "not prefetched; fetch failed: connection refused".
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from urllib.parse import quote, urljoin
 from cdshooks.config import Settings
 from cdshooks.data.allowlist import allowlist_for
 from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources_of
-from cdshooks.data.fhir_client import FetchError, FetchResult, executor, fetch_pages, query_url, under_base
+from cdshooks.data.fhir_client import (
+    BUDGET_SPENT, FetchError, FetchResult, executor, fetch_pages, query_url, under_base,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +50,17 @@ _REFERENCE = re.compile(r"^[A-Za-z]{1,64}/[A-Za-z0-9\-.]{1,64}$")
 
 
 class DataUnavailable(Exception):
-    """Required prefetch keys that were neither prefetched nor fetchable (HTTP 412)."""
+    """Required prefetch keys that were neither prefetched nor fetchable (HTTP 412).
 
-    def __init__(self, keys: Collection[str], reason: str = "") -> None:
-        self.keys = frozenset(keys)
-        self.reason = reason
-        detail = f" ({reason})" if reason else ""
-        super().__init__(f"required data unavailable: {', '.join(sorted(self.keys))}{detail}")
+    `reasons`: each such key -> why; `optional`: the optional keys that could
+    not be had either, with theirs (so that one 412 names every problem).
+    """
+
+    def __init__(self, reasons: Mapping[str, str], optional: Mapping[str, str] | None = None) -> None:
+        self.reasons = dict(sorted(reasons.items()))
+        self.optional = dict(sorted((optional or {}).items()))
+        self.keys = frozenset(self.reasons)
+        super().__init__("required data unavailable: " + "; ".join(f"{k}: {r}" for k, r in self.reasons.items()))
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class Gathered:
     resources: dict[str, list[dict]] = field(default_factory=dict)
     unavailable: frozenset[str] = frozenset()
     notes: tuple[str, ...] = ()
+    reasons: Mapping[str, str] = field(default_factory=dict)  # unavailable key -> why
 
 
 def resolve_template(template: str, context: Mapping) -> str | None:
@@ -122,11 +132,11 @@ def gather(
     refusal = "no fhirServer in the request" if not fhir_server else allowlist.refusal(fhir_server)
     failed: dict[str, str] = {}
     if refusal:
-        failed.update(missing)
-        notes.extend(f"{k}: {why}; not fetched: {refusal}" for k, why in missing.items())
+        failed.update({k: f"{why}; not fetched: {refusal}" for k, why in missing.items()})
+        notes.extend(f"{k}: {why}" for k, why in failed.items())
         notes.extend(f"{k}: prefetched Bundle has more pages; not fetched: {refusal}" for k in continuations)
-        _raise_if_required(failed, required, refusal)
-        return Gathered(resources, frozenset(failed), tuple(notes))
+        _raise_if_required(failed, required)
+        return Gathered(resources, frozenset(failed), tuple(notes), failed)
 
     token = _token(fhir_authorization)
     fetch_args = dict(
@@ -137,11 +147,10 @@ def gather(
     for key, why in missing.items():
         relative = resolve_template(templates[key], context)
         if relative is None:
-            failed[key] = why
-            notes.append(f"{key}: {why}; its query names a context value the request lacks")
+            failed[key] = f"{why}; not fetched: its query names a context value the request lacks"
+            notes.append(f"{key}: {failed[key]}")
         else:
             queries[key] = query_url(fhir_server, relative)
-    _raise_if_required(failed, required, "unresolvable prefetch token")
 
     pool = executor()
     max_pages = max(settings.fetch_max_pages, 1)
@@ -155,11 +164,11 @@ def gather(
             continue
         futures[pool.submit(fetch_pages, url, max_pages=max_pages - 1, **fetch_args)] = (key, True)
 
-    _collect(futures, deadline, resources, failed, notes)
+    _collect(futures, deadline, resources, failed, notes, missing, settings.fetch_budget_seconds)
     log.debug("gathered %d keys, %d unavailable in %.0f ms",
               len(resources), len(failed), (time.monotonic() - started) * 1000)
-    _raise_if_required(failed, required, "fetch from fhirServer failed")
-    return Gathered(resources, frozenset(failed), tuple(notes))
+    _raise_if_required(failed, required)
+    return Gathered(resources, frozenset(failed), tuple(notes), failed)
 
 
 def _from_prefetch(
@@ -195,23 +204,31 @@ def _collect(
     resources: dict[str, list[dict]],
     failed: dict[str, str],
     notes: list[str],
+    missing: Mapping[str, str],
+    budget_seconds: float,
 ) -> None:
     """Wait for the fetches until the deadline; file each result or failure under its key."""
+
+    def failure(key: str, is_more: bool, reason: str) -> None:
+        if reason.startswith(BUDGET_SPENT):
+            reason = f"{BUDGET_SPENT} ({budget_seconds:g} s for all fetches of one call)"
+        _record_failure(key, is_more, reason, failed, notes, missing.get(key, "not prefetched"))
+
     done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
     for fut in not_done:
         fut.cancel()  # a running fetch ends by itself at the deadline
         key, is_more = futures[fut]
-        _record_failure(key, is_more, "time budget spent", failed, notes)
+        failure(key, is_more, BUDGET_SPENT)
     for fut in done:
         key, is_more = futures[fut]
         try:
             result: FetchResult = fut.result()
         except FetchError as exc:
-            _record_failure(key, is_more, str(exc), failed, notes)
+            failure(key, is_more, str(exc))
             continue
         except Exception as exc:  # a bug or an odd library error must not become a 500
             log.warning("FHIR fetch for %s failed unexpectedly: %s", key, type(exc).__name__)
-            _record_failure(key, is_more, "unexpected error", failed, notes)
+            failure(key, is_more, "unexpected error")
             continue
         resources.setdefault(key, []).extend(result.resources)
         more = " (more pages left unread)" if result.truncated else ""
@@ -226,16 +243,16 @@ def _token(fhir_authorization: Mapping | None) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def _record_failure(key: str, is_more: bool, reason: str, failed: dict, notes: list) -> None:
+def _record_failure(key: str, is_more: bool, reason: str, failed: dict, notes: list, why: str) -> None:
     if is_more:
         # The first page came in the prefetch: keep it, flagged as incomplete.
         notes.append(f"{key}: further pages of prefetched Bundle not read: {reason}")
         return
-    failed[key] = reason
-    notes.append(f"{key}: fetch failed: {reason}")
+    failed[key] = f"{why}; fetch failed: {reason}"
+    notes.append(f"{key}: {failed[key]}")
 
 
-def _raise_if_required(failed: Mapping[str, str], required: Collection[str], reason: str) -> None:
-    needed = [k for k in failed if k in required]
+def _raise_if_required(failed: Mapping[str, str], required: Collection[str]) -> None:
+    needed = {k: why for k, why in failed.items() if k in required}
     if needed:
-        raise DataUnavailable(needed, reason)
+        raise DataUnavailable(needed, {k: why for k, why in failed.items() if k not in required})

@@ -220,15 +220,40 @@ def read_lab(
         interpretation=codings(resource.get("interpretation")),
         text=code_text,
         **_observation_value(resource),
+        **_reference_high(resource.get("referenceRange")),
     )
+
+
+# referenceRange.type codes that are not the normal range (HL7 referencerange-meaning).
+_NOT_NORMAL_RANGES = frozenset({"therapeutic", "treatment", "pre-puberty", "follicular", "midcycle", "luteal",
+                                "postmenopausal", "endocrine", "recommended"})
+
+
+def _reference_high(ranges: Any) -> dict[str, Any]:
+    """The first normal range's upper limit (`high`), leniently: one object or a list, no type = normal."""
+    if not ranges:  # nearly every call: no range, or none sent
+        return {}
+    for r in dicts(ranges):
+        kinds = {c.code for c in codings(r.get("type")) if c.code}
+        if kinds & _NOT_NORMAL_RANGES:
+            continue
+        high = r.get("high")
+        if isinstance(high, dict) and (value := number(high.get("value"))) is not None:
+            unit = text(high.get("code")) or text(high.get("unit"))
+            return {"reference_high": value, "reference_high_unit": unit}
+    return {}
 
 
 def problem(resource: Mapping) -> Problem | None:
     """A Condition if it is clinically active (or unstated) and not refuted."""
+    p = any_problem(resource)
+    return p if p is not None and not p.inactive else None
+
+
+def any_problem(resource: Mapping) -> Problem | None:
+    """A Condition whatever its clinicalStatus (a history), unless refuted or entered in error."""
     clinical = status_codes(resource.get("clinicalStatus"))
     verification = status_codes(resource.get("verificationStatus"))
-    if clinical and not clinical & ACTIVE_CLINICAL_STATUSES:
-        return None
     if verification & DROPPED_VERIFICATION_STATUSES:
         return None
     code = resource.get("code")
@@ -240,6 +265,7 @@ def problem(resource: Mapping) -> Problem | None:
         codings=code_codings,
         text=_concept_text(code),
         clinical_status=first(sorted(clinical & ACTIVE_CLINICAL_STATUSES)),
+        inactive=bool(clinical) and not clinical & ACTIVE_CLINICAL_STATUSES,
         verification_status=first(sorted(verification)),
         onset=parse_datetime(resource.get("onsetDateTime")) or period_start(resource.get("onsetPeriod")),
         recorded=parse_datetime(resource.get("recordedDate")),

@@ -160,6 +160,9 @@ class LabResult(NamedTuple):
     value_codings: tuple[Coding, ...] = ()
     interpretation: tuple[Coding, ...] = ()
     text: str | None = None  # code.text, for tests with no LOINC (e.g. "PPD")
+    # The upper limit of the normal range the lab reported (referenceRange.high), as sent.
+    reference_high: float | None = None
+    reference_high_unit: str | None = None
     # A NamedTuple, not a frozen dataclass: as immutable, and built in a third of the time
     # (a call reads a dozen results; a frozen dataclass sets each field through object.__setattr__).
 
@@ -175,7 +178,7 @@ class LabResult(NamedTuple):
 
 
 class Problem(NamedTuple):
-    """A clinically active, not refuted Condition."""
+    """A Condition that is not refuted (in `PatientRecord.conditions`: clinically active too)."""
 
     id: str | None
     codings: tuple[Coding, ...]
@@ -184,6 +187,7 @@ class Problem(NamedTuple):
     verification_status: str | None
     onset: datetime | None = None
     recorded: datetime | None = None
+    inactive: bool = False  # clinicalStatus inactive / resolved / remission (only in condition_history)
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,9 @@ class PatientRecord(Derived):
     drafts: tuple[MedicationOrder, ...] = ()
     observations: Sequence[LabResult] = ()
     conditions: tuple[Problem, ...] = ()
+    # Every Condition that is not refuted or entered in error, whatever its clinicalStatus:
+    # a history of malignancy or of diverticulitis counts when resolved (clinical-rules.md).
+    condition_history: tuple[Problem, ...] = ()
     immunizations: tuple[Vaccination, ...] = ()
     allergies: tuple[Allergy, ...] = ()
     administrations: tuple[Administration, ...] = ()

@@ -70,11 +70,12 @@ CANONICAL: dict[str, str] = {
     "cmv-dna-quant": IU_ML,
     "cmv-dna-copies": COPIES_ML,
     "ebv-dna-quant": IU_ML,
+    "hbv-dna": IU_ML,
     "tst": "mm",
 }
 # Tests read in one unit only: a number reported without any unit is in that unit.
 UNITLESS: dict[str, str] = {"tst": "mm"}
-VIRAL_LOAD_TESTS = frozenset({"cmv-dna-quant", "cmv-dna-copies", "ebv-dna-quant"})
+VIRAL_LOAD_TESTS = frozenset({"cmv-dna-quant", "cmv-dna-copies", "ebv-dna-quant", "hbv-dna"})
 
 # Known spellings, after `_normalize` (lower case, no spaces, micro -> u,
 # ^ -> *, leading "x" dropped), as factor to the canonical unit.

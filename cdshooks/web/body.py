@@ -1,4 +1,11 @@
-"""The request body: size-limited, parsed once with orjson, limit-checked, cached on `g.json_body`."""
+"""The request body: size-limited, parsed once with orjson, limit-checked, cached on `g.json_body`.
+
+A body whose framing is broken is a 400 before anything reads it as JSON: a bad
+chunk size or chunk terminator (gunicorn parses chunked bodies while the app
+reads them, so its parse errors surface here), a connection closed mid-body,
+or fewer bytes than `Content-Length` declared (gunicorn then returns a short
+body, which must not be processed as if it were the whole request).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from typing import Any
 
 import orjson
 from flask import g, request
+from werkzeug.exceptions import ClientDisconnected
 
 from cdshooks.security.limits import JSONTooDeep, check_limits, loads_within_depth, too_deep
 from cdshooks.web.context import current_settings
@@ -22,11 +30,47 @@ def raw_body() -> bytes:
         raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes.")
     # Read at most one byte more than allowed: a chunked or lying client is
     # caught without buffering an unbounded body.
-    data = _read_at_most(limit + 1, declared)
-    # werkzeug's own limit truncates at `limit` and raises (413) only on a further read.
-    if len(data) > limit or (len(data) == limit and request.stream.read(1)):
-        raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+    try:
+        data = _read_at_most(limit + 1, declared)
+        # werkzeug's own limit truncates at `limit` and raises (413) only on a further read.
+        if len(data) > limit or (len(data) == limit and request.stream.read(1)):
+            raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+    except _framing_errors() as exc:
+        raise BadRequest(_framing_problem(exc)) from None
+    if declared is not None and len(data) < declared:
+        raise BadRequest(
+            f"Request body ended after {len(data)} of the {declared} bytes its Content-Length declares; "
+            "nothing was processed."
+        )
     return data
+
+
+_CHUNKED = "Request body is not valid chunked transfer coding"
+_CHUNK_PROBLEMS = {
+    "InvalidChunkSize": "bad chunk size",
+    "ChunkMissingTerminator": "chunk data not followed by CRLF, or the body ends before its last chunk",
+    "InvalidChunkExtension": "bad chunk extension",
+}
+
+
+def _framing_errors() -> tuple[type[BaseException], ...]:
+    """What reading a badly framed body raises: werkzeug's disconnect, and gunicorn's parse errors."""
+    errors: list[type[BaseException]] = [ClientDisconnected, OSError]
+    try:
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # another WSGI server (gunicorn is the `server` extra)
+        pass
+    else:
+        errors.append(ParseException)
+    return tuple(errors)
+
+
+def _framing_problem(exc: BaseException) -> str:
+    """A fixed sentence per kind of error: the client's bytes are not echoed back."""
+    if isinstance(exc, (ClientDisconnected, OSError)):
+        return "Request body ended before it was complete (connection closed); nothing was processed."
+    name = type(exc).__name__
+    return f"{_CHUNKED}: {_CHUNK_PROBLEMS.get(name, f'malformed framing ({name})')}; nothing was processed."
 
 
 def _read_at_most(count: int, declared: int | None) -> bytes:

@@ -9,7 +9,7 @@ reaches the client: real bugs are logged server-side and answered with a bare 50
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 import orjson
 from flask import Flask, Response
@@ -58,13 +58,15 @@ class ApiError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, diagnostics: str, *, expression: str | None = None):
+    def __init__(self, diagnostics: str, *, expression: str | None = None, more_issues: list[dict] | None = None):
         super().__init__(diagnostics)
         self.diagnostics = diagnostics
         self.expression = expression
+        self.more_issues = more_issues or []  # further OperationOutcome issues after the first
 
     def response(self) -> Response:
         body = operation_outcome(self.diagnostics, code=self.code, expression=self.expression)
+        body["issue"].extend(self.more_issues)
         return outcome_response(self.status, body)
 
 
@@ -99,6 +101,29 @@ class PreconditionFailed(ApiError):
     """Required data was neither prefetched nor fetchable (CDS Hooks: 412)."""
 
     status, code = 412, "incomplete"
+
+    @classmethod
+    def for_prefetch(cls, required: Mapping[str, str], optional: Mapping[str, str]) -> "PreconditionFailed":
+        """One issue per prefetch key, required ones (errors) first, then optional ones (warnings)."""
+        issues = [
+            _prefetch_issue(key, why, "error", "Required") for key, why in sorted(required.items())
+        ] + [_prefetch_issue(key, why, "warning", "Optional") for key, why in sorted(optional.items())]
+        first, rest = issues[0], issues[1:]
+        return cls(first["diagnostics"], expression=first["expression"][0], more_issues=rest)
+
+
+def prefetch_diagnostics(key: str, why: str, kind: str = "Required") -> str:
+    """The text of a 412 issue, e.g. "Required prefetch key 'patient' unavailable: not prefetched; ..."."""
+    return f"{kind} prefetch key {key!r} unavailable: {why}."
+
+
+def _prefetch_issue(key: str, why: str, severity: str, kind: str) -> dict[str, Any]:
+    return {
+        "severity": severity,
+        "code": "incomplete",
+        "diagnostics": prefetch_diagnostics(key, why, kind),
+        "expression": [f"prefetch.{key}"],
+    }
 
 
 class PayloadTooLarge(ApiError):

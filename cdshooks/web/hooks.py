@@ -37,15 +37,8 @@ def call_service(service_id: str) -> Response:
     try:
         body = run_hook(service, hook_request, settings, now)
     except DataUnavailable as exc:
-        raise PreconditionFailed(
-            f"Required data neither prefetched nor fetchable from fhirServer: {_keys(exc)}."
-        ) from None
+        # Key names are the service's own template keys; reasons are fixed phrases.
+        request_log.note(missing_prefetch=exc.reasons, missing_optional_prefetch=exc.optional)
+        raise PreconditionFailed.for_prefetch(exc.reasons, exc.optional) from None
     request_log.note(card_count=len(body["cards"]))  # so the log need not re-read the response
     return Response(orjson.dumps(body), mimetype="application/json")
-
-
-def _keys(exc: DataUnavailable) -> str:
-    keys = getattr(exc, "keys", None)
-    if isinstance(keys, (set, frozenset, list, tuple)):
-        return ", ".join(sorted(map(str, keys)))
-    return str(exc)

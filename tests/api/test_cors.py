@@ -63,3 +63,17 @@ def test_configured_origins_are_reflected_and_others_refused(make_app):
     assert "Origin" in ok.headers["Vary"]
     other = client.get("/cds-services", headers={"Origin": "https://evil.example.com"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+@pytest.mark.parametrize("auth_enabled", [True, False])
+def test_preflight_is_logged_as_auth_not_required(make_app, caplog, auth_enabled):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="cdshooks.requests")
+    client = make_app(auth_enabled=auth_enabled, trust_sandbox=True).test_client()
+    resp = client.options(SELECT, headers={"Origin": "https://sandbox.cds-hooks.org",
+                                           "Access-Control-Request-Method": "POST"})
+    assert resp.status_code == 204
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "cdshooks.requests"]
+    assert (line["method"], line["status"], line["auth"]) == ("OPTIONS", 204, "not-required")

@@ -14,7 +14,7 @@ def test_healthz_answers_without_auth(make_app):
 
 
 def test_readyz_answers_without_auth(make_app):
-    assert make_app(auth_enabled=True).test_client().get("/readyz").status_code == 200
+    assert make_app(auth_enabled=True, trust_sandbox=True).test_client().get("/readyz").status_code == 200
 
 
 def test_readyz_ok_when_feedback_store_is_writable(client):
@@ -22,7 +22,7 @@ def test_readyz_ok_when_feedback_store_is_writable(client):
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json() == {
         "status": "ok",
-        "checks": {"settings": "ok", "cards": "ok", "feedback-store": "ok"},
+        "checks": {"settings": "ok", "cards": "ok", "feedback-store": "ok", "trusted-issuers": "ok"},
     }
     assert resp.headers["Cache-Control"] == "no-store"
 
@@ -34,7 +34,7 @@ def test_readyz_503_when_feedback_path_is_unusable(make_app, tmp_path):
     assert resp.status_code == 503
     assert resp.get_json() == {
         "status": "unavailable",
-        "checks": {"settings": "ok", "cards": "ok", "feedback-store": "failed"},
+        "checks": {"settings": "ok", "cards": "ok", "feedback-store": "failed", "trusted-issuers": "ok"},
     }
 
 

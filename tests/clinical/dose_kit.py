@@ -37,6 +37,7 @@ def record(
         ),
         observations=tuple(labs),
         conditions=tuple(p for p in (parsers.problem(c) for c in by("Condition")) if p is not None),
+        condition_history=tuple(p for p in (parsers.any_problem(c) for c in by("Condition")) if p is not None),
         immunizations=tuple(v for v in (parsers.vaccination(i) for i in by("Immunization")) if v is not None),
     )
 

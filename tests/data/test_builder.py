@@ -354,3 +354,18 @@ def test_a_vaccine_drafted_as_an_immunization_is_read_as_a_draft_order():
     assert draft.is_draft and draft.status == "draft" and draft.selected
     assert draft.reference == "Immunization/v1" and draft.names == ("MMR",)
     assert [s.id for s in record.skipped] == ["v2"]
+
+
+def test_a_resolved_condition_is_history_only_and_a_refuted_one_is_nowhere():
+    def cond(cid, clinical=None, verification=None):
+        c = {"resourceType": "Condition", "id": cid, "subject": SUBJECT, "code": {"text": "Breast cancer"}}
+        if clinical:
+            c["clinicalStatus"] = {"coding": [{"code": clinical}]}
+        if verification:
+            c["verificationStatus"] = {"coding": [{"code": verification}]}
+        return c
+    rec = record(conditions=[cond("active", "active"), cond("resolved", "resolved"), cond("remission", "remission"),
+                             cond("refuted", "active", "refuted"), cond("error", "resolved", "entered-in-error")])
+    assert [p.id for p in rec.conditions] == ["active"]
+    assert [p.id for p in rec.condition_history] == ["active", "resolved", "remission"]
+    assert [p.inactive for p in rec.condition_history] == [False, True, True]

@@ -48,7 +48,7 @@ def test_sulfa_allergy_fixture_suggests_atovaquone_only(settings):
 
 
 def test_refuted_allergy_fixture_suggests_tmp_smx(settings):
-    card = cards_of("pjp-near-miss-sulfa-allergy-refuted", settings)["pjp-prophylaxis"]
+    card = cards_of("pjp-prophylaxis-near-miss-sulfa-allergy-refuted", settings)["pjp-prophylaxis"]
     texts = medication_texts(card)
     assert len(texts) == 2 and all("sulfamethoxazole" in t for t in texts)
     assert "atovaquone" not in card["summary"]

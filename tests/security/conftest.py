@@ -130,3 +130,15 @@ def make_auth_app(auth_settings: Settings):
         return tiny_app(replace(auth_settings, **overrides))
 
     return build
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(tmp_path_factory):
+    """The service under a real gunicorn (one worker, auth off) on a free loopback port."""
+    from tests.gunicorn_server import GunicornServer
+
+    server = GunicornServer(tmp_path_factory.mktemp("gunicorn")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""Laboratory safety rules (all hooks, tofacitinib context): ALC, ANC, Hb.
+"""Laboratory safety rules (all hooks, tofacitinib context): ALC, ANC, Hb, liver injury (ALT/AST).
 
 clinical-rules.md, "Infection and laboratory safety" and "Lab recency": the
 newest result within the lookback (90 days) decides; older results never
@@ -9,6 +9,7 @@ measured one, and the card says it was derived (`labs`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from cdshooks.clinical import labs, resume_regimen, tofacitinib
@@ -145,3 +146,63 @@ def anemia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "preliminary_note": sentence("The result is preliminary." if r.preliminary else None),
         },
     )
+
+
+@dataclass(frozen=True)
+class LiverTest:
+    """An ALT or AST result against its upper limit of normal."""
+
+    name: str  # "ALT" / "AST"
+    result: Result
+    uln: float  # U/L
+    uln_from_lab: bool  # the Observation's own referenceRange.high, else the default
+
+    @property
+    def multiple(self) -> float:
+        return self.result.measurement.value / self.uln
+
+    def line(self) -> str:
+        where = "the lab's reference range" if self.uln_from_lab else "no reference range sent: the default"
+        return (f"{self.name} {self.result.value_label} on {self.result.when.date().isoformat()}: "
+                f"{self.multiple:.1f} x ULN (ULN {self.uln:g} U/L, {where})")
+
+
+def liver_tests(record: PatientRecord, th: Thresholds) -> list[LiverTest]:
+    """The newest ALT and the newest AST within the lookback, each against its ULN."""
+    out = []
+    for test, name in (("alt", "ALT"), ("ast", "AST")):
+        r = labs.latest(record, test, within_days=th.lab_lookback_days)
+        if r is None or r.measurement is None:
+            continue
+        uln = labs.upper_limit(r)
+        out.append(LiverTest(name, r, uln if uln else th.liver_default_uln_u_l, uln is not None))
+    return out
+
+
+@rule(*ALL_HOOKS)
+def liver_injury(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
+    """liver-injury: the newest ALT or AST within 90 days > 3 x ULN (clinical-rules.md, revision 2)."""
+    if not tofacitinib.in_context(record):
+        return
+    high = [t for t in liver_tests(record, th) if t.multiple > th.liver_injury_uln_multiple]
+    if not high:
+        return
+    therapy = status(record)
+    hbv = [f"{r.lab.text or r.test.upper()} positive on {r.when.date().isoformat()}"
+           for r in labs.results_any(record, ("hbsag", "anti-hbc")) if r.is_positive][:2]
+    facts = {
+        "tests": " and ".join(f"{t.name} {t.result.value_label} ({t.multiple:.1f} x ULN) on "
+                              f"{t.result.when.date().isoformat()}" for t in high),
+        "test_list": bullets(t.line() for t in high),
+        "multiple": f"{th.liver_injury_uln_multiple:g}",
+        "therapy": therapy.text,
+        "hbv_note": sentence(
+            f"Hepatitis B marker on record ({'; '.join(hbv)}): check HBV DNA for reactivation." if hbv else
+            "Check HBV DNA for reactivation when anti-HBc or HBsAg is positive (none positive on record)."),
+    }
+    ck = labs.latest(record, "ck", within_days=th.lab_lookback_days)
+    # Not in the catalog row: AST and ALT also come from muscle, and these patients have myositis.
+    facts["ck_note"] = sentence(
+        f"Newest CK: {ck.value_label} on {ck.when.date().isoformat()}." if ck is not None and ck.measurement else
+        "No CK within 90 days.")
+    yield Finding("liver-injury", facts=facts, variant="default" if therapy.new_start else "on-therapy")

@@ -1,0 +1,109 @@
+"""Risks weighed at a tofacitinib start or renewal (clinical-rules.md, "Added in revision 2").
+
+Topics: malignancy, gi-perforation, xr-gi-narrowing. A start or renewal is a
+tofacitinib draft being worked on (order-select: a selected one); these cards
+never show on patient-view. A history Condition (malignancy, diverticulitis,
+perforation) counts whatever its clinicalStatus, unless refuted or entered in
+error; the narrowing must be on the problem list now (active).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cdshooks.clinical import glucocorticoids, regimens, tofacitinib
+from cdshooks.clinical.card_text import bullets, sentence
+from cdshooks.clinical.draft_update import update_action
+from cdshooks.clinical.findings import Finding, Suggestion
+from cdshooks.clinical.interacting_drugs import counts, find
+from cdshooks.clinical.problem_list import ProblemMatch, ever, matching
+from cdshooks.clinical.thresholds import Thresholds
+from cdshooks.data.elements import codings, text
+from cdshooks.data.record import MedicationOrder, PatientRecord
+from cdshooks.engine import rule
+from cdshooks.terminology import lookup
+
+
+def _with_onset(m: ProblemMatch) -> str:
+    """"Breast cancer (C50.911), onset 2019-03-01, resolved" for the card."""
+    p = m.problem
+    when = p.onset or p.recorded
+    parts = [m.label, f"onset {when.date().isoformat()}" if when else "onset not recorded"]
+    if p.inactive:
+        parts.append("no longer active")
+    return ", ".join(parts)
+
+
+@rule("order-select", "order-sign")
+def malignancy(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
+    """malignancy: an active or past malignancy other than non-melanoma skin cancer, at a start or renewal."""
+    if not tofacitinib.selected_drafts(record):
+        return
+    found = [m for m in ever(record, "malignancy") if m.concept != "non-melanoma skin cancer"]
+    if not found:
+        return
+    first = found[0]
+    when = first.problem.onset or first.problem.recorded
+    yield Finding("malignancy", {
+        "condition": first.problem.text or first.concept,
+        "onset": when.date().isoformat() if when else "onset not recorded",
+        "condition_list": bullets(_with_onset(m) for m in found),
+    })
+
+
+@rule("order-select", "order-sign")
+def gi_perforation(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
+    """gi-perforation: a history of diverticulitis or GI perforation, at a start or renewal."""
+    if not tofacitinib.selected_drafts(record):
+        return
+    found = ever(record, "gi-perforation-risk")
+    if not found:
+        return
+    steroids = [d for o in record.medications if o.status == "active"
+                if (d := glucocorticoids.steroid_dose(o, now=record.now)) is not None]
+    nsaids = find(record, ("nsaids",), t)
+    also = [f"glucocorticoid: {d.label}" for d in steroids] + [f"NSAID: {h.label}" for h in nsaids]
+    yield Finding("gi-perforation", {
+        "condition": found[0].problem.text or found[0].concept,
+        "condition_list": bullets(_with_onset(m) for m in found),
+        "raisers": bullets(also),
+        "raisers_note": sentence(None if also else "No active glucocorticoid or NSAID order on record."),
+    })
+
+
+@rule("order-select", "order-sign")
+def xr_gi_narrowing(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
+    """xr-gi-narrowing: an XR draft with severe GI narrowing on the problem list, or given through a tube."""
+    narrowing = matching(record, "gi-narrowing")
+    for draft in tofacitinib.selected_drafts(record):
+        dose = regimens.read(draft, record.now) if counts(draft) else None
+        if dose is None or not dose.product.extended_release:
+            continue
+        tube = _tube_routes(draft)
+        if not narrowing and not tube:
+            continue
+        target = regimens.IR_10_BID if dose.ir_equivalent_mg_day and dose.ir_equivalent_mg_day > 10 else regimens.IR_5_BID
+        action = update_action(dose, target, record.patient_id)
+        suggestions = (Suggestion("switch-to-ir", (action,), is_recommended=True,
+                                  facts={"suggested": target.label}),) if action else ()
+        yield Finding("xr-gi-narrowing", {
+            "regimen": dose.regimen_label,
+            "target": target.label,
+            "why": "an enteral tube" if tube and not narrowing else (narrowing[0].problem.text or narrowing[0].concept),
+            "condition_list": bullets([_with_onset(m) for m in narrowing] + [f"route: {r}" for r in tube]),
+        }, variant="tube" if tube else "default", order_id=draft.id, suggestions=suggestions)
+
+
+def _tube_routes(order: MedicationOrder) -> list[str]:
+    """The instructions' routes that mean an enteral tube (by SNOMED code, or by name: "NG", "PEG")."""
+    routes = lookup.load("enteral-tube-routes")
+    out = []
+    for d in order.dosage_instructions:
+        route = d.get("route") if isinstance(d, dict) else None
+        if not isinstance(route, dict):
+            continue
+        coded = codings(route)
+        label = text(route.get("text")) or next((c.display for c in coded if c.display), None)
+        if routes.match(coded, [label]) is not None:
+            out.append(label or next((c.code for c in coded if c.code), "enteral tube"))
+    return out
