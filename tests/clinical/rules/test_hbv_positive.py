@@ -7,7 +7,8 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import hepatitis_b
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from tests.clinical.records import lab, med, record, tofa
+from cdshooks.data.record import Administration
+from tests.clinical.records import ago, lab, med, record, tofa
 
 HBSAG, ANTI_HBC, HBV_DNA = "5196-1", "16933-4", "29615-2"
 
@@ -32,6 +33,20 @@ def test_anti_hbc_positive_with_negative_hbsag_is_a_warning_naming_recent_rituxi
     card = cards.render_card(f)
     assert card["indicator"] == "warning" and f.variant == "resolved"
     assert "Rituximab in the last 365 days" in card["detail"] and "prophylaxis" in card["detail"]
+
+
+def test_a_rituximab_administration_in_the_last_12_months_is_named_with_its_date():
+    # clinical-rules.md, Recent exposure: rituximab given as a MedicationAdministration counts for hbv-positive
+    given = Administration(id="a-rtx", status="completed", given=ago(120), codings=(), names=("Rituxan 1000 mg",))
+    rec = record(meds=[tofa()], labs=[lab(HBSAG, 30, text="negative"), lab(ANTI_HBC, 30, text="positive")],
+                 administrations=(given,))
+    [f] = findings(rec)
+    detail = cards.render_card(f)["detail"]
+    assert "Rituximab in the last 365 days" in detail and "prophylaxis" in detail
+    assert f"rituximab given {ago(120).date().isoformat()} (Rituxan 1000 mg, administration record)" in detail
+    old = Administration(id="a-rtx", status="completed", given=ago(400), codings=(), names=("Rituxan 1000 mg",))
+    [g] = findings(record(meds=[tofa()], labs=[lab(ANTI_HBC, 30, text="positive")], administrations=(old,)))
+    assert "Rituximab in the last" not in cards.render_card(g)["detail"]
 
 
 def test_anti_hbc_soon_after_ivig_may_be_transferred_antibody():
