@@ -67,3 +67,9 @@ def test_completed_ivig_alone_raises_no_card():
 def test_ivig_never_raises_ddi_biologic():
     res = k.base_resources() + [drug(IVIG), drug("cyclophosphamide 500 mg injection", oid="cyc")]
     assert topics(record(res, drafts=[D()])) == ["ddi-triple-therapy", "dose-guidance"]
+
+
+def test_cyclosporine_exposure_is_still_said_when_ivig_is_on_the_card():
+    res = k.base_resources() + [drug(IVIG), drug("cyclosporine 100 mg capsule", oid="csa")]
+    [f] = by_topic(record(res, drafts=[D()]), "ddi-triple-therapy")
+    assert f.variant == "with-ivig" and "AUC about +73%" in cards.render_card(f)["detail"]
