@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from cdshooks.cards import Markdown, escape_markdown
 from cdshooks.clinical import labs, regimens, tofacitinib
 from cdshooks.clinical.card_text import bullets, sentence
 from cdshooks.clinical.findings import Finding
@@ -277,7 +278,7 @@ def pregnancy_lactation(record: PatientRecord, th: Thresholds) -> Iterable[Findi
         "therapy": therapy.text,
         "action": sentence(_action(therapy.new_start)),
         "conflict_note": sentence(_conflict_note(pregnancy, observed, newest)),
-        "teratogen_note": sentence(_teratogen_note(teratogens, pregnant)),
+        "teratogen_note": _teratogen_note(teratogens, pregnant),
     }
     variant = "default" if pregnant and not lactation else ("lactation" if not pregnant else "pregnancy-and-lactation")
     yield Finding(TOPIC, facts=facts, variant=variant)
@@ -302,12 +303,15 @@ def _conflict_note(pregnancy: list[ProblemMatch], observed: Reading | None, newe
             "on the problem list.")
 
 
-def _teratogen_note(hits: list[DrugHit], pregnant: bool) -> str | None:
+def _teratogen_note(hits: list[DrugHit], pregnant: bool) -> Markdown:
+    """"**Also current:** mycophenolate (...). Mycophenolate is teratogenic: ..." ("" when none)."""
     if not hits:
-        return None
-    names = "; ".join(h.label for h in hits)
-    if pregnant:
-        return (f"Also current: {names}. Cyclophosphamide and mycophenolate are teratogenic: review them with the "
-                "prescriber and obstetrics now.")
-    return (f"Also current: {names}. Cyclophosphamide and mycophenolate are teratogenic: effective contraception "
-            "matters for them too.")
+        return Markdown("")
+    drugs = list(dict.fromkeys(h.ingredient for h in hits))
+    named = " and ".join(drugs)
+    verb = "is" if len(drugs) == 1 else "are"
+    advice = ("review with the prescriber and obstetrics now" if pregnant
+              else "effective contraception matters for it too" if len(drugs) == 1
+              else "effective contraception matters for them too")
+    text = f"{'; '.join(h.label for h in hits)}. {named[0].upper()}{named[1:]} {verb} teratogenic: {advice}."
+    return Markdown(f"**Also current:** {escape_markdown(text)}")

@@ -212,8 +212,9 @@ def test_pregnant_and_lactating_is_one_card_with_every_reason():
 def test_pregnant_with_mycophenolate_names_it_as_teratogenic():
     myco = med("mycophenolate mofetil 500 MG Oral Tablet", 60, 1000, 2, oid="myco")
     _, card = card_of(record(meds=[tofa(), myco], conditions=[problem("O09.90", "Supervision of high risk pregnancy")]))
-    assert "mycophenolate (mycophenolate mofetil 500 MG Oral Tablet, active order)" in card["detail"]
-    assert "teratogenic" in card["detail"]
+    assert "**Also current:** mycophenolate (mycophenolate mofetil 500 MG Oral Tablet, active order)" in card["detail"]
+    assert "Mycophenolate is teratogenic: review with the prescriber and obstetrics now." in card["detail"]
+    assert "Cyclophosphamide" not in card["detail"]
 
 
 def test_cyclophosphamide_given_in_the_last_30_days_is_named_tacrolimus_is_not():
@@ -222,6 +223,14 @@ def test_cyclophosphamide_given_in_the_last_30_days_is_named_tacrolimus_is_not()
     _, card = card_of(record(meds=[tofa(), cyc, tac], labs=[lab(HCG_SERUM, 2, text="positive")]))
     assert "cyclophosphamide (cyclophosphamide 1000 MG infusion, completed order" in card["detail"]
     assert "tacrolimus" not in card["detail"]
+    assert "Cyclophosphamide is teratogenic" in card["detail"]
+
+
+def test_lactating_with_both_teratogens_names_both_for_contraception():
+    cyc = med("cyclophosphamide 1000 MG infusion", 10, status="completed", oid="cyc")
+    myco = med("mycophenolate mofetil 500 MG Oral Tablet", 60, 1000, 2, oid="myco")
+    _, card = card_of(record(meds=[tofa(), cyc, myco], conditions=[problem("Z39.1", "Lactating mother")]))
+    assert "Mycophenolate and cyclophosphamide are teratogenic: effective contraception matters for them too." in card["detail"]
 
 
 # --- never fires -------------------------------------------------------------------------------
