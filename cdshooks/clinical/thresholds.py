@@ -48,6 +48,10 @@ class Thresholds:
     # hbv-positive: an anti-HBc drawn this soon after IVIG may be transferred antibody ("3 months")
     ivig_serology_window_days: int = 90
     pretreatment_hb_lookback_days: int = 90
+    # --- Pregnancy (pregnancy-lactation, clinical-rules.md revision 2): a positive hCG within this
+    # many days counts; a quantitative hCG is positive above this (5 IU/L = 5 mIU/mL, terminology.md) ---
+    hcg_lookback_days: int = 30
+    hcg_positive_above_iu_l: float = 5.0
     # --- Risk groups ---
     age_infection_risk_years: int = 65
     age_cv_risk_years: int = 50

@@ -10,6 +10,9 @@ Canonical units:
   converts: 0.08 is 8%).
 - hemoglobin g/dL; creatinine, lipids mg/dL; eGFR mL/min/{1.73_m2};
   creatinine clearance mL/min; weight kg; ALT/AST/CK U/L; ferritin ng/mL.
+- hCG (pregnancy tests, qualitative and quantitative codes): [IU]/L; mIU/mL is
+  the same number (5 mIU/mL = 5 IU/L). A molar hCG result (pmol/L) is not
+  converted: no factor is given in terminology.md.
 - tuberculin skin test (TST) induration: mm. A TST is read in mm only, so a
   number that comes with no unit at all is taken as mm (`UNITLESS`).
 - viral loads (CMV, EBV): [IU]/mL; a log10 IU/mL value v means 10^v IU/mL.
@@ -45,6 +48,7 @@ class Measurement:
 COUNT = "10*3/uL"
 IU_ML = "[IU]/mL"
 COPIES_ML = "{copies}/mL"
+IU_L = "[IU]/L"
 CELLS_PER_UL_PER_COUNT = 1000.0  # 1 x 10*3/uL = 1000 cells/uL = 1000 cells/mm3
 
 # Canonical unit per lab-tests value set member.
@@ -71,6 +75,8 @@ CANONICAL: dict[str, str] = {
     "cmv-dna-copies": COPIES_ML,
     "ebv-dna-quant": IU_ML,
     "hbv-dna": IU_ML,
+    "hcg-qualitative": IU_L,
+    "hcg-quantitative": IU_L,
     "tst": "mm",
 }
 # Tests read in one unit only: a number reported without any unit is in that unit.
@@ -112,6 +118,9 @@ _SPELLINGS: dict[str, dict[str, float]] = {
     "U/L": {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0, "units/l": 1.0, "unit/l": 1.0},
     "ng/mL": {"ng/ml": 1.0, "ug/l": 1.0},
     IU_ML: {"iu/ml": 1.0, "[iu]/ml": 1.0, "iu/l": 0.001, "[iu]/l": 0.001},
+    # hCG: IU/L = mIU/mL; labs also write mU/mL (and U/L) for the same international units.
+    IU_L: {"[iu]/l": 1.0, "iu/l": 1.0, "m[iu]/ml": 1.0, "miu/ml": 1.0, "mu/ml": 1.0, "u/l": 1.0,
+           "m[iu]/l": 0.001, "miu/l": 0.001, "[iu]/ml": 1000.0, "iu/ml": 1000.0},
     COPIES_ML: {"copies/ml": 1.0, "{copies}/ml": 1.0, "cp/ml": 1.0, "copy/ml": 1.0},
     "%": {"%": 1.0, "percent": 1.0, "pct": 1.0, "%{leukocytes}": 1.0, "%{wbcs}": 1.0, "%{wbc}": 1.0},
     "mm": {"mm": 1.0, "[mm]": 1.0, "millimeter": 1.0, "millimeters": 1.0, "millimetre": 1.0, "millimetres": 1.0,
@@ -239,7 +248,7 @@ def to_canonical(
     return Measurement(value * factor, CANONICAL[test])
 
 
-_DISPLAY = {COUNT: "x10^3/µL", IU_ML: "IU/mL", COPIES_ML: "copies/mL", "mL/min/{1.73_m2}": "mL/min/1.73 m²"}
+_DISPLAY = {COUNT: "x10^3/µL", IU_ML: "IU/mL", IU_L: "IU/L", COPIES_ML: "copies/mL", "mL/min/{1.73_m2}": "mL/min/1.73 m²"}
 
 
 def display_unit(unit: str) -> str:

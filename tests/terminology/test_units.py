@@ -232,3 +232,21 @@ def test_tst_induration_in_mm_and_a_bare_number_is_mm(value, unit, code, expecte
 def test_a_bare_number_is_not_given_a_unit_for_other_tests():
     assert to_canonical("hemoglobin", 12.5, None) is None
     assert to_canonical("tst", 7, "mmHg") is None
+
+
+# pregnancy-lactation (revision 2): hCG in IU/L; 5 mIU/mL = 5 IU/L (terminology.md).
+@pytest.mark.parametrize(
+    "value, unit, code, expected",
+    [(5, "mIU/mL", "m[IU]/mL", 5), (5, "mIU/mL", None, 5), (5, "IU/L", "[IU]/L", 5), (5, "mU/mL", None, 5),
+     (0.2, "IU/mL", None, 200), (5000, "mIU/L", None, 5)],
+)
+@pytest.mark.parametrize("test", ["hcg-quantitative", "hcg-qualitative"])
+def test_hcg_in_iu_per_litre(test, value, unit, code, expected):
+    m = to_canonical(test, value, unit, code)
+    assert m is not None and m.unit == "[IU]/L" and m.value == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("value, unit", [(12, None), (12, "pmol/L"), (12, "ng/mL"), (12, "%")])
+def test_hcg_without_an_iu_unit_is_not_converted(value, unit):
+    """A bare number, a molar or a mass result is never guessed into IU/L (no factor in terminology.md)."""
+    assert to_canonical("hcg-quantitative", value, unit) is None
