@@ -128,3 +128,14 @@ def test_health_responses_match(client):
 def test_schema_rejects_what_the_spec_forbids():
     card = {"summary": "x" * 140, "indicator": "urgent", "source": {}}
     assert len(schema_errors("Card", card)) == 3  # summary too long, indicator, source.label
+
+
+# --- the document and the service agree on the edges ---------------------------------
+
+
+def test_empty_selections_are_refused_by_both(client):
+    """order-select fires when orders are selected: `selections` names at least one (CDS Hooks 2.0 forbids empty elements)."""
+    req = k.order_select(drafts=[k.tofacitinib_draft()])
+    req["context"]["selections"] = []
+    assert schema_errors("order-select-request", req) != []
+    assert client.post("/cds-services/tofacitinib-order-select", json=req).status_code == 400
