@@ -71,10 +71,22 @@ class FeedbackEntry:
     raw: Mapping[str, Any]
 
 
+_NULL = (
+    "must not be null: leave an optional field out (CDS Hooks 2.0: JSON elements SHALL NOT be null)."
+)
+
+
+def _optional(obj: Mapping[str, Any], key: str, where: str) -> Any:
+    """obj[key], or None when absent; a JSON null is refused (the spec says leave the field out)."""
+    if key in obj and obj[key] is None:
+        raise InvalidRequest(f"{where}.{key} {_NULL}", f"{where}.{key}")
+    return obj.get(key)
+
+
 def _coding(value: Mapping[str, Any], where: str) -> OverrideReason:
     parts = {}
     for key in ("system", "code", "display"):
-        v = value.get(key)
+        v = _optional(value, key, where)
         if v is not None and not isinstance(v, str):
             raise InvalidRequest(f"{where}.{key} must be a string.", f"{where}.{key}")
         parts[key] = v
@@ -89,10 +101,10 @@ def _override_reason(value: Any, where: str) -> OverrideReason | None:
         return OverrideReason(comment=value)
     if not isinstance(value, dict):
         raise InvalidRequest(f"{where} must be a JSON object.", where)
-    comment = value.get("userComment")
+    comment = _optional(value, "userComment", where)
     if comment is not None and not isinstance(comment, str):
         raise InvalidRequest(f"{where}.userComment must be a string.", f"{where}.userComment")
-    reason = value.get("reason")
+    reason = _optional(value, "reason", where)
     if reason is None:
         coded = _coding(value, where)  # a Coding sent in place of the OverrideReason
     elif isinstance(reason, dict):
@@ -137,8 +149,8 @@ def _entry(raw: Any, where: str) -> FeedbackEntry:
     return FeedbackEntry(
         card=card,
         outcome=outcome,
-        accepted_suggestions=_accepted(raw.get("acceptedSuggestions"), f"{where}.acceptedSuggestions"),
-        override_reason=_override_reason(raw.get("overrideReason"), f"{where}.overrideReason"),
+        accepted_suggestions=_accepted(_optional(raw, "acceptedSuggestions", where), f"{where}.acceptedSuggestions"),
+        override_reason=_override_reason(_optional(raw, "overrideReason", where), f"{where}.overrideReason"),
         outcome_timestamp=stamp,
         raw=raw,
     )

@@ -101,6 +101,33 @@ def test_malformed_feedback_is_400_and_nothing_is_written(client, settings, case
     assert stored(settings) == []
 
 
+NULLS = {
+    "overrideReason.userComment": {"reason": {"code": "x"}, "userComment": None},
+    "overrideReason.reason": {"reason": None, "userComment": "ok"},
+    "overrideReason.reason.code": {"reason": {"system": "urn:x", "code": None}},
+    "overrideReason.display": {"system": "urn:x", "code": "x", "display": None},  # a Coding in place of the reason
+}
+
+
+@pytest.mark.parametrize("field", sorted(NULLS))
+def test_a_null_in_an_override_reason_is_400_naming_the_field(client, settings, field):
+    """CDS Hooks 2.0: JSON elements SHALL NOT be null; the OpenAPI document says string / Coding, not null."""
+    entry = {**OVERRIDDEN_SPEC, "overrideReason": NULLS[field]}
+    resp = client.post(URL, json={"feedback": [entry]})
+    assert resp.status_code == 400
+    issue = resp.get_json()["issue"][0]
+    assert issue["expression"] == [f"feedback[0].{field}"] and "null" in issue["diagnostics"]
+    assert stored(settings) == []
+
+
+@pytest.mark.parametrize("field", ["acceptedSuggestions", "overrideReason"])
+def test_a_null_optional_entry_field_is_400(client, settings, field):
+    resp = client.post(URL, json={"feedback": [{**OVERRIDDEN_SPEC, field: None}]})
+    assert resp.status_code == 400
+    assert resp.get_json()["issue"][0]["expression"] == [f"feedback[0].{field}"]
+    assert stored(settings) == []
+
+
 def test_one_bad_entry_rejects_the_whole_body(client, settings):
     bad = dict(ACCEPTED, outcome="maybe")
     resp = client.post(URL, json={"feedback": [ACCEPTED, OVERRIDDEN_SPEC, bad]})
@@ -141,7 +168,7 @@ def test_the_same_entry_twice_in_one_body_is_stored_once(client, settings):
 
 def test_a_later_outcome_for_the_same_card_is_a_new_entry(client, settings):
     later = {**ACCEPTED, "outcomeTimestamp": "2021-12-11T10:09:00Z"}
-    overridden = {**ACCEPTED, "outcome": "overridden", "acceptedSuggestions": None}
+    overridden = {k: v for k, v in ACCEPTED.items() if k != "acceptedSuggestions"} | {"outcome": "overridden"}
     for entry in (ACCEPTED, later, overridden):
         assert client.post(URL, json={"feedback": [entry]}).status_code == 200
     assert len(stored(settings)) == 3

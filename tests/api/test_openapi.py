@@ -139,3 +139,12 @@ def test_empty_selections_are_refused_by_both(client):
     req["context"]["selections"] = []
     assert schema_errors("order-select-request", req) != []
     assert client.post("/cds-services/tofacitinib-order-select", json=req).status_code == 400
+
+
+def test_a_null_user_comment_is_refused_by_both(client):
+    """overrideReason.userComment is a string (CDS Hooks 2.0 Feedback); JSON elements SHALL NOT be null."""
+    entry = {"card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "overridden",
+             "overrideReason": {"reason": {"system": "http://example.org", "code": "x"}, "userComment": None},
+             "outcomeTimestamp": "2026-01-15T12:00:00Z"}  # fmt: skip
+    assert schema_errors("Feedback", {"feedback": [entry]}) != []
+    assert client.post("/cds-services/tofacitinib-patient-view/feedback", json={"feedback": [entry]}).status_code == 400
