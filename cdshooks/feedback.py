@@ -94,25 +94,21 @@ def _coding(value: Mapping[str, Any], where: str) -> OverrideReason:
 
 
 def _override_reason(value: Any, where: str) -> OverrideReason | None:
-    """Lenient: a Coding, `{reason: Coding, userComment}`, or a bare string (free text)."""
+    """An OverrideReason `{reason: Coding, userComment}`; a Coding sent in its place is read as the reason."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return OverrideReason(comment=value)
     if not isinstance(value, dict):
-        raise InvalidRequest(f"{where} must be a JSON object.", where)
+        raise InvalidRequest(f"{where} must be a JSON object (an OverrideReason).", where)
     comment = _optional(value, "userComment", where)
     if comment is not None and not isinstance(comment, str):
         raise InvalidRequest(f"{where}.userComment must be a string.", f"{where}.userComment")
     reason = _optional(value, "reason", where)
     if reason is None:
-        coded = _coding(value, where)  # a Coding sent in place of the OverrideReason
+        coded = _coding(value, where)  # a Coding sent in place of the OverrideReason (still an object)
     elif isinstance(reason, dict):
         coded = _coding(reason, f"{where}.reason")
-    elif isinstance(reason, str):
-        coded = OverrideReason(code=reason)
     else:
-        raise InvalidRequest(f"{where}.reason must be a Coding.", f"{where}.reason")
+        raise InvalidRequest(f"{where}.reason must be a Coding (a JSON object).", f"{where}.reason")
     return OverrideReason(coded.system, coded.code, coded.display, comment)
 
 
@@ -123,7 +119,9 @@ def _accepted(value: Any, where: str) -> tuple[str, ...]:
         raise InvalidRequest(f"{where} must be a JSON array.", where)
     ids = []
     for i, item in enumerate(value):
-        sid = item.get("id") if isinstance(item, dict) else item  # a bare uuid is tolerated
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"{where}[{i}] must be a JSON object {{\"id\": suggestion uuid}}.", f"{where}[{i}]")
+        sid = item.get("id")
         if not isinstance(sid, str) or not sid:
             raise InvalidRequest(f"{where}[{i}].id must be a non-empty string.", f"{where}[{i}].id")
         ids.append(sid)

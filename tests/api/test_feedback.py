@@ -33,7 +33,7 @@ OVERRIDDEN_BARE_CODING = {
     "overrideReason": {"system": "urn:tofacitinib-cds:override-reason", "code": "specialist-decision"},
     "outcomeTimestamp": "1985-04-12T23:20:50.52Z",
 }
-OVERRIDDEN_STRING = {"card": "c-3", "outcome": "overridden", "overrideReason": "already discussed", "outcomeTimestamp": "2020-12-11T00:00:00+01:00"}
+OVERRIDDEN_COMMENT_ONLY = {"card": "c-3", "outcome": "overridden", "overrideReason": {"userComment": "already discussed"}, "outcomeTimestamp": "2020-12-11T00:00:00+01:00"}
 OVERRIDDEN_NO_REASON = {"card": "c-4", "outcome": "overridden", "outcomeTimestamp": "2020-12-11T00:00:00Z"}
 
 
@@ -42,7 +42,7 @@ def stored(settings) -> list[dict]:
 
 
 def test_spec_examples_are_stored_in_one_call(client, settings):
-    body = {"feedback": [ACCEPTED, OVERRIDDEN_SPEC, OVERRIDDEN_BARE_CODING, OVERRIDDEN_STRING, OVERRIDDEN_NO_REASON]}
+    body = {"feedback": [ACCEPTED, OVERRIDDEN_SPEC, OVERRIDDEN_BARE_CODING, OVERRIDDEN_COMMENT_ONLY, OVERRIDDEN_NO_REASON]}
     resp = client.post(URL, json=body)
     assert resp.status_code == 200
     rows = stored(settings)
@@ -89,6 +89,9 @@ MALFORMED = {
     "suggestions not a list": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": {"id": "s"}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
     "suggestion without id": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": [{}], "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
     "override reason a number": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": 3, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "override reason a string": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": "already discussed", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "reason a string": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": "x"}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "suggestion a bare uuid": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": ["e56e1945"], "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
     "override code a number": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": {"code": 3}}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
 }
 

@@ -148,3 +148,19 @@ def test_a_null_user_comment_is_refused_by_both(client):
              "outcomeTimestamp": "2026-01-15T12:00:00Z"}  # fmt: skip
     assert schema_errors("Feedback", {"feedback": [entry]}) != []
     assert client.post("/cds-services/tofacitinib-patient-view/feedback", json={"feedback": [entry]}).status_code == 400
+
+
+_OVERRIDDEN = {"card": "c-1", "outcome": "overridden", "outcomeTimestamp": "2026-01-15T12:00:00Z"}
+REFUSED_FEEDBACK = {
+    "overrideReason a string": {**_OVERRIDDEN, "overrideReason": "already discussed"},
+    "reason a string": {**_OVERRIDDEN, "overrideReason": {"reason": "x"}},
+    "suggestion a bare id": {**_OVERRIDDEN, "outcome": "accepted", "acceptedSuggestions": ["s-1"]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_FEEDBACK))
+def test_feedback_shapes_outside_the_spec_are_refused_by_both(client, case):
+    """CDS Hooks 2.0 Feedback: overrideReason is an OverrideReason object, reason a Coding, each accepted suggestion {id}."""
+    body = {"feedback": [REFUSED_FEEDBACK[case]]}
+    assert schema_errors("Feedback", body) != []
+    assert client.post("/cds-services/tofacitinib-patient-view/feedback", json=body).status_code == 400
