@@ -8,6 +8,7 @@ the entry survives a crash or restart.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any, Iterable, Mapping
 from cdshooks.protocol import InvalidRequest
 
 OUTCOMES = ("accepted", "overridden")
+# outcomeTimestamp: a date-time "as profiled in section 5.6 of RFC3339" (CDS Hooks 2.0
+# Feedback): date, T, time with seconds, Z or an offset; letters in either case.
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -128,6 +132,17 @@ def _accepted(value: Any, where: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _is_rfc3339(stamp: Any) -> bool:
+    """An RFC 3339 date-time that names a real instant (no 30 February, no hour 24)."""
+    if not isinstance(stamp, str) or not _RFC3339.fullmatch(stamp):
+        return False
+    try:
+        datetime.fromisoformat(stamp.upper())
+    except ValueError:
+        return False
+    return True
+
+
 def _entry(raw: Any, where: str) -> FeedbackEntry:
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where} must be a JSON object.", where)
@@ -138,12 +153,12 @@ def _entry(raw: Any, where: str) -> FeedbackEntry:
     if outcome not in OUTCOMES:
         raise InvalidRequest(f"{where}.outcome must be one of {', '.join(OUTCOMES)}.", f"{where}.outcome")
     stamp = raw.get("outcomeTimestamp")
-    try:
-        datetime.fromisoformat(stamp)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    if not _is_rfc3339(stamp):
         raise InvalidRequest(
-            f"{where}.outcomeTimestamp must be an ISO 8601 date-time.", f"{where}.outcomeTimestamp"
-        ) from None
+            f"{where}.outcomeTimestamp must be an RFC 3339 date-time with seconds and a zone"
+            " (e.g. 1985-04-12T23:20:50.52Z).",
+            f"{where}.outcomeTimestamp",
+        )
     return FeedbackEntry(
         card=card,
         outcome=outcome,

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
 
 from cdshooks.app import create_app
@@ -164,3 +164,27 @@ def test_feedback_shapes_outside_the_spec_are_refused_by_both(client, case):
     body = {"feedback": [REFUSED_FEEDBACK[case]]}
     assert schema_errors("Feedback", body) != []
     assert client.post("/cds-services/tofacitinib-patient-view/feedback", json=body).status_code == 400
+
+
+TIMESTAMPS = {
+    "1985-04-12T23:20:50.52Z": 200,  # the spec's example
+    "2020-12-11T00:00:00+01:00": 200,
+    "1985-04-12t23:20:50z": 200,  # RFC 3339 letters are case-insensitive
+    "2020-12-11": 400,  # a date is not a date-time
+    "2020-12-11T00:00:00": 400,  # no zone
+    "2020-12-11T00:00Z": 400,  # no seconds
+    "2020-12-11 00:00:00Z": 400,
+    "20201211T000000Z": 400,  # ISO 8601 basic format, not RFC 3339
+    "2020-02-30T00:00:00Z": 400,
+}
+
+
+@pytest.mark.parametrize("stamp", sorted(TIMESTAMPS))
+def test_outcome_timestamp_is_an_rfc3339_date_time_for_both(client, stamp):
+    """CDS Hooks 2.0 Feedback: outcomeTimestamp "as profiled in section 5.6 of RFC3339" (format date-time)."""
+    body = {"feedback": [{**_OVERRIDDEN, "outcomeTimestamp": stamp}]}
+    validator = OAS30Validator({"$ref": "#/components/schemas/Feedback", "components": document()["components"]},
+                               format_checker=oas30_format_checker)  # fmt: skip
+    schema_ok = not list(validator.iter_errors(body))
+    status = client.post("/cds-services/tofacitinib-patient-view/feedback", json=body).status_code
+    assert (schema_ok, status) == (TIMESTAMPS[stamp] == 200, TIMESTAMPS[stamp])
