@@ -188,3 +188,37 @@ def test_outcome_timestamp_is_an_rfc3339_date_time_for_both(client, stamp):
     schema_ok = not list(validator.iter_errors(body))
     status = client.post("/cds-services/tofacitinib-patient-view/feedback", json=body).status_code
     assert (schema_ok, status) == (TIMESTAMPS[stamp] == 200, TIMESTAMPS[stamp])
+
+
+def _urn_selected() -> dict:
+    """A draft without an id, selected by its entry's fullUrl (accepted by the service)."""
+    draft = k.tofacitinib_draft()
+    draft.pop("id")
+    req = k.order_select(drafts=[draft], selections=["urn:uuid:7f3c2a9e-1b2d-4c5e-8f90-a1b2c3d4e5f6"])
+    req["context"]["draftOrders"]["entry"][0]["fullUrl"] = "urn:uuid:7f3c2a9e-1b2d-4c5e-8f90-a1b2c3d4e5f6"
+    return req
+
+
+def _with_context(build, **fields):
+    def make() -> dict:
+        req = build()
+        req["context"].update(fields)
+        return req
+    return make
+
+
+ACCEPTED_CALLS = {
+    "selection by a draft's fullUrl": ("order-select", _urn_selected),
+    "stray selections on order-sign": (
+        "order-sign", _with_context(lambda: k.order_sign(drafts=[k.tofacitinib_draft()]), selections="x")),
+    "stray draftOrders on patient-view": (
+        "patient-view", _with_context(k.patient_view, draftOrders="x", selections=[1])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED_CALLS))
+def test_calls_the_service_answers_are_valid_for_the_document(client, case):
+    hook, build = ACCEPTED_CALLS[case]
+    req = build()
+    assert client.post(f"/cds-services/tofacitinib-{hook}", json=req).status_code == 200
+    assert schema_errors(f"{hook}-request", req) == []
