@@ -132,7 +132,7 @@ def _draft_keys(bundle: Mapping[str, Any]) -> dict[str, str]:
         resource = entry.get("resource")
         if resource is None:
             continue
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str) or not resource["resourceType"]:
             raise InvalidRequest(
                 f"{where}.entry[{i}].resource must be a FHIR resource.", f"{where}.entry[{i}].resource"
             )

@@ -23,7 +23,8 @@ SCENARIOS = sorted(FIXTURES.glob("*/scenario.json"))
 def schema_errors(name: str, instance) -> list[str]:
     """Problems of `instance` against components/schemas/<name>."""
     doc = document()
-    validator = OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+    validator = OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]},
+                               format_checker=oas30_format_checker)  # fmt: skip
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
 
 
@@ -222,3 +223,34 @@ def test_calls_the_service_answers_are_valid_for_the_document(client, case):
     req = build()
     assert client.post(f"/cds-services/tofacitinib-{hook}", json=req).status_code == 200
     assert schema_errors(f"{hook}-request", req) == []
+
+
+def test_every_messy_call_the_service_answers_is_valid_for_the_document(client):
+    """Real clients' messiness (tests/api/test_conformance_review.py) that gets cards is within the document."""
+    from tests.api.test_conformance_review import MESSY
+
+    checked = 0
+    for case, (url, build) in sorted(MESSY.items()):
+        req = build()
+        if client.post(url, json=req).status_code == 200:
+            assert schema_errors(f"{req['hook']}-request", req) == [], case
+            checked += 1
+    assert checked >= len(MESSY) - 2
+
+
+def test_json_nulls_that_count_as_absent_are_valid_for_the_document(client):
+    """A hook call reads null as absent (tests/api/test_service_calls.py); the document says nullable."""
+    req = k.order_select(drafts=[k.tofacitinib_draft()])
+    req.update(fhirServer=None, fhirAuthorization=None)
+    req["context"]["encounterId"] = None
+    req["context"]["draftOrders"]["entry"].append({"resource": None})
+    req["prefetch"]["immunizations"] = None
+    assert client.post("/cds-services/tofacitinib-order-select", json=req).status_code == 200
+    assert schema_errors("order-select-request", req) == []
+
+
+def test_a_draft_with_an_empty_resource_type_is_refused_by_both(client):
+    req = k.order_select(drafts=[k.tofacitinib_draft()])
+    req["context"]["draftOrders"]["entry"].append({"resource": {"resourceType": ""}})
+    assert schema_errors("order-select-request", req) != []
+    assert client.post("/cds-services/tofacitinib-order-select", json=req).status_code == 400
