@@ -254,3 +254,54 @@ def test_a_draft_with_an_empty_resource_type_is_refused_by_both(client):
     req["context"]["draftOrders"]["entry"].append({"resource": {"resourceType": ""}})
     assert schema_errors("order-select-request", req) != []
     assert client.post("/cds-services/tofacitinib-order-select", json=req).status_code == 400
+
+
+# --- patterns: one whitespace class for the service and every regex engine ----------
+
+
+def test_the_whitespace_class_is_what_str_strip_removes():
+    """protocol.WHITESPACE spells out str.isspace(): the service's blank check and the document's patterns agree."""
+    import re
+    import sys
+
+    from cdshooks.protocol import WHITESPACE
+
+    cls = re.compile(f"[{WHITESPACE}]")
+    chars = (chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    assert [c for c in chars if (cls.fullmatch(c) is not None) != c.isspace()] == []
+
+
+def test_the_document_patterns_are_built_from_the_protocol():
+    from cdshooks.protocol import USER_TYPES, WHITESPACE
+
+    schemas = document()["components"]["schemas"]
+    context = schemas["HookContext"]["properties"]
+    assert context["userId"]["pattern"] == f"^({'|'.join(USER_TYPES)})/[^/{WHITESPACE}]{{1,200}}$"
+    assert context["patientId"]["pattern"] == schemas["HookRequest"]["properties"]["hookInstance"]["pattern"]
+    assert context["patientId"]["pattern"] == f"[^{WHITESPACE}]"
+
+
+EDGE_IDS = {
+    "userId": ["Practitioner/x\n", "Practitioner/\x1c", "Practitioner/a\x85b", "Practitioner/\u3000", "Practitioner/" + "x" * 201,
+               "Practitioner/ok", "Practitioner/a\ufeffb", "Practitioner/" + "x" * 200],
+    "patientId": ["\x1c", "\x85", " \n", "Patient/", "Patient/\x1f", "p\x1c", "Patient/\ufeff", "\ufeff"],
+}
+
+
+@pytest.mark.parametrize("field, value", [(f, v) for f, values in EDGE_IDS.items() for v in values])
+def test_ids_at_the_whitespace_edges_get_the_same_verdict_everywhere(client, field, value):
+    """The service and the document read as ECMA 262 (OpenAPI's regex dialect; the Rust engine the fuzzer validates
+    with) agree. Python's jsonschema is checked too except for a final newline: its `$` also matches before one."""
+    import jsonschema_rs
+
+    req = k.patient_view()
+    req["context"][field] = value
+    if field == "patientId":  # keep the prefetch consistent, so an accepted id gets a 200 rather than a 412
+        req["prefetch"]["patient"]["id"] = value.removeprefix("Patient/")
+    service_ok = client.post("/cds-services/tofacitinib-patient-view", json=req).status_code == 200
+    python_ok = schema_errors("patient-view-request", req) == []
+    schema = document()["components"]["schemas"]["HookContext"]["properties"][field]
+    rust_ok = jsonschema_rs.validator_for({k_: v for k_, v in schema.items() if k_ not in ("example", "description")}).is_valid(value)
+    assert service_ok == rust_ok, (service_ok, rust_ok)
+    if not value.endswith("\n"):
+        assert python_ok == service_ok
