@@ -305,3 +305,50 @@ def test_ids_at_the_whitespace_edges_get_the_same_verdict_everywhere(client, fie
     assert service_ok == rust_ok, (service_ok, rust_ok)
     if not value.endswith("\n"):
         assert python_ok == service_ok
+
+
+# --- limits: the document states the default ones ----------------------------------
+
+
+def test_the_document_states_the_default_limits():
+    from cdshooks.config import Settings
+    from cdshooks.security.limits import MAX_COMMENT_LENGTH
+
+    s, schemas = Settings(), document()["components"]["schemas"]
+    ids = [schemas["HookRequest"]["properties"]["hookInstance"],
+           *(schemas["HookContext"]["properties"][f] for f in ("userId", "patientId", "encounterId")),
+           schemas["DraftOrders"]["properties"]["entry"]["items"]["properties"]["resource"]["properties"]["id"],
+           schemas["FeedbackEntry"]["properties"]["card"],
+           schemas["FeedbackEntry"]["properties"]["acceptedSuggestions"]["items"]["properties"]["id"]]  # fmt: skip
+    assert {i["maxLength"] for i in ids} == {s.max_id_length}
+    assert schemas["DraftOrders"]["properties"]["entry"]["maxItems"] == s.max_draft_orders
+    assert schemas["Feedback"]["properties"]["feedback"]["maxItems"] == s.max_feedback_entries
+    assert schemas["OverrideReason"]["properties"]["userComment"]["maxLength"] == MAX_COMMENT_LENGTH
+
+
+def _long_hook_instance(n: int) -> dict:
+    return {**k.patient_view(), "hookInstance": "h" * n}
+
+
+def _long_card(n: int) -> dict:
+    return {"feedback": [{**_OVERRIDDEN, "card": "c" * n}]}
+
+
+def _long_comment(n: int) -> dict:
+    return {"feedback": [{**_OVERRIDDEN, "overrideReason": {"userComment": "c" * n}}]}
+
+
+AT_THE_LIMIT = {
+    "hookInstance": ("/cds-services/tofacitinib-patient-view", "patient-view-request", _long_hook_instance, 256),
+    "feedback card": ("/cds-services/tofacitinib-patient-view/feedback", "Feedback", _long_card, 256),
+    "userComment": ("/cds-services/tofacitinib-patient-view/feedback", "Feedback", _long_comment, 4000),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AT_THE_LIMIT))
+def test_at_a_limit_both_accept_and_one_over_both_refuse(client, case):
+    url, name, build, limit = AT_THE_LIMIT[case]
+    assert schema_errors(name, build(limit)) == []
+    assert client.post(url, json=build(limit)).status_code == 200
+    assert schema_errors(name, build(limit + 1)) != []
+    assert client.post(url, json=build(limit + 1)).status_code == 400
