@@ -352,3 +352,27 @@ def test_at_a_limit_both_accept_and_one_over_both_refuse(client, case):
     assert client.post(url, json=build(limit)).status_code == 200
     assert schema_errors(name, build(limit + 1)) != []
     assert client.post(url, json=build(limit + 1)).status_code == 400
+
+
+# --- media types: the document says application/json and 415 --------------------
+
+MEDIA_TYPES = {
+    "text/plain": 415,
+    "multipart/form-data": 415,
+    "application/x-www-form-urlencoded": 415,  # curl -d without -H
+    "application/json; charset=utf-8": 200,
+    "application/fhir+json": 200,
+    None: 200,  # no Content-Type: read as JSON
+}
+
+
+@pytest.mark.parametrize("media_type", list(MEDIA_TYPES), ids=str)
+@pytest.mark.parametrize("path", ["/cds-services/tofacitinib-patient-view", "/cds-services/tofacitinib-patient-view/feedback"])
+def test_a_body_declared_as_not_json_is_a_documented_415(client, path, media_type):
+    body = k.patient_view() if path.endswith("view") else {"feedback": [_OVERRIDDEN]}
+    headers = {} if media_type is None else {"Content-Type": media_type}
+    resp = client.post(path, data=json.dumps(body), headers=headers)
+    assert resp.status_code == MEDIA_TYPES[media_type]
+    if resp.status_code == 415:
+        assert schema_errors(response_schema(path if path.endswith("view") else "/cds-services/{serviceId}/feedback",
+                                             "post", 415), resp.get_json()) == []  # fmt: skip
