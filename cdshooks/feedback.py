@@ -8,6 +8,7 @@ the entry survives a crash or restart.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any, Iterable, Mapping
 from cdshooks.protocol import InvalidRequest
 
 OUTCOMES = ("accepted", "overridden")
+# outcomeTimestamp: a date-time "as profiled in section 5.6 of RFC3339" (CDS Hooks 2.0
+# Feedback): date, T, time with seconds, Z or an offset; letters in either case.
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -71,10 +75,22 @@ class FeedbackEntry:
     raw: Mapping[str, Any]
 
 
+_NULL = (
+    "must not be null: leave an optional field out (CDS Hooks 2.0: JSON elements SHALL NOT be null)."
+)
+
+
+def _optional(obj: Mapping[str, Any], key: str, where: str) -> Any:
+    """obj[key], or None when absent; a JSON null is refused (the spec says leave the field out)."""
+    if key in obj and obj[key] is None:
+        raise InvalidRequest(f"{where}.{key} {_NULL}", f"{where}.{key}")
+    return obj.get(key)
+
+
 def _coding(value: Mapping[str, Any], where: str) -> OverrideReason:
     parts = {}
     for key in ("system", "code", "display"):
-        v = value.get(key)
+        v = _optional(value, key, where)
         if v is not None and not isinstance(v, str):
             raise InvalidRequest(f"{where}.{key} must be a string.", f"{where}.{key}")
         parts[key] = v
@@ -82,25 +98,21 @@ def _coding(value: Mapping[str, Any], where: str) -> OverrideReason:
 
 
 def _override_reason(value: Any, where: str) -> OverrideReason | None:
-    """Lenient: a Coding, `{reason: Coding, userComment}`, or a bare string (free text)."""
+    """An OverrideReason `{reason: Coding, userComment}`; a Coding sent in its place is read as the reason."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return OverrideReason(comment=value)
     if not isinstance(value, dict):
-        raise InvalidRequest(f"{where} must be a JSON object.", where)
-    comment = value.get("userComment")
+        raise InvalidRequest(f"{where} must be a JSON object (an OverrideReason).", where)
+    comment = _optional(value, "userComment", where)
     if comment is not None and not isinstance(comment, str):
         raise InvalidRequest(f"{where}.userComment must be a string.", f"{where}.userComment")
-    reason = value.get("reason")
+    reason = _optional(value, "reason", where)
     if reason is None:
-        coded = _coding(value, where)  # a Coding sent in place of the OverrideReason
+        coded = _coding(value, where)  # a Coding sent in place of the OverrideReason (still an object)
     elif isinstance(reason, dict):
         coded = _coding(reason, f"{where}.reason")
-    elif isinstance(reason, str):
-        coded = OverrideReason(code=reason)
     else:
-        raise InvalidRequest(f"{where}.reason must be a Coding.", f"{where}.reason")
+        raise InvalidRequest(f"{where}.reason must be a Coding (a JSON object).", f"{where}.reason")
     return OverrideReason(coded.system, coded.code, coded.display, comment)
 
 
@@ -111,11 +123,24 @@ def _accepted(value: Any, where: str) -> tuple[str, ...]:
         raise InvalidRequest(f"{where} must be a JSON array.", where)
     ids = []
     for i, item in enumerate(value):
-        sid = item.get("id") if isinstance(item, dict) else item  # a bare uuid is tolerated
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"{where}[{i}] must be a JSON object {{\"id\": suggestion uuid}}.", f"{where}[{i}]")
+        sid = item.get("id")
         if not isinstance(sid, str) or not sid:
             raise InvalidRequest(f"{where}[{i}].id must be a non-empty string.", f"{where}[{i}].id")
         ids.append(sid)
     return tuple(ids)
+
+
+def _is_rfc3339(stamp: Any) -> bool:
+    """An RFC 3339 date-time that names a real instant (no 30 February, no hour 24)."""
+    if not isinstance(stamp, str) or not _RFC3339.fullmatch(stamp):
+        return False
+    try:
+        datetime.fromisoformat(stamp.upper())
+    except ValueError:
+        return False
+    return True
 
 
 def _entry(raw: Any, where: str) -> FeedbackEntry:
@@ -128,17 +153,17 @@ def _entry(raw: Any, where: str) -> FeedbackEntry:
     if outcome not in OUTCOMES:
         raise InvalidRequest(f"{where}.outcome must be one of {', '.join(OUTCOMES)}.", f"{where}.outcome")
     stamp = raw.get("outcomeTimestamp")
-    try:
-        datetime.fromisoformat(stamp)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    if not _is_rfc3339(stamp):
         raise InvalidRequest(
-            f"{where}.outcomeTimestamp must be an ISO 8601 date-time.", f"{where}.outcomeTimestamp"
-        ) from None
+            f"{where}.outcomeTimestamp must be an RFC 3339 date-time with seconds and a zone"
+            " (e.g. 1985-04-12T23:20:50.52Z).",
+            f"{where}.outcomeTimestamp",
+        )
     return FeedbackEntry(
         card=card,
         outcome=outcome,
-        accepted_suggestions=_accepted(raw.get("acceptedSuggestions"), f"{where}.acceptedSuggestions"),
-        override_reason=_override_reason(raw.get("overrideReason"), f"{where}.overrideReason"),
+        accepted_suggestions=_accepted(_optional(raw, "acceptedSuggestions", where), f"{where}.acceptedSuggestions"),
+        override_reason=_override_reason(_optional(raw, "overrideReason", where), f"{where}.overrideReason"),
         outcome_timestamp=stamp,
         raw=raw,
     )

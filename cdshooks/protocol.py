@@ -15,8 +15,13 @@ from typing import Any, Mapping
 
 # Who may trigger a hook (patient-view also allows patients and proxies).
 USER_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson")
+# Whitespace as str.isspace() (and str.strip()) sees it, spelled out: `\s` differs between
+# Python and the ECMA regexes of the OpenAPI document (U+001C-U+001F, U+0085), so the
+# document's patterns use this same class (tests/api/test_openapi.py checks they agree).
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Type/id; the id part is looser than FHIR's [A-Za-z0-9.-]{1,64}: EHR ids vary.
-_REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([^/\s]{1,200})$")
+# Always fullmatch: `$` in Python also matches before a final newline.
+_REFERENCE = re.compile(rf"([A-Z][A-Za-z]+)/([^/{WHITESPACE}]{{1,200}})")
 ORDER_HOOKS = ("order-select", "order-sign")
 
 
@@ -106,7 +111,7 @@ _TYPE_NAMES = {str: "string", dict: "JSON object", list: "JSON array"}
 
 
 def _check_user(user_id: str) -> None:
-    m = _REFERENCE.match(user_id)
+    m = _REFERENCE.fullmatch(user_id)
     if not m or m.group(1) not in USER_TYPES:
         raise InvalidRequest(
             f"context.userId must be a reference 'Type/id' with Type one of {', '.join(USER_TYPES)}.",
@@ -132,7 +137,7 @@ def _draft_keys(bundle: Mapping[str, Any]) -> dict[str, str]:
         resource = entry.get("resource")
         if resource is None:
             continue
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str) or not resource["resourceType"]:
             raise InvalidRequest(
                 f"{where}.entry[{i}].resource must be a FHIR resource.", f"{where}.entry[{i}].resource"
             )
@@ -164,7 +169,7 @@ def _check_order_context(hook: str, ctx: Mapping[str, Any]) -> list[str] | None:
         if isinstance(sel, str) and sel in keys:
             named.append(keys[sel])
             continue
-        if not isinstance(sel, str) or not _REFERENCE.match(sel):
+        if not isinstance(sel, str) or not _REFERENCE.fullmatch(sel):
             raise InvalidRequest(f"{where} must be a reference 'Type/id' (or a draft's fullUrl).", where)
         raise InvalidRequest(f"{where} ({sel}) is not an entry of context.draftOrders.", where)
     return named

@@ -17,7 +17,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from cdshooks.security.limits import JSONTooDeep, check_limits, loads_within_depth, too_deep
 from cdshooks.web.context import current_settings
-from cdshooks.web.errors import BadRequest, PayloadTooLarge
+from cdshooks.web.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 _MISSING = object()
 
@@ -88,11 +88,27 @@ def _read_at_most(count: int, declared: int | None) -> bytes:
     return b"".join(parts)
 
 
+def _check_media_type() -> None:
+    """415 for a body declared as something other than JSON (CDS Hooks exchanges JSON only).
+
+    application/json (any parameters) and the +json types (application/fhir+json) are
+    read; a request without a Content-Type is read as JSON too (curl-style clients).
+    """
+    if request.headers.get("Content-Type") is None:
+        return
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"Content-Type {mimetype or request.headers['Content-Type']!r} is not JSON; send application/json."
+        )
+
+
 def json_body() -> Any:
-    """The parsed JSON body (400 when absent or malformed); parsed once per request."""
+    """The parsed JSON body (415 when declared as not JSON, 400 when absent or malformed); parsed once per request."""
     cached = g.get("json_body", _MISSING)
     if cached is not _MISSING:
         return cached
+    _check_media_type()
     data = raw_body()
     if not data.strip():
         raise BadRequest("Request body is empty; a JSON object is required.")

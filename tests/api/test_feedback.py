@@ -33,7 +33,7 @@ OVERRIDDEN_BARE_CODING = {
     "overrideReason": {"system": "urn:tofacitinib-cds:override-reason", "code": "specialist-decision"},
     "outcomeTimestamp": "1985-04-12T23:20:50.52Z",
 }
-OVERRIDDEN_STRING = {"card": "c-3", "outcome": "overridden", "overrideReason": "already discussed", "outcomeTimestamp": "2020-12-11T00:00:00+01:00"}
+OVERRIDDEN_COMMENT_ONLY = {"card": "c-3", "outcome": "overridden", "overrideReason": {"userComment": "already discussed"}, "outcomeTimestamp": "2020-12-11T00:00:00+01:00"}
 OVERRIDDEN_NO_REASON = {"card": "c-4", "outcome": "overridden", "outcomeTimestamp": "2020-12-11T00:00:00Z"}
 
 
@@ -42,7 +42,7 @@ def stored(settings) -> list[dict]:
 
 
 def test_spec_examples_are_stored_in_one_call(client, settings):
-    body = {"feedback": [ACCEPTED, OVERRIDDEN_SPEC, OVERRIDDEN_BARE_CODING, OVERRIDDEN_STRING, OVERRIDDEN_NO_REASON]}
+    body = {"feedback": [ACCEPTED, OVERRIDDEN_SPEC, OVERRIDDEN_BARE_CODING, OVERRIDDEN_COMMENT_ONLY, OVERRIDDEN_NO_REASON]}
     resp = client.post(URL, json=body)
     assert resp.status_code == 200
     rows = stored(settings)
@@ -89,6 +89,9 @@ MALFORMED = {
     "suggestions not a list": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": {"id": "s"}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
     "suggestion without id": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": [{}], "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
     "override reason a number": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": 3, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "override reason a string": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": "already discussed", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "reason a string": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": "x"}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
+    "suggestion a bare uuid": b'{"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": ["e56e1945"], "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
     "override code a number": b'{"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": {"code": 3}}, "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}',
 }
 
@@ -98,6 +101,33 @@ def test_malformed_feedback_is_400_and_nothing_is_written(client, settings, case
     resp = client.post(URL, data=MALFORMED[case], content_type="application/json")
     assert resp.status_code == 400
     assert resp.get_json()["resourceType"] == "OperationOutcome"
+    assert stored(settings) == []
+
+
+NULLS = {
+    "overrideReason.userComment": {"reason": {"code": "x"}, "userComment": None},
+    "overrideReason.reason": {"reason": None, "userComment": "ok"},
+    "overrideReason.reason.code": {"reason": {"system": "urn:x", "code": None}},
+    "overrideReason.display": {"system": "urn:x", "code": "x", "display": None},  # a Coding in place of the reason
+}
+
+
+@pytest.mark.parametrize("field", sorted(NULLS))
+def test_a_null_in_an_override_reason_is_400_naming_the_field(client, settings, field):
+    """CDS Hooks 2.0: JSON elements SHALL NOT be null; the OpenAPI document says string / Coding, not null."""
+    entry = {**OVERRIDDEN_SPEC, "overrideReason": NULLS[field]}
+    resp = client.post(URL, json={"feedback": [entry]})
+    assert resp.status_code == 400
+    issue = resp.get_json()["issue"][0]
+    assert issue["expression"] == [f"feedback[0].{field}"] and "null" in issue["diagnostics"]
+    assert stored(settings) == []
+
+
+@pytest.mark.parametrize("field", ["acceptedSuggestions", "overrideReason"])
+def test_a_null_optional_entry_field_is_400(client, settings, field):
+    resp = client.post(URL, json={"feedback": [{**OVERRIDDEN_SPEC, field: None}]})
+    assert resp.status_code == 400
+    assert resp.get_json()["issue"][0]["expression"] == [f"feedback[0].{field}"]
     assert stored(settings) == []
 
 
@@ -141,7 +171,7 @@ def test_the_same_entry_twice_in_one_body_is_stored_once(client, settings):
 
 def test_a_later_outcome_for_the_same_card_is_a_new_entry(client, settings):
     later = {**ACCEPTED, "outcomeTimestamp": "2021-12-11T10:09:00Z"}
-    overridden = {**ACCEPTED, "outcome": "overridden", "acceptedSuggestions": None}
+    overridden = {k: v for k, v in ACCEPTED.items() if k != "acceptedSuggestions"} | {"outcome": "overridden"}
     for entry in (ACCEPTED, later, overridden):
         assert client.post(URL, json={"feedback": [entry]}).status_code == 200
     assert len(stored(settings)) == 3
