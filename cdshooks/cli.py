@@ -74,8 +74,23 @@ def _replay(args: argparse.Namespace) -> int:
         return 2
 
 
+def version() -> str:
+    """The installed distribution's version (what `pip show` says), not a copy in the source."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+DISTRIBUTION = "cdshooks-tofacitinib"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cdshooks", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the CDS Hooks endpoints")

@@ -167,3 +167,12 @@ def test_in_process_replay_is_quiet_and_writes_nothing_in_the_working_directory(
     noisy = [r for r in caplog.records if r.name in ("cdshooks.security", "cdshooks.requests")]
     assert noisy == []  # no "authentication is off" warning, no request log line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_comes_from_the_installed_package(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cdshooks {version('cdshooks-tofacitinib')}"
