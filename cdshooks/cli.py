@@ -88,8 +88,26 @@ def version() -> str:
 DISTRIBUTION = "cdshooks-tofacitinib"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """States each option's default in --help, unless its text already does or there is none to state."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of every `cdshooks` command; subcommand parsers are of this class too, so they share the formatter."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cdshooks", description=__doc__)
+    p = Parser(prog="cdshooks", description=__doc__)
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -106,7 +124,7 @@ def parser() -> argparse.ArgumentParser:
         help=f"gunicorn workers (default: WEB_CONCURRENCY, else 2 x CPUs + 1, at most {MAX_WORKERS})",
     )
     serve.add_argument("--no-auth", action="store_true", help="turn JWT authentication off (local testing)")
-    serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset (demos)")
+    serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset, for demos (default: CDSHOOKS_NOW, else the current time)")
     serve.set_defaults(func=_serve)
 
     rp = sub.add_parser("replay", help="send a fixture's hook request and print the cards")

@@ -80,8 +80,13 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     fx = sub.add_parser("fixtures", help="create fixture scenarios or load them onto a FHIR server")
     fx_sub = fx.add_subparsers(dest="fixtures_command", required=True)
     n = fx_sub.add_parser("new", help="scaffold fixtures/NAME/scenario.json around the base patient")
-    n.add_argument("name")
-    n.add_argument("--hook", default="order-select", choices=("order-select", "order-sign", "patient-view"))
+    n.add_argument("name", help="the scenario's folder name, e.g. dose-renal-30 (lower-case letters, digits, '-', '.')")
+    n.add_argument(
+        "--hook",
+        default="order-select",
+        choices=("order-select", "order-sign", "patient-view"),
+        help="the hook the scenario calls",
+    )
     n.add_argument("--root", default="fixtures", help="the fixtures folder (default: fixtures)")
     n.add_argument("--force", action="store_true", help="overwrite an existing scenario")
     n.set_defaults(func=_new)
@@ -89,5 +94,5 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     ld = fx_sub.add_parser("load", help="upload each scenario's data as its own patient (id = scenario name)")
     ld.add_argument("path", nargs="?", default="fixtures", help="fixtures folder or one scenario")
     ld.add_argument("--fhir-server", required=True, help="FHIR R4 base URL, e.g. http://localhost:8081/fhir")
-    ld.add_argument("--wait", type=float, default=0, help="seconds to wait for the server's /metadata first")
+    ld.add_argument("--wait", type=float, default=0, help="seconds to wait for the server's /metadata first (default: 0, do not wait)")
     ld.set_defaults(func=_load)
