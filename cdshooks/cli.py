@@ -10,6 +10,7 @@ from datetime import datetime
 
 from cdshooks.config import ConfigError, Settings, aware_datetime, port
 from cdshooks.gunicorn_conf import MAX_WORKERS
+from cdshooks.replay_view import COLOR_MODES
 
 
 def _when(value: str) -> datetime:
@@ -68,7 +69,7 @@ def _replay(args: argparse.Namespace) -> int:
     from cdshooks.replay import replay
 
     try:
-        return replay(args.fixture, url=args.url, as_json=args.json, now=args.now)
+        return replay(args.fixture, url=args.url, as_json=args.json, now=args.now, color=args.color)
     except FileNotFoundError as exc:
         print(f"cdshooks replay: {exc}", file=sys.stderr)
         return 2
@@ -133,6 +134,12 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="print the raw JSON response")
     rp.add_argument(
         "--now", type=_when, help="evaluation time; every date in the request moves with it (default: the scenario's asOf)"
+    )
+    rp.add_argument(
+        "--color",
+        choices=COLOR_MODES,
+        default="auto",
+        help="colour the cards: auto = on a terminal unless NO_COLOR is set (non-empty) or TERM=dumb",
     )
     rp.set_defaults(func=_replay)
 

@@ -154,6 +154,7 @@ def replay(
     as_json: bool = False,
     now: datetime | None = None,
     out: TextIO | None = None,
+    color: str = "auto",
 ) -> int:
     """Run one scenario and print the result; exit status 0 when the service answered 200."""
     out = out or sys.stdout
@@ -164,5 +165,5 @@ def replay(
     if as_json:
         out.write(json.dumps(reply.body, indent=2, ensure_ascii=False) + "\n")
     else:
-        out.write(format_reply(scenario, reply, use_colour(out)) + "\n")
+        out.write(format_reply(scenario, reply, use_colour(out, mode=color)) + "\n")
     return 0 if reply.status == 200 else 1

@@ -1,7 +1,9 @@
 """Terminal presentation for `cdshooks replay`: cards grouped by indicator, colour on a TTY.
 
-Colour only when writing to a terminal, and never with NO_COLOR set
-(https://no-color.org) or TERM=dumb: piped output stays plain text.
+`--color auto` (the default) colours only when writing to a terminal, and
+never with NO_COLOR set to a non-empty value (https://no-color.org: an empty
+NO_COLOR is the same as unset) or TERM=dumb: piped output stays plain text.
+`--color always` / `never` decide regardless of all that.
 """
 
 from __future__ import annotations
@@ -13,9 +15,16 @@ ORDER = ("critical", "warning", "info")
 _COLOURS = {"critical": "1;31", "warning": "1;33", "info": "36", "ok": "32", "bad": "1;31"}
 
 
-def use_colour(stream: TextIO, env: Mapping[str, str] | None = None) -> bool:
+COLOR_MODES = ("auto", "always", "never")
+
+
+def use_colour(stream: TextIO, env: Mapping[str, str] | None = None, mode: str = "auto") -> bool:
+    if mode not in COLOR_MODES:
+        raise ValueError(f"colour mode {mode!r}: one of {', '.join(COLOR_MODES)}")
+    if mode != "auto":
+        return mode == "always"
     env = os.environ if env is None else env
-    if "NO_COLOR" in env or env.get("TERM") == "dumb":
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

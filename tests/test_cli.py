@@ -215,3 +215,10 @@ def test_help_works_with_a_broken_port_variable(monkeypatch, capsys):
             cli.main(argv)
         assert exit_.value.code == 0
     assert "usage: cdshooks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode, coloured", [("always", True), ("never", False), ("auto", False)])
+def test_replay_color_option(mode, coloured, monkeypatch, capsys):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli.main(["replay", str(FIXTURE), "--color", mode]) == 0
+    assert ("\033[" in capsys.readouterr().out) is coloured
