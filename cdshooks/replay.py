@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from cdshooks.date_roll import roll_dates
+from cdshooks.date_roll import roll_to
 from cdshooks.replay_view import grouped_cards, paint, use_colour
 
 
@@ -160,7 +160,7 @@ def replay(
     out = out or sys.stdout
     scenario = load_scenario(fixture)
     if now is not None:  # every date moves with the evaluation time, so the cards stay the same
-        scenario = replace(scenario, request=roll_dates(scenario.request, now - scenario.as_of), as_of=now)
+        scenario = replace(scenario, request=roll_to(scenario.request, scenario.as_of, now), as_of=now)
     reply = send_http(scenario, url) if url else send_in_process(scenario, now)
     if as_json:
         out.write(json.dumps(reply.body, indent=2, ensure_ascii=False) + "\n")
