@@ -18,6 +18,9 @@ USER_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson")
 # Type/id; the id part is looser than FHIR's [A-Za-z0-9.-]{1,64}: EHR ids vary.
 _REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([^/\s]{1,200})$")
 ORDER_HOOKS = ("order-select", "order-sign")
+# A hook response header (not part of CDS Hooks): the time the cards were evaluated at,
+# Settings.now (--now / CDSHOOKS_NOW) or the clock. `cdshooks replay --url` reads it.
+EVALUATION_TIME_HEADER = "X-CDS-Evaluation-Time"
 
 
 class InvalidRequest(ValueError):
