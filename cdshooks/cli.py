@@ -66,11 +66,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from cdshooks.replay import replay
+    from cdshooks.replay import ReplayError, replay
 
     try:
-        return replay(args.fixture, url=args.url, as_json=args.json, now=args.now, color=args.color)
-    except FileNotFoundError as exc:
+        return replay(
+            args.fixture, url=args.url, as_json=args.json, now=args.now, color=args.color, detail=args.detail
+        )
+    except (FileNotFoundError, ReplayError) as exc:
         print(f"cdshooks replay: {exc}", file=sys.stderr)
         return 2
 
@@ -128,10 +130,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset, for demos (default: CDSHOOKS_NOW, else the current time)")
     serve.set_defaults(func=_serve)
 
-    rp = sub.add_parser("replay", help="send a fixture's hook request and print the cards")
-    rp.add_argument("fixture", help="fixtures/<name>, its scenario.json, or a fixture name")
+    rp = sub.add_parser("replay", help="send fixture scenarios' hook requests and print the cards")
+    rp.add_argument(
+        "fixture", help="a scenario (fixtures/<name>, its scenario.json, or a name under ./fixtures) or a folder of them"
+    )
     rp.add_argument("--url", help="base URL of a running service (default: in-process)")
-    rp.add_argument("--json", action="store_true", help="print the raw JSON response")
+    rp.add_argument("--json", action="store_true", help="print the raw JSON response (for a folder: by scenario name)")
+    rp.add_argument("--detail", action="store_true", help="show each card's detail (Markdown, wrapped) and links")
     rp.add_argument(
         "--now", type=_when, help="evaluation time; every date in the request moves with it (default: the scenario's asOf)"
     )
