@@ -28,8 +28,13 @@ def _new(args: argparse.Namespace) -> int:
         print(f"cdshooks fixtures new: {exc}", file=sys.stderr)
         return 2
     print(path)
+    import json
+
+    expect = json.loads(path.read_text(encoding="utf-8"))["expect"]
+    base = ", ".join(f"{t} ({expect['indicators'][t]})" for t in expect["topics"]) or "nothing"
     print(
-        f"Next: change the data to show one rule, set expect.topics, then\n"
+        f"Fires: {base} (written as expect, so the tests pass as it is).\n"
+        f"Next: change the data to show one rule, add its topic to expect.topics, then\n"
         f"  cdshooks replay {path.parent}   # what fires\n"
         f"  cdshooks validate {path.parent} # strict checks",
         file=sys.stderr,

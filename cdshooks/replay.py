@@ -118,14 +118,19 @@ def send_in_process(scenario: Scenario, now: datetime | None = None) -> Reply:
     # A replay is not a server: no feedback file in the working directory, and
     # no "authentication is off" warning or request log line on the terminal.
     settings = Settings.from_env(now=now or scenario.as_of, auth_enabled=False, feedback_db=":memory:")
-    with _quiet("cdshooks.security", "cdshooks.requests"):
+    with quiet(*SERVICE_LOGS):
         client = create_app(settings).test_client()
         resp = client.post(f"/cds-services/{scenario.service}", json=scenario.request)
     return Reply(resp.status_code, resp.get_json(silent=True), dict(resp.headers))
 
 
+# What a server says and a command running the app in-process should not:
+# the "authentication is off" warning and the request log line.
+SERVICE_LOGS = ("cdshooks.security", "cdshooks.requests")
+
+
 @contextlib.contextmanager
-def _quiet(*names: str) -> Iterator[None]:
+def quiet(*names: str) -> Iterator[None]:
     """Only errors from these loggers while the block runs."""
     # A filter, not a level: building the app sets the request log's level itself.
     loggers = [logging.getLogger(n) for n in names]
