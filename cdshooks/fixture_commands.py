@@ -8,9 +8,16 @@ import time
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from cdshooks.progress import Progress
     from cdshooks.validate import validate
 
-    problems, checked = validate(args.path)
+    with Progress("checking") as progress:
+
+        def step(i: int, total: int, name: str) -> None:
+            progress.total = total
+            progress.update(i, name)
+
+        problems, checked = validate(args.path, step)
     for problem in problems:
         print(problem)
     errors = [p for p in problems if p.severity == "error"]
@@ -42,30 +49,42 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for(base_url: str, seconds: float) -> bool:
+def _wait_for(base_url: str, seconds: float, poll: float = 2) -> bool:
     """Poll BASE/metadata until the server answers (a FHIR server can take minutes to start)."""
     import requests
 
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if requests.get(f"{base_url.rstrip('/')}/metadata", timeout=5).ok:
-                return True
-        except requests.RequestException:
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(2)
+    from cdshooks.progress import Progress
+
+    start = time.monotonic()
+    deadline = start + seconds
+    with Progress(f"waiting for {base_url.rstrip('/')}/metadata:") as progress:
+        while True:
+            try:
+                if requests.get(f"{base_url.rstrip('/')}/metadata", timeout=5).ok:
+                    return True
+            except requests.RequestException:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            progress.update(note=f"{time.monotonic() - start:.0f} s of {seconds:g} s", force=True)
+            time.sleep(poll)
 
 
 def _load(args: argparse.Namespace) -> int:
     from cdshooks.fixture_upload import upload
+    from cdshooks.progress import Progress
 
     if args.wait and not _wait_for(args.fhir_server, args.wait):
         print(f"cdshooks fixtures load: {args.fhir_server} did not answer within {args.wait} s", file=sys.stderr)
         return 1
     try:
-        done, skipped = upload(args.fhir_server, args.path)
+        with Progress("loading scenarios") as progress:
+
+            def step(i: int, total: int, name: str) -> None:
+                progress.total = total
+                progress.update(i, name)
+
+            done, skipped = upload(args.fhir_server, args.path, step=step)
     except Exception as exc:  # network or server refusal: say which, exit non-zero
         print(f"cdshooks fixtures load: {exc}", file=sys.stderr)
         return 1

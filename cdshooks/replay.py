@@ -294,6 +294,8 @@ def replay(
     anything else to one, 2 when a scenario could not be replayed (not found,
     broken file, service unreachable: one line on `err` each).
     """
+    from cdshooks.progress import Progress
+
     out = out or sys.stdout
     err = err or sys.stderr
     paths = scenario_paths(fixture)
@@ -302,37 +304,48 @@ def replay(
     tally = Tally()
     bodies: dict[str, Any] = {}
     warned: set[str] = set()
-    for path in paths:
-        try:
-            scenario = load_scenario(path)
-        except ReplayError as exc:
-            print(f"cdshooks replay: {exc}", file=err)
-            tally.broken.append(path.parent.name)
-            continue
-        if now is not None:  # every date moves with the evaluation time, so the cards stay the same
-            scenario = replace(scenario, request=roll_to(scenario.request, scenario.as_of, now), as_of=now)
-        try:
-            reply = send_http(scenario, url) if url else send_in_process(scenario, now)
-        except ReplayError as exc:  # the service is unreachable: so it is for every other scenario
-            print(f"cdshooks replay: {exc}", file=err)
-            return 2
-        if url:
-            warning = evaluation_warning(scenario, reply, url)
-            if warning and warning not in warned:
-                warned.add(warning)
-                print(warning, file=err)
-        tally.replayed += 1
-        tally.answered_200 += reply.status == 200
-        if as_expected(scenario, reply):
-            tally.as_expected += 1
-        else:
-            tally.unexpected.append(scenario.name)
-        if as_json:
-            bodies[scenario.name] = reply.body
-        else:
-            if tally.replayed > 1:
-                out.write("\n")
-            out.write(format_reply(scenario, reply, colour, detail, width) + "\n")
+    # On a terminal the cards themselves show how far it is; a progress line (on a
+    # terminal's stderr) only when they go to a file or a pipe.
+    progress = Progress("replaying", total=len(paths), stream=err)
+    progress.enabled = progress.enabled and many and not _isatty(out)
+
+    def say(message: str) -> None:
+        progress.clear()
+        print(message, file=err)
+
+    with progress:
+        for i, path in enumerate(paths):
+            progress.update(i, path.parent.name)
+            try:
+                scenario = load_scenario(path)
+            except ReplayError as exc:
+                say(f"cdshooks replay: {exc}")
+                tally.broken.append(path.parent.name)
+                continue
+            if now is not None:  # every date moves with the evaluation time, so the cards stay the same
+                scenario = replace(scenario, request=roll_to(scenario.request, scenario.as_of, now), as_of=now)
+            try:
+                reply = send_http(scenario, url) if url else send_in_process(scenario, now)
+            except ReplayError as exc:  # the service is unreachable: so it is for every other scenario
+                say(f"cdshooks replay: {exc}")
+                return 2
+            if url:
+                warning = evaluation_warning(scenario, reply, url)
+                if warning and warning not in warned:
+                    warned.add(warning)
+                    say(warning)
+            tally.replayed += 1
+            tally.answered_200 += reply.status == 200
+            if as_expected(scenario, reply):
+                tally.as_expected += 1
+            else:
+                tally.unexpected.append(scenario.name)
+            if as_json:
+                bodies[scenario.name] = reply.body
+            else:
+                if tally.replayed > 1:
+                    out.write("\n")
+                out.write(format_reply(scenario, reply, colour, detail, width) + "\n")
     if as_json and bodies:
         doc = bodies if many else next(iter(bodies.values()))
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -341,6 +354,11 @@ def replay(
     if tally.broken:
         return 2
     return 0 if tally.answered_200 == tally.replayed else 1
+
+
+def _isatty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _summary(t: Tally) -> str:

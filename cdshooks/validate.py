@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlparse
 
 from cdshooks.fhir_validation import code_problems, primitive_type
@@ -228,8 +228,11 @@ class ScenarioCheck:
                     )
 
 
-def validate(path: str | Path = "fixtures") -> tuple[list[Problem], int]:
-    """All problems of the scenarios under `path`, and how many scenarios were checked."""
+def validate(path: str | Path = "fixtures", step: Callable[[int, int, str], None] | None = None) -> tuple[list[Problem], int]:
+    """All problems of the scenarios under `path`, and how many scenarios were checked.
+
+    `step`, when given, is called before each scenario (done, total, name), for a progress line.
+    """
     from cdshooks.cards import topics
 
     path = Path(path)
@@ -238,7 +241,9 @@ def validate(path: str | Path = "fixtures") -> tuple[list[Problem], int]:
         return [Problem(path, "$", "no scenario.json found")], 0
     known = set(topics())
     problems: list[Problem] = []
-    for file in files:
+    for i, file in enumerate(files):
+        if step is not None:
+            step(i, len(files), file.parent.name)
         problems += ScenarioCheck(file, known).run()
     return problems, len(files)
 
