@@ -72,7 +72,7 @@ def _replay(args: argparse.Namespace) -> int:
         return replay(
             args.fixture, url=args.url, as_json=args.json, now=args.now, color=args.color, detail=args.detail
         )
-    except (FileNotFoundError, ReplayError) as exc:
+    except (FileNotFoundError, ReplayError, ConfigError) as exc:  # ConfigError: a bad CDSHOOKS_* for the in-process app
         print(f"cdshooks replay: {exc}", file=sys.stderr)
         return 2
 

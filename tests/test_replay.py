@@ -209,3 +209,15 @@ def test_replay_with_now_compares_the_service_with_that_time(capsys):
     responses.post(SERVICE_URL, json={"cards": []}, headers={EVALUATION_TIME_HEADER: "2026-03-02T08:15:00Z"})
     assert cli.main(["replay", str(QUIET), "--url", "http://svc", "--now", "2026-03-02T08:15:10Z"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_bad_setting_is_one_line_not_a_traceback():
+    env_bad = {"CDSHOOKS_MAX_BODY_BYTES": "lots"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from cdshooks.cli import main; sys.exit(main())", "replay", str(QUIET)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **env_bad},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("cdshooks replay: CDSHOOKS_MAX_BODY_BYTES")
