@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One stamp per install: `make run` needs only the server extra (gunicorn), the
+# test extra (pytest, schemathesis, ...) is installed by the first `make test`.
+# Each stamp is redone when pyproject.toml changes.
+SERVER_STAMP := $(VENV)/.installed-server
+TEST_STAMP   := $(VENV)/.installed-test
 
 # The reverse-proxy tests (tests/integration/test_reverse_proxy.py) run a real nginx, Debian's
 # package: `test-servers` installs it when it is missing (apt-get; with sudo when not root) and
@@ -17,15 +21,20 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(SERVER_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip >/dev/null
-	$(BIN)/python -m pip install -e '.[test,server]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install -e '.[server]'
+	touch $@
 
-run: $(STAMP)
+# On top of the server install, so `make run` after `make test` installs nothing.
+$(TEST_STAMP): $(SERVER_STAMP) pyproject.toml
+	$(BIN)/python -m pip install -e '.[test,server]'
+	touch $@
+
+run: $(SERVER_STAMP)
 	$(BIN)/cdshooks serve --host 127.0.0.1 --port $${PORT:-8080} --no-auth
 
-test: $(STAMP) test-servers
+test: $(TEST_STAMP) test-servers
 	CDSHOOKS_REQUIRE_SERVERS=$(CDSHOOKS_REQUIRE_SERVERS) $(BIN)/python -m pytest -n 2 -q
 
 test-servers:
@@ -39,7 +48,10 @@ ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
 	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) nginx >/dev/null; }; }
 endif
 
-bench: $(STAMP)
+
+# Results go to bench/results/bench-<UTC time>.json (ignored by git); the
+# committed bench/results/latest.json (the run the README quotes) is never written.
+bench: $(SERVER_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,4 +1,9 @@
-"""`python -m bench` (make bench): run every benchmark, print a table, save JSON."""
+"""`python -m bench` (make bench): run every benchmark, print a table, save JSON.
+
+The JSON goes to bench/results/bench-<UTC time>.json, which git ignores, or to
+--output; never over a committed file (bench/results/latest.json is the run
+the README's Performance section quotes, updated by hand with the README).
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__)
     p.add_argument("--only", choices=["inprocess", "http", "fallback", "coldstart"], action="append")
     p.add_argument("--quick", action="store_true", help="fewer sizes and iterations (smoke run)")
+    p.add_argument("--output", help="where to write the JSON (default: bench/results/bench-<UTC time>.json, not committed)")
     args = p.parse_args()
     only = set(args.only or ["inprocess", "http", "fallback", "coldstart"])
     report: dict = {"taken": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
@@ -94,12 +100,36 @@ def main() -> int:
         report["coldstart"] = row
         texts.append(_table("Cold start (target <= 1500 ms to the first answered request)", [row], list(row)))
     print("\n\n".join(texts))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    for name in (f"bench-{stamp}.json", "latest.json"):
-        (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nsaved {RESULTS / 'latest.json'}", file=sys.stderr)
+    path = save(report, args.output)
+    print(f"\nsaved {path}", file=sys.stderr)
     return 0
+
+
+def result_path(when: datetime | None = None) -> Path:
+    """Where a run's JSON goes by default: a timestamped file that .gitignore covers."""
+    stamp = (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    return RESULTS / f"bench-{stamp}.json"
+
+
+def save(report: dict, path: str | Path | None = None) -> Path:
+    """Write the report as JSON; never over a file git tracks (bench/results/latest.json is the README's record)."""
+    target = Path(path) if path else result_path()
+    if _tracked(target):
+        raise SystemExit(f"make bench: {target} is a committed file; not overwriting it (give another --output)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=1) + "\n")
+    return target
+
+
+def _tracked(path: Path) -> bool:
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", str(path.resolve())],
+            cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
+        )
+    except OSError:  # no git: a source archive, nothing is tracked
+        return False
+    return proc.returncode == 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from cdshooks.config import MAX_WORKERS, ConfigError, ServerSettings, Settings, aware_datetime
+from cdshooks.replay_view import COLOR_MODES
 
 
 def _when(value: str) -> datetime:
@@ -65,17 +66,52 @@ def _is_loopback(host: str) -> bool:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from cdshooks.replay import replay
+    from cdshooks.replay import ReplayError, replay
 
     try:
-        return replay(args.fixture, url=args.url, as_json=args.json, now=args.now)
-    except FileNotFoundError as exc:
+        return replay(
+            args.fixture, url=args.url, as_json=args.json, now=args.now, color=args.color, detail=args.detail
+        )
+    except (FileNotFoundError, ReplayError, ConfigError) as exc:  # ConfigError: a bad CDSHOOKS_* for the in-process app
         print(f"cdshooks replay: {exc}", file=sys.stderr)
         return 2
 
 
+def version() -> str:
+    """The installed distribution's version (what `pip show` says), not a copy in the source."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+DISTRIBUTION = "cdshooks-tofacitinib"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """States each option's default in --help, unless its text already does or there is none to state."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of every `cdshooks` command; subcommand parsers are of this class too, so they share the formatter."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cdshooks", description=__doc__)
+    p = Parser(prog="cdshooks", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the CDS Hooks endpoints")
@@ -91,15 +127,24 @@ def parser() -> argparse.ArgumentParser:
         help=f"gunicorn workers (default: WEB_CONCURRENCY, else 2 x CPUs + 1, at most {MAX_WORKERS})",
     )
     serve.add_argument("--no-auth", action="store_true", help="turn JWT authentication off (local testing)")
-    serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset (demos)")
+    serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset, for demos (default: CDSHOOKS_NOW, else the current time)")
     serve.set_defaults(func=_serve)
 
-    rp = sub.add_parser("replay", help="send a fixture's hook request and print the cards")
-    rp.add_argument("fixture", help="fixtures/<name>, its scenario.json, or a fixture name")
+    rp = sub.add_parser("replay", help="send fixture scenarios' hook requests and print the cards")
+    rp.add_argument(
+        "fixture", help="a scenario (fixtures/<name>, its scenario.json, or a name under ./fixtures) or a folder of them"
+    )
     rp.add_argument("--url", help="base URL of a running service (default: in-process)")
-    rp.add_argument("--json", action="store_true", help="print the raw JSON response")
+    rp.add_argument("--json", action="store_true", help="print the raw JSON response (for a folder: by scenario name)")
+    rp.add_argument("--detail", action="store_true", help="show each card's detail (Markdown, wrapped) and links")
     rp.add_argument(
         "--now", type=_when, help="evaluation time; every date in the request moves with it (default: the scenario's asOf)"
+    )
+    rp.add_argument(
+        "--color",
+        choices=COLOR_MODES,
+        default="auto",
+        help="colour the cards: auto = on a terminal unless NO_COLOR is set (non-empty) or TERM=dumb",
     )
     rp.set_defaults(func=_replay)
 

@@ -1,26 +1,35 @@
 """Shift every FHIR date in a request, so a fixture written for `asOf` replays at any time.
 
-`cdshooks replay --now WHEN` moves each date and dateTime by (WHEN - asOf):
-a lab ten days old at `asOf` is ten days old at WHEN, and so the cards stay the
-same. Only whole strings shaped like FHIR dates are touched; partial dates
-(`1981`, `1981-03`) keep their precision and are left alone.
+`cdshooks replay --now WHEN` moves each dateTime by (WHEN - asOf), and each
+date-only value by the calendar days from asOf's date to WHEN's date (UTC, the
+dates the service counts days in): a lab ten days old at `asOf` is ten days
+old at WHEN, a patient turning 65 tomorrow still turns 65 tomorrow, and so the
+cards stay the same. (Moving a date by the whole days of WHEN - asOf would be a
+day short whenever WHEN's time of day is earlier than asOf's.) Only whole
+strings shaped like FHIR dates are touched; partial dates (`1981`, `1981-03`)
+keep their precision and are left alone.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
 
-def roll_string(value: str, delta: timedelta) -> str:
-    """The value moved by delta when it is a FHIR date / dateTime, else unchanged."""
+def calendar_days(as_of: datetime, now: datetime) -> int:
+    """Calendar days from as_of's date to now's date, both in UTC."""
+    return (now.astimezone(timezone.utc).date() - as_of.astimezone(timezone.utc).date()).days
+
+
+def roll_string(value: str, delta: timedelta, days: int | None = None) -> str:
+    """The value moved when it is a FHIR date (by `days`, default delta's whole days) or dateTime (by delta)."""
     if _DATE.match(value):
         try:
-            return (date.fromisoformat(value) + timedelta(days=delta.days)).isoformat()
+            return (date.fromisoformat(value) + timedelta(days=delta.days if days is None else days)).isoformat()
         except ValueError:  # 2026-02-30: not a date after all
             return value
     if _DATETIME.match(value):
@@ -33,12 +42,17 @@ def roll_string(value: str, delta: timedelta) -> str:
     return value
 
 
-def roll_dates(node: Any, delta: timedelta) -> Any:
-    """A copy of the JSON value with every date and dateTime string moved by delta."""
+def roll_dates(node: Any, delta: timedelta, days: int | None = None) -> Any:
+    """A copy of the JSON value with every dateTime string moved by delta, every date by `days`."""
     if isinstance(node, dict):
-        return {k: roll_dates(v, delta) for k, v in node.items()}
+        return {k: roll_dates(v, delta, days) for k, v in node.items()}
     if isinstance(node, list):
-        return [roll_dates(v, delta) for v in node]
+        return [roll_dates(v, delta, days) for v in node]
     if isinstance(node, str):
-        return roll_string(node, delta)
+        return roll_string(node, delta, days)
     return node
+
+
+def roll_to(node: Any, as_of: datetime, now: datetime) -> Any:
+    """A copy of a request written for `as_of` whose dates keep their distance to `now`."""
+    return roll_dates(node, now - as_of, calendar_days(as_of, now))

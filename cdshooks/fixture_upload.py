@@ -146,13 +146,24 @@ def requests_poster(timeout: float = 60.0) -> Poster:
     return post
 
 
-def upload(base_url: str, path: str | Path, post: Poster | None = None) -> tuple[list[Upload], list[str]]:
-    """Upload every scenario under `path`; returns what was loaded and what was skipped (with why)."""
+Step = Callable[[int, int, str], None]  # (scenarios finished, all scenarios, the next one's name)
+
+
+def upload(
+    base_url: str, path: str | Path, post: Poster | None = None, step: Step | None = None
+) -> tuple[list[Upload], list[str]]:
+    """Upload every scenario under `path`; returns what was loaded and what was skipped (with why).
+
+    `step`, when given, is called before each scenario (for a progress line).
+    """
     post = post or requests_poster()
     done: list[Upload] = []
     skipped: list[str] = []
-    for file in scenario_files(path):
+    files = scenario_files(path)
+    for i, file in enumerate(files):
         name = file.parent.name
+        if step is not None:
+            step(i, len(files), name)
         request = json.loads(file.read_text(encoding="utf-8"))["request"]
         resources = server_resources(namespaced(name, request))
         if not resources:

@@ -23,6 +23,9 @@ WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u2
 # Always fullmatch: `$` in Python also matches before a final newline.
 _REFERENCE = re.compile(rf"([A-Z][A-Za-z]+)/([^/{WHITESPACE}]{{1,200}})")
 ORDER_HOOKS = ("order-select", "order-sign")
+# A hook response header (not part of CDS Hooks): the time the cards were evaluated at,
+# Settings.now (--now / CDSHOOKS_NOW) or the clock. `cdshooks replay --url` reads it.
+EVALUATION_TIME_HEADER = "X-CDS-Evaluation-Time"
 
 
 class InvalidRequest(ValueError):

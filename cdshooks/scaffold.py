@@ -1,9 +1,12 @@
 """`cdshooks fixtures new NAME`: a new scenario around the fully worked-up base patient.
 
 The patient comes from `scaffold_template.json` in this package (the same data
-as tests/fixturekit.py, so it works from an installed package too). Nothing
-should fire for that patient, so a new scenario starts with no expected cards:
-change the data to show one rule, then set `expect.topics` to what must fire.
+as tests/fixturekit.py, so it works from an installed package too). No safety
+rule fires for that patient, but the base cards do (dose guidance for a
+tofacitinib draft, the safety summary on a chart): `new` evaluates the request
+as the tests will (default thresholds, now = asOf) and writes what fires as
+`expect`, so `make test` passes right after it. Then change the data to show
+one rule and add its topic.
 """
 
 from __future__ import annotations
@@ -70,8 +73,31 @@ def scenario(hook: str, description: str | None = None) -> dict[str, Any]:
     }
 
 
+def fired(doc: dict[str, Any]) -> dict[str, Any]:
+    """The `expect` of what the scenario fires: evaluated as tests/scenarios/test_fixtures.py does."""
+    from datetime import datetime
+
+    from cdshooks.app import create_app
+    from cdshooks.config import Settings
+    from cdshooks.replay import SERVICE_LOGS, quiet
+
+    as_of = datetime.fromisoformat(doc["asOf"].replace("Z", "+00:00"))
+    # Default settings, not the environment's: the thresholds `make test` uses.
+    with quiet(*SERVICE_LOGS):
+        app = create_app(Settings(now=as_of, auth_enabled=False, feedback_db=":memory:"))
+        resp = app.test_client().post(f"/cds-services/{doc['service']}", json=doc["request"])
+    if resp.status_code != 200:
+        raise RuntimeError(f"the service answered {resp.status_code} to the scaffolded request: {resp.get_data(as_text=True)}")
+    cards = resp.get_json()["cards"]
+    topics = sorted(c["source"]["topic"]["code"] for c in cards)
+    expect: dict[str, Any] = {"topics": topics}
+    if cards:
+        expect["indicators"] = {c["source"]["topic"]["code"]: c["indicator"] for c in cards}
+    return expect
+
+
 def new(name: str, hook: str = "order-select", root: str | Path = "fixtures", *, force: bool = False) -> Path:
-    """Write ROOT/NAME/scenario.json; refuses to overwrite unless `force`."""
+    """Write ROOT/NAME/scenario.json, expecting the cards it fires; refuses to overwrite unless `force`."""
     if not _NAME.match(name):
         raise ValueError(f"{name!r}: use lower-case letters, digits, '-' and '.' (at most 64), e.g. dose-renal-30")
     if hook not in HOOKS:
@@ -79,6 +105,8 @@ def new(name: str, hook: str = "order-select", root: str | Path = "fixtures", *,
     path = Path(root) / name / "scenario.json"
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists (use --force to overwrite)")
+    doc = scenario(hook)
+    doc["expect"] = fired(doc)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(scenario(hook), indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return path

@@ -23,9 +23,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlparse
 
+from cdshooks.fhir_validation import code_problems, primitive_type
 from cdshooks.fixture_upload import scenario_files
 from cdshooks.services import SERVICES
 
@@ -64,18 +65,45 @@ def fhir_problems(resource: Any) -> list[tuple[str, str]]:
         model = get_fhir_model_class(resource["resourceType"])
     except (KeyError, ValueError):
         return [(".resourceType", f"unknown FHIR R4 resource type {resource['resourceType']!r}")]
+    found: list[tuple[str, str]] = []
     try:
         model.model_validate(resource)
     except Exception as exc:  # pydantic.ValidationError; anything else is reported the same way
         errors = getattr(exc, "errors", None)
         if not callable(errors):
-            return [("", f"is not valid FHIR R4: {exc}")]
-        return [(_loc(e.get("loc", ())), f"{e.get('msg', 'invalid')} (FHIR R4)") for e in errors()]
-    return []
+            found.append(("", f"is not valid FHIR R4: {exc}"))
+        else:
+            found += [(_loc(e.get("loc", ())), _message(e, resource["resourceType"])) for e in errors()]
+    # The models do not check codes; checked even when the structure is wrong, so every problem shows.
+    seen = {path for path, _ in found}
+    found += [(path, f"{message} (FHIR R4)") for path, message in code_problems(resource) if path not in seen]
+    return found
 
 
 def _loc(loc: Iterable[Any]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
+# What a FHIR date-ish value looks like, for the messages about one that is not.
+_FORMATS = {
+    "dateTime": "a FHIR dateTime is YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.sss] with Z or +hh:mm",
+    "instant": "a FHIR instant is YYYY-MM-DDThh:mm:ss[.sss] with Z or +hh:mm",
+    "date": "a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD",
+    "time": "a FHIR time is hh:mm:ss",
+}
+
+
+def _message(error: dict, resource_type: str) -> str:
+    """A pydantic error as one line with the value it refused (and, for a date, what one looks like)."""
+    message = str(error.get("msg", "invalid")).rstrip(".")
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)) and error.get("type") != "missing":
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        message += f": got {shown}"
+        kind = primitive_type(resource_type, tuple(error.get("loc", ())))
+        if kind in _FORMATS:
+            message += f" ({_FORMATS[kind]})"
+    return f"{message} (FHIR R4)"
 
 
 class ScenarioCheck:
@@ -104,7 +132,10 @@ class ScenarioCheck:
         if not isinstance(doc, dict):
             self.add("$", "must be a JSON object")
             return self.problems
-        self.scenario(doc)
+        try:
+            self.scenario(doc)
+        except Exception as exc:  # a shape no check foresaw: say so, and keep what was found
+            self.add("$", f"checks stopped early on an unexpected shape ({type(exc).__name__}: {exc}); fix the problems above and validate again")
         for path in sorted(set(self.deliberate) - self.deliberate_used):
             self.add(f"$.deliberatelyInvalid[{json.dumps(path)}]", "names a path that is valid FHIR: remove it")
         return self.problems
@@ -136,10 +167,10 @@ class ScenarioCheck:
         try:
             when = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except (AttributeError, ValueError):
-            self.add("$.asOf", "must be an ISO 8601 date-time, e.g. 2026-01-15T12:00:00Z")
+            self.add("$.asOf", f"must be an ISO 8601 date-time, e.g. 2026-01-15T12:00:00Z: got {value!r}")
             return
         if when.tzinfo is None:
-            self.add("$.asOf", "must carry a UTC offset (Z or +hh:mm)")
+            self.add("$.asOf", f"must carry a UTC offset (Z or +hh:mm): got {value!r}")
 
     def expect(self, expect: Any) -> None:
         if not isinstance(expect, dict):
@@ -197,8 +228,11 @@ class ScenarioCheck:
                     )
 
 
-def validate(path: str | Path = "fixtures") -> tuple[list[Problem], int]:
-    """All problems of the scenarios under `path`, and how many scenarios were checked."""
+def validate(path: str | Path = "fixtures", step: Callable[[int, int, str], None] | None = None) -> tuple[list[Problem], int]:
+    """All problems of the scenarios under `path`, and how many scenarios were checked.
+
+    `step`, when given, is called before each scenario (done, total, name), for a progress line.
+    """
     from cdshooks.cards import topics
 
     path = Path(path)
@@ -207,7 +241,9 @@ def validate(path: str | Path = "fixtures") -> tuple[list[Problem], int]:
         return [Problem(path, "$", "no scenario.json found")], 0
     known = set(topics())
     problems: list[Problem] = []
-    for file in files:
+    for i, file in enumerate(files):
+        if step is not None:
+            step(i, len(files), file.parent.name)
         problems += ScenarioCheck(file, known).run()
     return problems, len(files)
 

@@ -15,6 +15,11 @@ from cdshooks.validate import AUTHORIZATION_KEYS, CONTEXT_KEYS, REQUEST_KEYS, is
 R = "$.request"
 
 
+def _items(value: Any) -> list:
+    """A JSON array's items; nothing for any other value (its shape is reported by the FHIR or protocol check)."""
+    return value if isinstance(value, list) else []
+
+
 def check_request(check: "ScenarioCheck", request: dict, service: Service) -> None:
     """Every problem of the request of a scenario bound to `service`."""
     for key in sorted(set(request) - REQUEST_KEYS):
@@ -65,7 +70,7 @@ def _draft_orders(check: "ScenarioCheck", context: dict, hook: str) -> None:
     if not isinstance(bundle, dict):
         return  # reported by the protocol check
     keys = set()
-    for i, entry in enumerate(bundle.get("entry") or []):
+    for i, entry in enumerate(_items(bundle.get("entry"))):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         path = f"{where}.entry[{i}].resource"
         if not isinstance(resource, dict):
@@ -79,8 +84,8 @@ def _draft_orders(check: "ScenarioCheck", context: dict, hook: str) -> None:
         keys.add(f"{resource.get('resourceType')}/{resource.get('id')}")
     check.resource(where, _shell(bundle))
     if hook == "order-select":
-        for i, selection in enumerate(context.get("selections") or []):
-            if selection not in keys:
+        for i, selection in enumerate(_items(context.get("selections"))):
+            if not isinstance(selection, str) or selection not in keys:
                 check.add(f"{R}.context.selections[{i}]", f"{selection!r} is not an entry of draftOrders")
 
 
@@ -129,7 +134,7 @@ def _search_result(check: "ScenarioCheck", where: str, bundle: dict, resource_ty
         check.add(f"{where}.resourceType", "must be a Bundle (the prefetch template is a search)")
         return
     check.resource(where, _shell(bundle))
-    for i, entry in enumerate(bundle.get("entry") or []):
+    for i, entry in enumerate(_items(bundle.get("entry"))):
         path = f"{where}.entry[{i}].resource"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
@@ -156,7 +161,8 @@ def _matches_query(check: "ScenarioCheck", path: str, resource: dict, params: di
         )
     codes = params.get("code")
     if codes:
-        coding = (resource.get("code") or {}).get("coding") or []
+        code = resource.get("code")
+        coding = _items(code.get("coding")) if isinstance(code, dict) else []
         have = {f"{c.get('system')}|{c.get('code')}" for c in coding if isinstance(c, dict)}
         if not have & set(codes):
             check.add(f"{path}.code", "no coding matches the prefetch query's code list", "warning")
@@ -166,17 +172,23 @@ def _unique_ids(check: "ScenarioCheck", request: dict) -> None:
     seen: dict[str, str] = {}
 
     def visit(path: str, resource: Any) -> None:
-        if isinstance(resource, dict) and isinstance(resource.get("id"), str) and resource.get("resourceType") != "Bundle":
+        if (
+            isinstance(resource, dict)
+            and isinstance(resource.get("id"), str)
+            and isinstance(resource.get("resourceType"), str)
+            and resource["resourceType"] != "Bundle"
+        ):
             key = f"{resource['resourceType']}/{resource['id']}"
             if key in seen:
                 check.add(f"{path}.id", f"{key} is also at {seen[key]}")
             seen.setdefault(key, path)
 
-    for key, value in (request.get("prefetch") or {}).items():
+    prefetch = request.get("prefetch")
+    for key, value in (prefetch.items() if isinstance(prefetch, dict) else ()):
         if not isinstance(value, dict):
             continue
         if value.get("resourceType") == "Bundle":
-            for i, e in enumerate(value.get("entry") or []):
+            for i, e in enumerate(_items(value.get("entry"))):
                 visit(f"{R}.prefetch.{key}.entry[{i}].resource", e.get("resource") if isinstance(e, dict) else None)
         else:
             visit(f"{R}.prefetch.{key}", value)

@@ -167,3 +167,58 @@ def test_in_process_replay_is_quiet_and_writes_nothing_in_the_working_directory(
     noisy = [r for r in caplog.records if r.name in ("cdshooks.security", "cdshooks.requests")]
     assert noisy == []  # no "authentication is off" warning, no request log line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_comes_from_the_installed_package(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cdshooks {version('cdshooks-tofacitinib')}"
+
+
+def _parsers(p=None, name="cdshooks"):
+    """Every (command name, parser) of `cdshooks`, subcommands included."""
+    import argparse
+
+    p = p or cli.parser()
+    yield name, p
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_help_text_states_the_default(monkeypatch):
+    import argparse
+
+    monkeypatch.setenv("COLUMNS", "200")  # one help line per option
+    unstated = []
+    for name, p in _parsers():
+        text = " ".join(p.format_help().split())
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
+                continue
+            if action.required or action.nargs == 0:  # nothing to default, or an on/off flag
+                continue
+            stated = f"default: {action.default}" in text if action.default is not None else "default" in (action.help or "")
+            if not stated:
+                unstated.append(f"{name} {action.option_strings or action.dest}")
+    assert unstated == []
+
+
+def test_help_works_with_a_broken_port_variable(monkeypatch, capsys):
+    monkeypatch.setenv("PORT", "abc")
+    for argv in (["--help"], ["serve", "--help"], ["replay", "--help"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 0
+    assert "usage: cdshooks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode, coloured", [("always", True), ("never", False), ("auto", False)])
+def test_replay_color_option(mode, coloured, monkeypatch, capsys):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli.main(["replay", str(FIXTURE), "--color", mode]) == 0
+    assert ("\033[" in capsys.readouterr().out) is coloured

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cdshooks import cli
-from cdshooks.date_roll import roll_dates, roll_string
+from cdshooks.date_roll import calendar_days, roll_dates, roll_string, roll_to
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DELTA = timedelta(days=310, hours=13)
@@ -53,3 +53,39 @@ def test_replay_now_keeps_the_cards_of_a_scenario_with_cards(capsys):
     later = (datetime.now(timezone.utc) + timedelta(days=400)).isoformat()
     assert _topics(["replay", str(scenario), "--json"], capsys) == expected
     assert _topics(["replay", str(scenario), "--json", "--now", later], capsys) == expected
+
+
+def test_date_only_values_move_by_the_calendar_shift_of_now():
+    # asOf at noon, now at 09:00 45 calendar days later: now - asOf is 44 days 21 hours,
+    # but "yesterday" must stay yesterday.
+    as_of = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
+    rolled = roll_to({"birthDate": "1961-01-16", "date": "2026-01-14", "at": "2026-01-14T12:00:00Z"}, as_of, now)
+    assert rolled == {"birthDate": "1961-03-02", "date": "2026-02-28", "at": "2026-02-28T09:00:00Z"}
+    assert calendar_days(as_of, now) == 45
+    assert calendar_days(as_of, datetime(2026, 1, 15, 23, 59, tzinfo=timezone(timedelta(hours=-5)))) == 1  # UTC dates
+
+
+def test_a_birthday_tomorrow_stays_tomorrow_whatever_the_time_of_day(capsys):
+    scenario = FIXTURES / "age-infection-risk-near-miss-64-turning-65-tomorrow" / "scenario.json"
+    expected = sorted(json.loads(scenario.read_text())["expect"]["topics"])
+    for hour in (0, 9, 11, 13, 23):
+        now = datetime(2027, 6, 1, hour, 30, tzinfo=timezone.utc).isoformat()
+        assert _topics(["replay", str(scenario), "--json", "--now", now], capsys) == expected, now
+
+
+@pytest.mark.parametrize("now", ["2027-06-01T00:30:00Z", "2027-06-01T23:30:00Z"])
+def test_every_fixture_keeps_its_cards_when_rolled(now):
+    from cdshooks.app import create_app
+    from cdshooks.config import Settings
+    from cdshooks.replay import card_topics, load_scenario
+
+    when = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    client = create_app(Settings(now=when, auth_enabled=False, feedback_db=":memory:")).test_client()
+    changed = []
+    for path in sorted(FIXTURES.glob("*/scenario.json")):
+        s = load_scenario(path)
+        body = client.post(f"/cds-services/{s.service}", json=roll_to(s.request, s.as_of, when)).get_json()
+        if card_topics(body) != sorted(s.expect["topics"]):
+            changed.append((s.name, card_topics(body)))
+    assert changed == []

@@ -35,5 +35,17 @@ def test_colour_marks_headings_and_summaries():
 def test_colour_only_on_a_terminal_without_no_color():
     assert use_colour(Tty(), env={}) is True
     assert use_colour(io.StringIO(), env={}) is False
-    assert use_colour(Tty(), env={"NO_COLOR": ""}) is False
+    assert use_colour(Tty(), env={"NO_COLOR": "1"}) is False
     assert use_colour(Tty(), env={"TERM": "dumb"}) is False
+
+
+def test_an_empty_no_color_does_not_disable_colour():
+    # no-color.org: "when present and not an empty string"
+    assert use_colour(Tty(), env={"NO_COLOR": ""}) is True
+
+
+def test_color_option_overrides_the_terminal_and_no_color():
+    assert use_colour(io.StringIO(), env={}, mode="always") is True
+    assert use_colour(Tty(), env={"NO_COLOR": "1"}, mode="always") is True
+    assert use_colour(Tty(), env={}, mode="never") is False
+    assert use_colour(Tty(), env={"NO_COLOR": "1"}, mode="auto") is False

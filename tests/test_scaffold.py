@@ -41,8 +41,25 @@ def test_new_writes_a_scenario_for_the_hook(tmp_path):
     doc = json.loads(path.read_text())
     assert path == tmp_path / "renal-case" / "scenario.json"
     assert doc["service"] == "tofacitinib-order-sign" and SERVICES[doc["service"]].hook == doc["request"]["hook"]
-    assert doc["expect"] == {"topics": []}
+    assert doc["expect"] == {"topics": ["dose-guidance"], "indicators": {"dose-guidance": "info"}}
     assert doc["description"].startswith("TODO")
+
+
+@pytest.mark.parametrize("hook", scaffold.HOOKS)
+def test_a_new_scenario_passes_the_fixture_tests_as_written(tmp_path, settings, hook):
+    # `make test` right after `fixtures new`: the scenario expects the base cards it fires.
+    from tests.scenarios.test_fixtures import test_scenario
+
+    path = scaffold.new("case", hook, tmp_path)
+    test_scenario(path, settings)
+    assert json.loads(path.read_text())["expect"]["topics"]  # the base cards, not nothing
+
+
+def test_the_base_cards_are_evaluated_with_default_thresholds(tmp_path, monkeypatch):
+    # The tests use the default thresholds, whatever CDSHOOKS_RULES_CONFIG says in this shell.
+    monkeypatch.setenv("CDSHOOKS_RULES_CONFIG", str(tmp_path / "no-such-file.toml"))
+    path = scaffold.new("case", "patient-view", tmp_path)
+    assert json.loads(path.read_text())["expect"]["topics"] == ["safety-summary"]
 
 
 def test_new_refuses_to_overwrite_bad_names_and_unknown_hooks(tmp_path):
@@ -60,7 +77,9 @@ def test_new_refuses_to_overwrite_bad_names_and_unknown_hooks(tmp_path):
 
 def test_cli_scaffolds_then_validates(tmp_path, capsys):
     assert cli.main(["fixtures", "new", "my-case", "--hook", "patient-view", "--root", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "my-case" / "scenario.json")
+    out, err = capsys.readouterr()
+    assert out.strip() == str(tmp_path / "my-case" / "scenario.json")
+    assert "Fires: safety-summary (info)" in err
     assert cli.main(["validate", str(tmp_path)]) == 0
     assert cli.main(["fixtures", "new", "my-case", "--root", str(tmp_path)]) == 2
     assert "exists" in capsys.readouterr().err

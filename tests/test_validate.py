@@ -100,7 +100,7 @@ def test_scenario_shape(order_select):
     assert errors(write(folder, doc)) == [
         "$.extra: unknown key (expected description, service, asOf, expect, request)",
         "$.description: must be a non-empty string saying what the scenario shows",
-        "$.asOf: must carry a UTC offset (Z or +hh:mm)",
+        "$.asOf: must carry a UTC offset (Z or +hh:mm): got '2026-01-15T12:00:00'",
         "$.expect.cards: unknown key (expected topics, indicators, suggestions)",
         "$.expect.topics[0]: 'no-such-topic' has no card template in cards/",
         "$.expect.suggestions.other: is not one of the expected topics",
@@ -187,3 +187,158 @@ def test_cli_exit_codes_and_output(order_select, capsys):
     out, err = capsys.readouterr()
     assert f"{folder / 'scenario.json'}: $.request.hookInstance: must be a UUID" in out.splitlines()
     assert "1 scenario(s) checked: 1 error(s), 0 warning(s)" in err
+
+
+# Every problem of a file, the bad value in date errors, and the codes of required bindings
+
+
+def test_every_problem_in_a_file_is_listed_with_its_value(order_select):
+    folder, doc = order_select
+    prefetch = doc["request"]["prefetch"]
+    patient = prefetch["patient"]
+    patient["birthDate"] = "1981-02-30"  # a structural error in the resource...
+    patient["gender"] = "F"  # ...does not hide a wrong code in the same resource
+    obs = prefetch["observations"]["entry"]
+    obs[0]["resource"]["status"] = "done"
+    obs[1]["resource"]["effectiveDateTime"] = "2026-13-45"
+    obs[1]["resource"]["issued"] = "yesterday"
+    med = prefetch["medications"]["entry"][0]["resource"]
+    med["intent"] = "whatever"
+    conditions = prefetch["conditions"]["entry"]
+    conditions[0]["resource"]["clinicalStatus"]["coding"][0]["code"] = "current"
+    conditions[1]["resource"]["verificationStatus"] = {"text": "confirmed"}
+    doc["asOf"] = "2026-01-15 noon"
+    found = errors(write(folder, doc))
+    obs_path = "$.request.prefetch.observations.entry"
+    assert found == [
+        "$.asOf: must be an ISO 8601 date-time, e.g. 2026-01-15T12:00:00Z: got '2026-01-15 noon'",
+        "$.request.prefetch.patient.birthDate: Input should be a valid date or datetime, day value is outside "
+        "expected range: got '1981-02-30' (a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD) (FHIR R4)",
+        "$.request.prefetch.patient.gender: 'F' is not a code of Patient.gender (male|female|other|unknown) (FHIR R4)",
+        "$.request.prefetch.medications.entry[0].resource.intent: 'whatever' is not a code of MedicationRequest.intent "
+        "(proposal|plan|order|original-order|reflex-order|filler-order|instance-order|option) (FHIR R4)",
+        f"{obs_path}[0].resource.status: 'done' is not a code of Observation.status "
+        "(registered|preliminary|final|amended|corrected|cancelled|entered-in-error|unknown) (FHIR R4)",
+        f"{obs_path}[1].resource.effectiveDateTime: Value error, DateTime value string does not match spec regex: "
+        "got '2026-13-45' (a FHIR dateTime is YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.sss] with Z or +hh:mm)"
+        " (FHIR R4)",
+        f"{obs_path}[1].resource.issued: Value error, Instant value string does not match spec regex: got 'yesterday' "
+        "(a FHIR instant is YYYY-MM-DDThh:mm:ss[.sss] with Z or +hh:mm) (FHIR R4)",
+        "$.request.prefetch.conditions.entry[0].resource.clinicalStatus.coding[0].code: 'current' is not a code of "
+        "Condition.clinicalStatus (active|recurrence|relapse|inactive|remission|resolved) (FHIR R4)",
+        "$.request.prefetch.conditions.entry[1].resource.verificationStatus: Condition.verificationStatus needs a "
+        "coding from http://terminology.hl7.org/CodeSystem/condition-ver-status (required binding: "
+        "unconfirmed|provisional|differential|confirmed|refuted|entered-in-error) (FHIR R4)",
+    ]
+
+
+def test_status_codes_of_the_resources_the_service_reads(order_select):
+    folder, doc = order_select
+    prefetch = doc["request"]["prefetch"]
+    prefetch["medications"]["entry"][0]["resource"]["status"] = "finished"
+    prefetch["immunizations"]["entry"][0]["resource"]["status"] = "done"
+    prefetch["observations"]["entry"][2]["resource"]["status"] = "preliminary"  # in the value set
+    doc["request"]["context"]["draftOrders"]["entry"][0]["resource"]["intent"] = "orders"
+    found = [f.split(": ")[0] + ": " + f.split(": ")[1].split(" (")[0] for f in errors(write(folder, doc))]
+    assert found == [
+        "$.request.context.draftOrders.entry[0].resource.intent: 'orders' is not a code of MedicationRequest.intent",
+        "$.request.prefetch.medications.entry[0].resource.status: 'finished' is not a code of MedicationRequest.status",
+        "$.request.prefetch.immunizations.entry[0].resource.status: 'done' is not a code of Immunization.status",
+    ]
+
+
+def test_a_deliberately_invalid_code_is_excused(order_select):
+    folder, doc = order_select
+    doc["request"]["prefetch"]["observations"]["entry"][0]["resource"]["status"] = "done"
+    doc["deliberatelyInvalid"] = {"$.request.prefetch.observations.entry[0].resource.status": "an EHR's own status"}
+    assert errors(write(folder, doc)) == []
+
+
+def test_the_value_sets_completed_here_agree_with_the_models():
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from cdshooks.fhir_validation import FULL_CODES
+
+    for (model_name, field), codes in FULL_CODES.items():
+        resource = model_name if model_name != "EncounterStatusHistory" else "Encounter"
+        cls = get_fhir_model_class(resource)
+        if model_name == "EncounterStatusHistory":
+            cls = cls.model_fields["statusHistory"].annotation.__args__[0].__args__[0].get_model_klass()
+        listed = cls.model_fields[field].json_schema_extra["enum_values"]
+        assert listed[-1] == "+", (model_name, field)  # only lists the models cut short are completed here
+        assert tuple(listed[:-1]) == codes[: len(listed) - 1], (model_name, field)
+
+
+def test_emitted_resources_are_checked_for_codes_too():
+    from cdshooks.fhir_validation import InvalidResource, validate_resource
+
+    good = {"resourceType": "ServiceRequest", "status": "draft", "intent": "order", "subject": {"reference": "Patient/p"},
+            "code": {"text": "CMV PCR"}}
+    assert validate_resource(good) == good
+    with pytest.raises(InvalidResource, match="'ordered' is not a code of ServiceRequest.intent"):
+        validate_resource({**good, "intent": "ordered"})
+
+
+@pytest.mark.parametrize(
+    "where, value",
+    [
+        (("request", "prefetch", "observations", "entry", 0, "resource", "code"), "x"),
+        (("request", "prefetch", "observations", "entry", 0, "resource", "code", "coding"), 1),
+        (("request", "prefetch", "observations", "entry", 0, "resource", "valueQuantity", "code"), {"a": 1}),
+        (("request", "prefetch", "medications", "entry", 0), 1.5),
+        (("request", "prefetch", "conditions", "entry", 1, "resource", "verificationStatus"), 1),
+        (("request", "context", "selections"), True),
+        (("request", "context", "selections"), [{"a": 1}]),
+        (("request", "context", "draftOrders", "entry"), 1.5),
+        (("request", "prefetch"), 3),
+    ],
+)
+def test_odd_shapes_are_problems_not_crashes(order_select, where, value):
+    folder, doc = order_select
+    node = doc
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    found = errors(write(folder, doc))
+    assert found and not any("checks stopped early" in f for f in found)
+
+
+JSON_VALUES = [None, 0, -1.5, True, "", "x", "2026-13-01", [], [1], {}, {"a": 1}]
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, path + (i,))
+
+
+def test_validate_never_crashes_whatever_the_shape(tmp_path):
+    # Every problem is listed only if no check stops on a shape it did not expect.
+    import random
+
+    from cdshooks.cards import topics
+    from cdshooks.validate import ScenarioCheck
+
+    rng = random.Random(13)
+    known = set(topics())
+    bases = [scaffold.scenario(hook, "x") for hook in scaffold.HOOKS]
+    file = tmp_path / "scenario.json"
+    for _ in range(150):
+        doc = json.loads(json.dumps(rng.choice(bases)))
+        paths = list(_paths(doc))[1:]
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(paths)
+            node = doc
+            try:
+                for key in path[:-1]:
+                    node = node[key]
+                node[path[-1]] = rng.choice(JSON_VALUES)
+            except (KeyError, IndexError, TypeError):
+                pass  # an earlier change removed the way there
+        file.write_text(json.dumps(doc))
+        found = ScenarioCheck(file, known).run()
+        assert not [str(p) for p in found if "checks stopped early" in p.message], doc

@@ -14,6 +14,8 @@ from cdshooks.config import Settings
 ALLOW_HEADERS = "authorization, content-type"
 ALLOW_METHODS = "GET, POST, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
+# x-cds-evaluation-time: the time a hook response's cards were evaluated at (web/hooks.py).
+EXPOSE_HEADERS = "content-type, x-cds-evaluation-time"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -43,7 +45,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
         response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
-        response.headers["Access-Control-Expose-Headers"] = "content-type"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         if request.method == "OPTIONS":
             response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
         return response

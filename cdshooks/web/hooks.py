@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 from cdshooks import request_log
 from cdshooks.data.gather import DataUnavailable
 from cdshooks.pipeline import evaluation_time, run_hook
-from cdshooks.protocol import InvalidRequest, parse_hook_request
+from cdshooks.protocol import EVALUATION_TIME_HEADER, InvalidRequest, parse_hook_request
 from cdshooks.services import SERVICES, Service
 from cdshooks.web.body import json_body
 from cdshooks.web.context import current_settings
@@ -41,4 +41,9 @@ def call_service(service_id: str) -> Response:
         request_log.note(missing_prefetch=exc.reasons, missing_optional_prefetch=exc.optional)
         raise PreconditionFailed.for_prefetch(exc.reasons, exc.optional) from None
     request_log.note(card_count=len(body["cards"]))  # so the log need not re-read the response
-    return Response(orjson.dumps(body), mimetype="application/json")
+    resp = Response(orjson.dumps(body), mimetype="application/json")
+    # The time the cards are true at (--now / CDSHOOKS_NOW, else the clock): `cdshooks replay --url`
+    # compares it with a fixture's asOf, and an integrator can see why a card fired "today".
+    resp.headers[EVALUATION_TIME_HEADER] = now.isoformat().replace("+00:00", "Z")
+    return resp
+

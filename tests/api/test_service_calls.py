@@ -255,3 +255,19 @@ def test_a_body_longer_than_its_content_length_is_read_to_the_declared_length(cl
         environ_overrides={"CONTENT_LENGTH": str(len(body))},
     )
     assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+def test_a_hook_response_reports_its_evaluation_time(client, make_app):
+    from datetime import datetime, timezone
+
+    from cdshooks.protocol import EVALUATION_TIME_HEADER
+
+    resp = client.post(VIEW, json=k.patient_view())
+    assert resp.status_code == 200
+    assert resp.headers[EVALUATION_TIME_HEADER] == "2026-01-15T12:00:00Z"  # the test settings' now
+    cors = client.post(VIEW, json=k.patient_view(), headers={"Origin": "https://sandbox.cds-hooks.org"})
+    assert "x-cds-evaluation-time" in cors.headers["Access-Control-Expose-Headers"]  # a browser may read it
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    on_the_clock = make_app(now=None).test_client().post(VIEW, json=k.patient_view())
+    evaluated = datetime.fromisoformat(on_the_clock.headers[EVALUATION_TIME_HEADER].replace("Z", "+00:00"))
+    assert before <= evaluated <= datetime.now(timezone.utc)
