@@ -1,0 +1,256 @@
+"""Every regular expression that reads client text runs in linear time (issue 13, item 2).
+
+Every string of a hook request is client text. A pattern whose unbounded quantifiers
+can share characters (`\\s*(<)?\\s*`, or `\\d+` retried from each digit of a run)
+backtracks quadratically: 16 KB of spaces in `valueQuantity.value` took 12 s. Each
+client-facing pattern is run here, through the function the service calls, on
+adversarial strings of 100 KB: long runs of blanks, digits, dots or the pattern's
+own separators, then a character that makes the match fail.
+
+Budget, in CPU time of this process (time spent waiting for a CPU on a loaded
+machine is not counted, and a slower CPU slows both sides alike):
+
+    entry point on the string  <=  FACTOR x str.split() of the same string + FLOOR
+
+`str.split()` is one pass in C: about 0.4 ns a character on text without blanks,
+more where it makes a string of every word. A linear pass of the `re` engine costs
+10-150 ns a character, and an entry point makes several (lower-casing, a few patterns,
+each coding's display): the slowest linear entry point here takes about 1,000 x split.
+A quadratic pattern at 100 KB takes 10^5 to 10^7 x split (those fixed here took from
+seconds to many minutes). FACTOR = 3,000 leaves about 3x headroom over the slowest
+linear entry point (a busy 2-core runner slows both sides, not always alike) and stays
+more than 20x below the mildest quadratic case; FLOOR (50 ms) absorbs fixed costs and
+timer noise on the smaller sizes, where split takes microseconds.
+
+Each string is tried at 1/64, 1/8 and all of 100 KB and the test stops at the first
+size over budget, so a quadratic pattern fails in well under a second instead of
+running for minutes. Memos are switched off: a cached answer would hide the cost.
+
+`test_every_module_with_a_pattern_is_listed` keeps the list honest: a module of
+the package that starts using `re` fails it until it is listed below, with cases
+if client text reaches it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+import cdshooks
+from cdshooks.clinical import labs
+from cdshooks.data import elements, parsers
+from cdshooks.data.record import PatientRecord
+from cdshooks.memo import BoundedMemo
+
+SIZE = 100_000
+FACTOR = 3000
+FLOOR_SECONDS = 0.050
+TRIES = 3  # the best of up to three runs counts (the first run within budget ends it)
+
+PACKAGE = Path(cdshooks.__file__).resolve().parent
+NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+LOINC = "http://loinc.org"
+
+# Every module of the package that uses `re`. Client-facing: client text reaches a
+# pattern (each has cases below). The others read only the operator's own files.
+CLIENT_FACING = {
+    "cdshooks.cards": "values from input escaped into card Markdown",
+    "cdshooks.clinical.dose_text": "dosage text, patientInstruction, timing.code",
+    "cdshooks.clinical.glucocorticoids": "medication names and routes",
+    "cdshooks.clinical.interacting_drugs": "medication names and routes",
+    "cdshooks.clinical.labs": "Observation value texts",
+    "cdshooks.clinical.risk_factors": "smoking-status value texts",
+    "cdshooks.clinical.tofacitinib": "medication names and displays",
+    "cdshooks.data.dates": "every date and dateTime",
+    "cdshooks.data.elements": "numbers sent as strings (valueQuantity.value, valueString)",
+    "cdshooks.data.gather": "context values put into prefetch queries",
+    "cdshooks.protocol": "context.userId, context.selections",
+    "cdshooks.request_log": "hook, hookInstance and service ids written to the log",
+    "cdshooks.terminology.lookup": "every name matched against a value set",
+    "cdshooks.terminology.units": "valueQuantity.unit and .code",
+}
+NOT_CLIENT_FACING = {
+    "cdshooks.date_roll": "dates of fixture files, rolled by replay",
+    "cdshooks.fixture_upload": "fixture files loaded onto a FHIR server",
+    "cdshooks.scaffold": "the folder name given to `fixtures new`",
+}
+
+
+# Adversarial strings of about n characters.
+def _spaces(n: int) -> str:
+    return " " * n + "#"
+
+
+def _blanks(n: int) -> str:
+    return "\t\n " * (n // 3) + "#"
+
+
+def _digits(n: int) -> str:
+    return "1" * n + "#"
+
+
+def _dots(n: int) -> str:
+    return "." * n + "#"
+
+
+def _decimal(n: int) -> str:
+    return "1." + "1" * n + "#"
+
+
+def _digit_dots(n: int) -> str:
+    return "1." * (n // 2) + "#"
+
+
+def _words(n: int) -> str:
+    return "a " * (n // 2) + "#"
+
+
+def _sig_then_spaces(n: int) -> str:
+    return "5 mg once" + " " * n + "x"
+
+
+def _repeat(unit: str, prefix: str = "", end: str = "#") -> Callable[[int], str]:
+    def shape(n: int) -> str:
+        return prefix + unit * (n // len(unit)) + end
+
+    shape.__name__ = f"{prefix!r}+{unit!r}*n"
+    return shape
+
+
+COMMON = (_spaces, _blanks, _digits, _dots, _decimal, _digit_dots, _words, _sig_then_spaces)
+
+
+# Entry points: each takes the adversarial string and calls what the service calls.
+def _observation(**fields: Any) -> dict:
+    return {
+        "resourceType": "Observation", "id": "o1", "status": "final", "effectiveDateTime": "2026-01-10",
+        "code": {"coding": [{"system": LOINC, "code": "2160-0"}]}, **fields,
+    }
+
+
+def _read_labs(resource: dict, test: str) -> list:
+    lab = parsers.lab_result(resource)
+    record = PatientRecord(patient_id="p1", now=NOW, observations=(lab,) if lab else ())
+    out = []
+    for r in labs.results(record, test):
+        out += [r.answer, r.measurement, labs.induration_mm(r)]
+    return out
+
+
+def quantity_value(s: str) -> Any:
+    return parsers.lab_result(_observation(valueQuantity={"value": s, "unit": "mg/dL"}))
+
+
+def numeric_string(s: str) -> Any:
+    return elements.numeric_string(s), elements.number(s)
+
+
+def value_string(s: str) -> Any:
+    return _read_labs(_observation(valueString="<" + s), "creatinine")
+
+
+@dataclass(frozen=True)
+class Case:
+    module: str
+    entry: Callable[[str], Any]
+    shapes: tuple[Callable[[int], str], ...] = ()
+
+
+CASES = [
+    Case("cdshooks.data.elements", quantity_value, (
+        _repeat(" ", "<"), _repeat(",000", "1"), _repeat(" ", "5"), _repeat("\n", "5 m", end="\nx"),
+    )),
+    Case("cdshooks.data.elements", numeric_string, (_repeat(" ", "\t<= "), _repeat("1,", "1"))),
+    Case("cdshooks.data.elements", value_string, (_repeat(" ", ">="), _repeat(",000", "1"))),
+]
+
+
+def _params():
+    for case in CASES:
+        for shape in (*COMMON, *case.shapes):
+            yield pytest.param(case, shape, id=f"{case.module.rsplit('.', 1)[-1]}.{case.entry.__name__}:{shape.__name__}")
+
+
+def _cpu_seconds(fn: Callable[[str], Any], text: str) -> float:
+    start = time.process_time()
+    fn(text)
+    return time.process_time() - start
+
+
+@pytest.fixture
+def no_memos(monkeypatch):
+    """Memos hand back what they stored: with them, only the first run would cost anything."""
+    monkeypatch.setattr(BoundedMemo, "remember", lambda self, key, value: value)
+
+
+@pytest.mark.parametrize(("case", "shape"), list(_params()))
+def test_pattern_time_is_linear_in_the_input(case: Case, shape: Callable[[int], str], no_memos):
+    for size in (SIZE // 64, SIZE // 8, SIZE):
+        text = shape(size)
+        split = min(_cpu_seconds(str.split, text) for _ in range(5))
+        budget = FACTOR * split + FLOOR_SECONDS
+        spent = []
+        for _ in range(TRIES):
+            spent.append(_cpu_seconds(case.entry, text))
+            if spent[-1] <= budget:
+                break
+        else:
+            pytest.fail(
+                f"{case.entry.__name__} ({case.module}) on {len(text):,} characters ({shape.__name__}): "
+                f"{min(spent) * 1000:.0f} ms CPU, budget {budget * 1000:.0f} ms "
+                f"({FACTOR} x str.split {split * 1000:.3f} ms + {FLOOR_SECONDS * 1000:.0f} ms)"
+            )
+
+
+_USES_RE = re.compile(r"^\s*(?:import re\b|from re import)", re.MULTILINE)
+
+
+def _modules_using_re() -> set[str]:
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        if _USES_RE.search(path.read_text(encoding="utf-8")):
+            parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+            found.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return found
+
+
+def test_every_module_with_a_pattern_is_listed():
+    found = _modules_using_re()
+    listed = set(CLIENT_FACING) | set(NOT_CLIENT_FACING)
+    assert not found - listed, (
+        f"modules using `re` that this test does not know: {sorted(found - listed)}. Add each to "
+        "CLIENT_FACING (with cases running its patterns on 100 KB inputs) or NOT_CLIENT_FACING (saying why)."
+    )
+    assert not listed - found, f"listed modules that no longer use `re`: {sorted(listed - found)}"
+
+
+def test_the_budget_catches_a_quadratic_pattern(no_memos):
+    # The yardstick itself: the pattern that took 12 s at 16 KB fails here at 1/32 of the size.
+    quadratic = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+)$")
+    text = _spaces(SIZE // 32)
+    split = min(_cpu_seconds(str.split, text) for _ in range(5))
+    assert _cpu_seconds(quadratic.match, text) > FACTOR * split + FLOOR_SECONDS
+
+
+# The rewritten patterns read every normal input as before. The old patterns are kept
+# here as the reference and both run on random short strings of the characters they read.
+_OLD_NUMERIC = re.compile(
+    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z%µμ/].*)?$"
+)
+
+
+def _read(m: re.Match | None) -> Any:
+    return m and (m.span(), m.groups())
+
+
+@hsettings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n<>=≤≥0123456789.,mgL/%µx")), max_size=16))
+def test_numeric_strings_read_as_before(s):
+    assert _read(elements._NUMERIC.match(s)) == _read(_OLD_NUMERIC.match(s))
