@@ -44,9 +44,9 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 import cdshooks
-from cdshooks.clinical import labs
+from cdshooks.clinical import glucocorticoids, labs, tofacitinib
 from cdshooks.data import elements, parsers
-from cdshooks.data.record import PatientRecord
+from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
 from cdshooks.memo import BoundedMemo
 
 SIZE = 100_000
@@ -156,6 +156,21 @@ def value_string(s: str) -> Any:
     return _read_labs(_observation(valueString="<" + s), "creatinine")
 
 
+def _order(name: str, **dosage: Any) -> MedicationOrder:
+    return MedicationOrder(
+        id="m1", status="draft", intent="order", authored_on=NOW, codings=(Coding(None, None, name),),
+        names=(name,), dosage_instructions=(dosage,) if dosage else (), is_draft=True,
+    )
+
+
+def tofacitinib_product(s: str) -> Any:
+    return tofacitinib.product(_order("tofacitinib " + s))
+
+
+def glucocorticoid(s: str) -> Any:
+    return glucocorticoids.steroid_dose(_order("prednisone " + s, route={"text": s}, text="5 mg daily"))
+
+
 @dataclass(frozen=True)
 class Case:
     module: str
@@ -169,6 +184,8 @@ CASES = [
     )),
     Case("cdshooks.data.elements", numeric_string, (_repeat(" ", "\t<= "), _repeat("1,", "1"))),
     Case("cdshooks.data.elements", value_string, (_repeat(" ", ">="), _repeat(",000", "1"))),
+    Case("cdshooks.clinical.tofacitinib", tofacitinib_product, (_repeat("1 m"), _repeat(" ", "5mg"))),
+    Case("cdshooks.clinical.glucocorticoids", glucocorticoid, (_repeat("1 m"), _repeat(" ", "5mg /"))),
 ]
 
 
@@ -244,6 +261,10 @@ def test_the_budget_catches_a_quadratic_pattern(no_memos):
 _OLD_NUMERIC = re.compile(
     r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z%µμ/].*)?$"
 )
+_OLD_STRENGTHS = {
+    tofacitinib._STRENGTH: re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*ml)", re.IGNORECASE),
+    glucocorticoids._STRENGTH: re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|g)\b)", re.IGNORECASE),
+}
 
 
 def _read(m: re.Match | None) -> Any:
@@ -254,3 +275,10 @@ def _read(m: re.Match | None) -> Any:
 @given(st.text(alphabet=st.sampled_from(list(" \t\n<>=≤≥0123456789.,mgL/%µx")), max_size=16))
 def test_numeric_strings_read_as_before(s):
     assert _read(elements._NUMERIC.match(s)) == _read(_OLD_NUMERIC.match(s))
+
+
+@hsettings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" 0123456789.mgMGlL/x")), max_size=16))
+def test_strengths_read_as_before(s):
+    for new, old in _OLD_STRENGTHS.items():
+        assert _read(new.search(s)) == _read(old.search(s))
