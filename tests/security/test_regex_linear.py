@@ -48,6 +48,7 @@ from cdshooks.clinical import glucocorticoids, labs, tofacitinib
 from cdshooks.data import elements, parsers
 from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
 from cdshooks.memo import BoundedMemo
+from cdshooks.terminology import units
 
 SIZE = 100_000
 FACTOR = 3000
@@ -171,6 +172,14 @@ def glucocorticoid(s: str) -> Any:
     return glucocorticoids.steroid_dose(_order("prednisone " + s, route={"text": s}, text="5 mg daily"))
 
 
+def unit(s: str) -> Any:
+    return (
+        units.to_canonical("creatinine", 1.0, s, s),
+        units.to_canonical("cmv-dna-quant", 3.0, s, s),
+        units.to_canonical("lymphocytes-absolute", 1.0, "log" + s, s),
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     module: str
@@ -186,6 +195,9 @@ CASES = [
     Case("cdshooks.data.elements", value_string, (_repeat(" ", ">="), _repeat(",000", "1"))),
     Case("cdshooks.clinical.tofacitinib", tofacitinib_product, (_repeat("1 m"), _repeat(" ", "5mg"))),
     Case("cdshooks.clinical.glucocorticoids", glucocorticoid, (_repeat("1 m"), _repeat(" ", "5mg /"))),
+    Case("cdshooks.terminology.units", unit, (
+        _repeat("("), _repeat("/m"), _repeat("m."), _repeat("mg/"), _repeat("/("), _repeat("mc"), _repeat("{", "log"),
+    )),
 ]
 
 
@@ -282,3 +294,12 @@ def test_numeric_strings_read_as_before(s):
 def test_strengths_read_as_before(s):
     for new, old in _OLD_STRENGTHS.items():
         assert _read(new.search(s)) == _read(old.search(s))
+
+
+def test_a_unit_code_longer_than_the_bound_is_not_given_to_the_ucum_library(no_memos):
+    def mg_per_ml(padding: int) -> str:  # mg.mL/mL... is mg: valid UCUM of any length
+        return "mg" + ".mL/mL" * padding + "/mL"
+
+    assert len(mg_per_ml(5)) <= units.MAX_UCUM_CHARS < len(mg_per_ml(7))
+    assert units._ucum_factor(mg_per_ml(5), "mg/dL") == pytest.approx(100.0)
+    assert units._ucum_factor(mg_per_ml(7), "mg/dL") is None
