@@ -48,7 +48,7 @@ from cdshooks.clinical import glucocorticoids, labs, tofacitinib
 from cdshooks.data import elements, parsers
 from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
 from cdshooks.memo import BoundedMemo
-from cdshooks.terminology import units
+from cdshooks.terminology import lookup, units
 
 SIZE = 100_000
 FACTOR = 3000
@@ -180,6 +180,15 @@ def unit(s: str) -> Any:
     )
 
 
+def _value_set_names() -> list[str]:
+    return sorted(p.stem for p in (PACKAGE / "terminology" / "valuesets").glob("*.json"))
+
+
+def every_value_set(s: str) -> Any:
+    coding = (Coding(None, None, s),)
+    return [lookup.load(name).match(coding, (s,)) for name in _value_set_names()]
+
+
 @dataclass(frozen=True)
 class Case:
     module: str
@@ -197,6 +206,9 @@ CASES = [
     Case("cdshooks.clinical.glucocorticoids", glucocorticoid, (_repeat("1 m"), _repeat(" ", "5mg /"))),
     Case("cdshooks.terminology.units", unit, (
         _repeat("("), _repeat("/m"), _repeat("m."), _repeat("mg/"), _repeat("/("), _repeat("mc"), _repeat("{", "log"),
+    )),
+    Case("cdshooks.terminology.lookup", every_value_set, (
+        _repeat("no "), _repeat(" ", "coronary"), _repeat("-", "ex"), _repeat("a", "inhal"),
     )),
 ]
 
@@ -303,3 +315,11 @@ def test_a_unit_code_longer_than_the_bound_is_not_given_to_the_ucum_library(no_m
     assert len(mg_per_ml(5)) <= units.MAX_UCUM_CHARS < len(mg_per_ml(7))
     assert units._ucum_factor(mg_per_ml(5), "mg/dL") == pytest.approx(100.0)
     assert units._ucum_factor(mg_per_ml(7), "mg/dL") is None
+
+
+def test_names_are_matched_on_their_first_characters_without_a_cut_word():
+    vs = lookup.load("tofacitinib")
+    room = lookup.MAX_TEXT_CHARS - len("tofacitinib")
+    assert vs.match_text(" " * room + "tofacitinib 5 mg").name == "tofacitinib"  # ends at the bound
+    assert vs.match_text(" " * (room + 1) + "tofacitinib") is None  # starts inside, ends beyond it
+    assert vs.match_text(" " * room + "tofacitinibX") is None  # its head is not the word
