@@ -44,9 +44,10 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 import cdshooks
-from cdshooks.clinical import glucocorticoids, labs, tofacitinib
-from cdshooks.data import elements, parsers
-from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
+from cdshooks import cards, protocol, request_log
+from cdshooks.clinical import dosing, glucocorticoids, interacting_drugs, labs, risk_factors, tofacitinib
+from cdshooks.data import dates, elements, gather, parsers
+from cdshooks.data.record import Coding, LabResult, MedicationOrder, PatientRecord, Problem
 from cdshooks.memo import BoundedMemo
 from cdshooks.terminology import lookup, units
 
@@ -189,6 +190,71 @@ def every_value_set(s: str) -> Any:
     return [lookup.load(name).match(coding, (s,)) for name in _value_set_names()]
 
 
+CMV_PRESENCE = {"coding": [{"system": LOINC, "code": "4996-5"}]}
+
+
+def cmv_text(s: str) -> Any:
+    return _read_labs(_observation(code=CMV_PRESENCE, valueString=s), "cmv-dna-presence")
+
+
+def cmv_coded(s: str) -> Any:
+    concept = {"text": s, "coding": [{"display": s}]}
+    return _read_labs(_observation(code=CMV_PRESENCE, valueCodeableConcept=concept), "cmv-dna-presence")
+
+
+def tst_induration(s: str) -> Any:
+    return _read_labs(_observation(code={"text": "PPD"}, valueString="Positive " + s), "tst")
+
+
+def sig(s: str) -> Any:
+    return (
+        dosing.daily_dose(_order("x", text=s)),
+        dosing.daily_dose(_order("x", patientInstruction=s), 5),
+        dosing.daily_dose(_order("x", timing={"code": {"text": s}}, doseAndRate=[{"doseQuantity": {"value": 5}}])),
+    )
+
+
+def local_preparation(s: str) -> Any:
+    return interacting_drugs.is_local_preparation(_order(s, route={"text": s, "coding": [{"display": s}]}))
+
+
+def smoking_and_conditions(s: str) -> Any:
+    smoking = LabResult(
+        id="s1", codings=(Coding(LOINC, "72166-2"),), status="final", effective=NOW,
+        value_text=s, value_codings=(Coding(None, None, s),),
+    )
+    condition = Problem(id="c1", codings=(Coding(None, None, s),), text=s, clinical_status="active",
+                        verification_status="confirmed")
+    record = PatientRecord(patient_id="p1", now=NOW, observations=(smoking,), conditions=(condition,))
+    return risk_factors.cv_risk_factors(record)
+
+
+def markdown(s: str) -> Any:
+    return cards.escape_markdown(s)
+
+
+def date(s: str) -> Any:
+    return dates.parse_datetime(s), dates.parse_partial_date(s)
+
+
+def prefetch_token(s: str) -> Any:
+    return gather.resolve_template("Observation?patient={{context.patientId}}", {"patientId": s})
+
+
+def hook_request(s: str) -> Any:
+    body = {"hook": "order-select", "hookInstance": "h1",
+            "context": {"userId": s, "patientId": "p1", "selections": [s],
+                        "draftOrders": {"resourceType": "Bundle", "entry": []}}}
+    try:
+        return protocol.parse_hook_request(body, "order-select")
+    except protocol.InvalidRequest as e:
+        return e
+
+
+def log_field(s: str) -> Any:
+    return request_log._safe(s)
+
+
 @dataclass(frozen=True)
 class Case:
     module: str
@@ -210,6 +276,21 @@ CASES = [
     Case("cdshooks.terminology.lookup", every_value_set, (
         _repeat("no "), _repeat(" ", "coronary"), _repeat("-", "ex"), _repeat("a", "inhal"),
     )),
+    Case("cdshooks.clinical.dose_text", sig, (
+        _repeat("1 ("), _repeat("every "), _repeat("q."), _repeat("1/"), _repeat("1-"), _repeat(" ", "2 (two"),
+    )),
+    Case("cdshooks.clinical.labs", cmv_text, (_repeat("no "), _repeat(" ", "not"), _repeat("a-", "no "), _repeat(";"))),
+    Case("cdshooks.clinical.labs", cmv_coded, (_repeat("no "), _repeat(";"))),
+    Case("cdshooks.clinical.labs", tst_induration, (_repeat(" ", "7"), _repeat("1.1"))),
+    Case("cdshooks.clinical.risk_factors", smoking_and_conditions, (_repeat(" ", "never"), _repeat("- ", "non"))),
+    Case("cdshooks.clinical.interacting_drugs", local_preparation, (_repeat(" ", "eye"),)),
+    Case("cdshooks.cards", markdown, (_repeat("&"), _repeat("a", "&"), _repeat("<"), _repeat("&#1"))),
+    Case("cdshooks.data.dates", date, (
+        _repeat("1", "2024-01-01T00:00:00."), _repeat("1", "2024-01-01T00:00:00.123456"), _repeat("-", "2024"),
+    )),
+    Case("cdshooks.data.gather", prefetch_token, (_repeat("a", "Patient/"), _repeat("/"))),
+    Case("cdshooks.protocol", hook_request, (_repeat("a", "P"), _repeat("x", "Practitioner/"), _repeat("/"))),
+    Case("cdshooks.request_log", log_field, (_repeat("a"), _repeat(":"))),
 ]
 
 
@@ -270,6 +351,10 @@ def test_every_module_with_a_pattern_is_listed():
         "CLIENT_FACING (with cases running its patterns on 100 KB inputs) or NOT_CLIENT_FACING (saying why)."
     )
     assert not listed - found, f"listed modules that no longer use `re`: {sorted(listed - found)}"
+
+
+def test_every_client_facing_module_has_cases():
+    assert not set(CLIENT_FACING) - {c.module for c in CASES}, sorted(set(CLIENT_FACING) - {c.module for c in CASES})
 
 
 def test_the_budget_catches_a_quadratic_pattern(no_memos):
