@@ -25,7 +25,8 @@ _NON_SYSTEMIC = re.compile(
     r"enema|rectal|suppositor\w*|dental|paste|cutaneous|transdermal)\b",
     re.IGNORECASE,
 )
-_STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|g)\b)", re.IGNORECASE)
+# (?<!\d): a digit run is tried once, from its start (as in tofacitinib._STRENGTH: linear).
+_STRENGTH = re.compile(r"(?<!\d)(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|g)\b)", re.IGNORECASE)
 PULSE_STATUSES = frozenset({"active", "completed", "on-hold"})
 
 

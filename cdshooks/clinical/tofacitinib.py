@@ -18,7 +18,10 @@ from cdshooks.terminology import lookup
 START_DATE_STATUSES = frozenset({"active", "completed", "on-hold"})
 _XR_MARKERS = re.compile(r"\b(XR|ER|extended[- ]release|24 ?HR)\b", re.IGNORECASE)
 _SOLUTION_MARKERS = re.compile(r"\b(oral solution|solution|mg/ml)\b", re.IGNORECASE)
-_STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*ml)", re.IGNORECASE)
+# A number starts where a digit run starts: without the look-behind, a run of n digits
+# that is not followed by "mg" is retried from each of its digits (quadratic). A match
+# inside a run would be the same match from its start, so nothing else changes.
+_STRENGTH = re.compile(r"(?<!\d)(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*ml)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ File format (one value set per file, reviewed by a terminologist):
 
 A code entry with `"prefix": true` matches every code that starts with it
 (ICD-10-CM hierarchies: "B37.8" matches B37.81, B37.89). Patterns are
-case-insensitive whole words (regular expressions allowed).
+case-insensitive whole words (regular expressions allowed), tried on the first
+`MAX_TEXT_CHARS` characters of a name.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CVX = "http://hl7.org/fhir/sid/cvx"
 UCUM = "http://unitsofmeasure.org"
+
+# Names are read up to here. Every position of a text is a candidate start for each of
+# a value set's patterns (up to hundreds of alternatives): 100 KB of blanks in one name
+# took up to half a second per value set, 4 s over all of them. No drug, condition or
+# test name comes near 1,000 characters.
+MAX_TEXT_CHARS = 1000
 
 # Spellings real EHRs use for the same code system.
 _SYSTEM_ALIASES = {
@@ -135,7 +142,7 @@ class ValueSet:
     def match_text(self, text: str | None) -> Member | None:
         if not text or self._regex is None:
             return None
-        m = self._regex.search(text)
+        m = self._regex.search(_head(text))
         if m is None:
             return None
         if self._excluded is not None and self._excluded.search(text):
@@ -172,6 +179,23 @@ class ValueSet:
 
     def __repr__(self) -> str:
         return f"ValueSet({self.name!r}, {len(self.members)} members)"
+
+
+def _head(text: str) -> str:
+    """The first MAX_TEXT_CHARS characters, without a word cut in two (its head could match)."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    head = text[:MAX_TEXT_CHARS]
+    if _is_word_char(text[MAX_TEXT_CHARS]):
+        end = len(head)
+        while end and _is_word_char(head[end - 1]):
+            end -= 1
+        head = head[:end]
+    return head
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _parse(data: dict) -> ValueSet:

@@ -21,7 +21,8 @@ Canonical units:
 
 How: a fast table of the spellings labs actually send (checked first, no
 library needed), then the UCUM library `ucumvert` for other UCUM codes (loaded
-lazily on first need because it takes ~1 s to initialise; results cached).
+lazily on first need because it takes ~1 s to initialise; results cached; codes
+of at most `MAX_UCUM_CHARS` characters).
 ucumvert ignores UCUM annotations and treats [IU] as dimensionless, so it is
 never asked about viral loads, eGFR, or codes carrying `{...}` or `[IU]`.
 """
@@ -180,6 +181,11 @@ def _viral_load(test: str, value: float, spellings: list[str]) -> Measurement | 
     return None
 
 
+# The UCUM library's parser takes time superlinear in the code's length (4,000 "(" took
+# 8 s): longer codes are not asked about. Lab UCUM codes are short ("10*3/uL", "umol/L",
+# "mL/min/{1.73_m2}" is 16); 40 characters leave room for any real one.
+MAX_UCUM_CHARS = 40
+
 _ucum_lock = threading.Lock()
 _registry: Any = None
 
@@ -198,6 +204,8 @@ def _ucum_registry() -> Any:
 @bounded_memo(512)
 def _ucum_factor(code: str, canonical: str) -> float | None:
     """Factor from a UCUM code to the canonical unit, or None (cached, also misses)."""
+    if len(code) > MAX_UCUM_CHARS:
+        return None
     if "{" in code or "[iu]" in code.lower() or "{" in canonical or "[IU]" in canonical:
         return None  # annotations and IU are invisible to the library: never guess
     try:
