@@ -11,8 +11,8 @@
    fixtures' `asOf` as evaluation time;
 3. prints the sandbox URL with `serviceDiscoveryURL`, `fhirServiceUrl` and
    `patientId` (and the matching `hook` and `screen` tab) filled in;
-4. on Ctrl-C (SIGINT) or SIGTERM stops the service and the FHIR server and
-   waits for them.
+4. on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the service (gracefully: calls
+   in flight finish) and the FHIR server, and waits for them.
 
 `cdshooks token` prints a JWT signed by the dev key for the URL of one
 service (or discovery), valid for `--ttl` seconds. Tokens are printed, never
@@ -114,8 +114,8 @@ def service_env(
 
 
 def _stop_process(proc: subprocess.Popen) -> None:
-    """SIGINT (gunicorn's quick shutdown), then SIGTERM, then SIGKILL."""
-    for sig, wait in ((signal.SIGINT, STOP_SECONDS), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    """SIGTERM (gunicorn's graceful stop: in-flight calls finish), then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGKILL, 5.0)):
         if proc.poll() is not None:
             return
         try:
@@ -177,12 +177,14 @@ def _dev(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "cdshooks.cli", "serve", "--host", HOST, "--port", str(args.port)]
     command += ["--workers", str(args.workers)]
 
-    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     proc: subprocess.Popen | None = None
     fhir: devfhir.RunningServer | None = None
     try:
-        # The service boots (workers load rules and models) while the fixtures load.
-        proc = subprocess.Popen(command, env=env)
+        # The service boots (workers load rules and models) while the fixtures load. In a
+        # process group of its own: Ctrl-C reaches only this process, which stops the service
+        # gracefully (gunicorn's own SIGINT handling would cut in-flight responses).
+        proc = subprocess.Popen(command, env=env, process_group=0)
         fhir = devfhir.start(HOST, args.fhir_port)
         done, skipped = upload(fhir.base_url, fixtures)
         loaded = {u.scenario: u.patient_id for u in done}
@@ -207,7 +209,7 @@ def _dev(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as exc:
         return fail(f"cannot start ({exc})", 1)
     finally:
-        # No second _Stop in the middle of the clean-up: further Ctrl-C / SIGTERM wait for it (at most ~25 s).
+        # No second _Stop in the middle of the clean-up: further signals wait for it (at most ~20 s).
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
         if proc is not None:
