@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run sandbox test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/cdshooks serve --host 127.0.0.1 --port $${PORT:-8080} --no-auth
+
+# In-memory FHIR server with every fixture patient + the service (auth on) + the sandbox URL; Ctrl-C stops all.
+sandbox: $(STAMP)
+	$(BIN)/cdshooks dev --port $${PORT:-8080} --fhir-port $${FHIR_PORT:-8081}
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
