@@ -16,7 +16,7 @@ CDSHOOKS_REQUIRE_SERVERS ?= 1
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test test-servers bench clean
+.PHONY: run sandbox test test-servers bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ $(TEST_STAMP): $(SERVER_STAMP) pyproject.toml
 
 run: $(SERVER_STAMP)
 	$(BIN)/cdshooks serve --host 127.0.0.1 --port $${PORT:-8080} --no-auth
+
+# In-memory FHIR server with every fixture patient + the service (auth on) + the sandbox URL; Ctrl-C stops all.
+sandbox: $(SERVER_STAMP)
+	$(BIN)/cdshooks dev --port $${PORT:-8080} --fhir-port $${FHIR_PORT:-8081}
 
 test: $(TEST_STAMP) test-servers
 	CDSHOOKS_REQUIRE_SERVERS=$(CDSHOOKS_REQUIRE_SERVERS) $(BIN)/python -m pytest -n 2 -q

@@ -151,6 +151,9 @@ def parser() -> argparse.ArgumentParser:
     from cdshooks.fixture_commands import add_commands  # validate, fixtures new/load
 
     add_commands(sub)
+    from cdshooks.dev_sandbox import register as add_dev_commands  # dev, token
+
+    add_dev_commands(sub)
     return p
 
 
