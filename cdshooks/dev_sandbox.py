@@ -314,7 +314,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     dv.add_argument("--now", help="evaluation time, ISO 8601 with offset (default: the fixtures' asOf)")
     dv.add_argument("--workers", type=int, default=2, help="gunicorn workers (default: 2)")
     dv.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the service to start (default: 60)"
+        "--timeout", type=float, default=60.0, help="seconds to wait for the service to start (default: 60.0)"
     )
     dv.add_argument("--dev-dir", help="folder of the dev key and state (default: CDSHOOKS_DEV_DIR, else .dev)")
     dv.set_defaults(func=_dev)
@@ -329,9 +329,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     tk.add_argument(
         "--url",
         default=os.environ.get("CDSHOOKS_PUBLIC_BASE_URL") or DEFAULT_SERVICE_URL,
-        help=f"base URL of the service (default: CDSHOOKS_PUBLIC_BASE_URL, else {DEFAULT_SERVICE_URL})",
+        help=f"base URL of the service (default: %(default)s, which is CDSHOOKS_PUBLIC_BASE_URL when set, "
+             f"else {DEFAULT_SERVICE_URL})",
     )
-    tk.add_argument("--aud", help="the exact `aud` (overrides --url/--service)")
+    tk.add_argument("--aud", help="the exact `aud` (overrides --url/--service; default: the URL of --service)")
     tk.add_argument("--ttl", type=_ttl, default=300, help="lifetime in seconds (default: 300)")
     tk.add_argument("--dev-dir", help="folder of the dev key (default: CDSHOOKS_DEV_DIR, else .dev)")
     tk.set_defaults(func=_token)

@@ -63,7 +63,11 @@ DATE_PATHS: Mapping[str, tuple[str, ...]] = {
     "AllergyIntolerance": ("recordedDate",),
     "Encounter": ("period.start",),
     "Procedure": ("performedDateTime", "performedPeriod.start"),
+    # the service's administrations query sorts by `effective-time` (the R4 search parameter's name)
+    "MedicationAdministration": ("effectiveDateTime", "effectivePeriod.end", "effectivePeriod.start"),
 }
+# Search parameters that are another name for `date` on one resource type.
+DATE_ALIASES: Mapping[str, str] = {"MedicationAdministration": "effective-time"}
 # Elements a `code` token search reads.
 CODE_PATHS = ("code", "medicationCodeableConcept", "vaccineCode")
 RESULT_PARAMETERS = frozenset({"_count", "_offset", "_sort"})
@@ -197,7 +201,7 @@ def _sort_key(resource_type: str, spec: str) -> tuple[Callable[[dict], Any], boo
             return (0, dt) if dt else None
 
         return updated, descending
-    if name == "date" and resource_type in DATE_PATHS:
+    if resource_type in DATE_PATHS and name in ("date", DATE_ALIASES.get(resource_type)):
         paths = DATE_PATHS[resource_type]
 
         def date(r: dict) -> Any:

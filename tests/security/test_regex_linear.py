@@ -77,11 +77,17 @@ CLIENT_FACING = {
     "cdshooks.request_log": "hook, hookInstance and service ids written to the log",
     "cdshooks.terminology.lookup": "every name matched against a value set",
     "cdshooks.terminology.units": "valueQuantity.unit and .code",
+    "cdshooks.clinical.rules.pregnancy": "pregnancy status answer texts and displays",
+    "cdshooks.feedback": "feedback outcomeTimestamp",
+    "cdshooks.security.redact": "request lines and headers gunicorn logs",
 }
 NOT_CLIENT_FACING = {
     "cdshooks.date_roll": "dates of fixture files, rolled by replay",
     "cdshooks.fixture_upload": "fixture files loaded onto a FHIR server",
     "cdshooks.scaffold": "the folder name given to `fixtures new`",
+    "cdshooks.devfhir": "the local development FHIR server (loopback only, the developer's own fixtures)",
+    "cdshooks.replay": "the operator's fixture files and the server's answers to them",
+    "cdshooks.replay_view": "the operator's terminal output of a replay",
 }
 
 
@@ -262,7 +268,33 @@ class Case:
     shapes: tuple[Callable[[int], str], ...] = ()
 
 
+PREGNANCY_STATUS = "pregnancy-status"
+
+
+def pregnancy_status(s: str) -> Any:
+    from cdshooks.clinical.rules import pregnancy
+
+    lab = parsers.lab_result(_observation(code={"coding": [{"system": LOINC, "code": "82810-3"}]}, valueString=s))
+    record = PatientRecord(patient_id="p1", now=NOW, observations=(lab,))
+    return [pregnancy.status_answer(r) for r in labs.results(record, PREGNANCY_STATUS)]
+
+
+def feedback_timestamp(s: str) -> Any:
+    from cdshooks import feedback
+
+    return feedback._is_rfc3339("2026-01-15T12:00:00" + s)
+
+
+def redact_line(s: str) -> Any:
+    from cdshooks.security import redact
+
+    return redact.clean("Authorization Bearer " + s)
+
+
 CASES = [
+    Case("cdshooks.clinical.rules.pregnancy", pregnancy_status, (_repeat("not "), _repeat(" ", "not"), _repeat("may ", "be"))),
+    Case("cdshooks.feedback", feedback_timestamp, (_repeat("0"), _repeat(".0"))),
+    Case("cdshooks.security.redact", redact_line, (_repeat("a"), _repeat("eyJ."), _repeat("bearer "), _repeat(" \t"))),
     Case("cdshooks.data.elements", quantity_value, (
         _repeat(" ", "<"), _repeat(",000", "1"), _repeat(" ", "5"), _repeat("\n", "5 m", end="\nx"),
     )),
