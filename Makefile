@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 # Each stamp is redone when pyproject.toml changes.
 SERVER_STAMP := $(VENV)/.installed-server
 TEST_STAMP   := $(VENV)/.installed-test
+LINT_STAMP   := $(VENV)/.installed-lint
 
 # The reverse-proxy tests (tests/integration/test_reverse_proxy.py) run a real nginx, Debian's
 # package: `test-servers` installs it when it is missing (apt-get; with sudo when not root) and
@@ -16,7 +17,7 @@ CDSHOOKS_REQUIRE_SERVERS ?= 1
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run sandbox test test-servers bench clean
+.PHONY: run sandbox test test-servers lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ $(TEST_STAMP): $(SERVER_STAMP) pyproject.toml
 	$(BIN)/python -m pip install -e '.[test,server]'
 	touch $@
 
+$(LINT_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[lint]' >/dev/null
+	touch $@
+
 run: $(SERVER_STAMP)
 	$(BIN)/cdshooks serve --host 127.0.0.1 --port $${PORT:-8080} --no-auth
 
@@ -40,6 +45,10 @@ sandbox: $(SERVER_STAMP)
 
 test: $(TEST_STAMP) test-servers
 	CDSHOOKS_REQUIRE_SERVERS=$(CDSHOOKS_REQUIRE_SERVERS) $(BIN)/python -m pytest -n 2 -q
+
+# ruff with the rule set in pyproject.toml ([tool.ruff]); the service package is kept clean.
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check cdshooks
 
 test-servers:
 ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)

@@ -34,12 +34,13 @@ import logging
 import re
 import tomllib
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from string import Formatter
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cdshooks.clinical.findings import INDICATOR_RANK, Finding, Suggestion
 from cdshooks.engine import failure_site
@@ -101,7 +102,7 @@ def phrases() -> Mapping[str, Mapping[str, str]]:
     return tomllib.loads(_templates_root().joinpath("_phrases.toml").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(topic: str) -> CardTemplate:
     """The card template for a topic (cached; files are package data)."""
     path = _templates_root().joinpath(f"{topic}.toml")
@@ -166,7 +167,7 @@ def escape_markdown(text: str) -> str:
 def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> str:
     """Fill `{name}` placeholders; a missing fact is a template error, not a blank."""
     out: list[str] = []
-    for literal, field_name, spec, conv in Formatter().parse(text):
+    for literal, field_name, spec, _conversion in Formatter().parse(text):
         out.append(literal)
         if field_name is None:
             continue
@@ -179,7 +180,7 @@ def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> 
             # (heading, code block, list) inside the card.
             rendered = escape_markdown(" ".join(rendered.split()))
         elif not markdown:
-            rendered = " ".join(rendered.replace("<", "‹").replace(">", "›").split())
+            rendered = " ".join(rendered.replace("<", "‹").replace(">", "›").split())  # noqa: RUF001
         out.append(rendered)
     return "".join(out)
 

@@ -127,18 +127,25 @@ def parser() -> argparse.ArgumentParser:
         help=f"gunicorn workers (default: WEB_CONCURRENCY, else 2 x CPUs + 1, at most {MAX_WORKERS})",
     )
     serve.add_argument("--no-auth", action="store_true", help="turn JWT authentication off (local testing)")
-    serve.add_argument("--now", type=_when, help="evaluation time, ISO 8601 with offset, for demos (default: CDSHOOKS_NOW, else the current time)")
+    serve.add_argument(
+        "--now",
+        type=_when,
+        help="evaluation time, ISO 8601 with offset, for demos (default: CDSHOOKS_NOW, else the current time)",
+    )
     serve.set_defaults(func=_serve)
 
     rp = sub.add_parser("replay", help="send fixture scenarios' hook requests and print the cards")
     rp.add_argument(
-        "fixture", help="a scenario (fixtures/<name>, its scenario.json, or a name under ./fixtures) or a folder of them"
+        "fixture",
+        help="a scenario (fixtures/<name>, its scenario.json, or a name under ./fixtures) or a folder of them",
     )
     rp.add_argument("--url", help="base URL of a running service (default: in-process)")
     rp.add_argument("--json", action="store_true", help="print the raw JSON response (for a folder: by scenario name)")
     rp.add_argument("--detail", action="store_true", help="show each card's detail (Markdown, wrapped) and links")
     rp.add_argument(
-        "--now", type=_when, help="evaluation time; every date in the request moves with it (default: the scenario's asOf)"
+        "--now",
+        type=_when,
+        help="evaluation time; every date in the request moves with it (default: the scenario's asOf)",
     )
     rp.add_argument(
         "--color",

@@ -7,9 +7,9 @@ the TOML file named by CDSHOOKS_RULES_CONFIG.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_thresholds
@@ -115,7 +115,7 @@ class ServerSettings:
     graceful_timeout: int = 20  # seconds to finish in-flight calls on SIGTERM
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
         env = os.environ if env is None else env
         return cls(
             host=(env.get("HOST") or "").strip() or "0.0.0.0",
@@ -179,13 +179,11 @@ class Settings:
         return () if self.auth_enabled else DEFAULT_FHIR_ALLOWLIST
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
         env = os.environ if env is None else env
         s = cls(
             public_base_url=_base_url("CDSHOOKS_PUBLIC_BASE_URL", env.get("CDSHOOKS_PUBLIC_BASE_URL")),
-            fhir_allowlist=(
-                _list(env["CDSHOOKS_FHIR_ALLOWLIST"], ()) if "CDSHOOKS_FHIR_ALLOWLIST" in env else None
-            ),
+            fhir_allowlist=(_list(env["CDSHOOKS_FHIR_ALLOWLIST"], ()) if "CDSHOOKS_FHIR_ALLOWLIST" in env else None),
             fetch_budget_seconds=_float("CDSHOOKS_FETCH_BUDGET_SECONDS", env.get("CDSHOOKS_FETCH_BUDGET_SECONDS"), 3.0),
             fetch_max_pages=_int("CDSHOOKS_FETCH_MAX_PAGES", env.get("CDSHOOKS_FETCH_MAX_PAGES"), 5),
             max_body_bytes=_int("CDSHOOKS_MAX_BODY_BYTES", env.get("CDSHOOKS_MAX_BODY_BYTES"), 5 * 1024 * 1024),
@@ -205,14 +203,14 @@ class Settings:
                 "CDSHOOKS_JWT_MAX_LIFETIME_SECONDS", env.get("CDSHOOKS_JWT_MAX_LIFETIME_SECONDS"), 3600
             ),
             jwks_timeout_seconds=_float("CDSHOOKS_JWKS_TIMEOUT_SECONDS", env.get("CDSHOOKS_JWKS_TIMEOUT_SECONDS"), 3.0),
-            jwks_cache_seconds=_int("CDSHOOKS_JWKS_CACHE_SECONDS", env.get("CDSHOOKS_JWKS_CACHE_SECONDS"), 600, minimum=0),
+            jwks_cache_seconds=_int(
+                "CDSHOOKS_JWKS_CACHE_SECONDS", env.get("CDSHOOKS_JWKS_CACHE_SECONDS"), 600, minimum=0
+            ),
             jwks_min_refresh_seconds=_float(
                 "CDSHOOKS_JWKS_MIN_REFRESH_SECONDS", env.get("CDSHOOKS_JWKS_MIN_REFRESH_SECONDS"), 10.0
             ),
             jti_cache=env.get("CDSHOOKS_JTI_CACHE") or None,
-            max_feedback_entries=_int(
-                "CDSHOOKS_MAX_FEEDBACK_ENTRIES", env.get("CDSHOOKS_MAX_FEEDBACK_ENTRIES"), 100
-            ),
+            max_feedback_entries=_int("CDSHOOKS_MAX_FEEDBACK_ENTRIES", env.get("CDSHOOKS_MAX_FEEDBACK_ENTRIES"), 100),
             max_id_length=_int("CDSHOOKS_MAX_ID_LENGTH", env.get("CDSHOOKS_MAX_ID_LENGTH"), 256),
             thresholds=load_thresholds(env.get("CDSHOOKS_RULES_CONFIG")),
         )

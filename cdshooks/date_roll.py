@@ -13,7 +13,7 @@ keep their precision and are left alone.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -22,7 +22,7 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\
 
 def calendar_days(as_of: datetime, now: datetime) -> int:
     """Calendar days from as_of's date to now's date, both in UTC."""
-    return (now.astimezone(timezone.utc).date() - as_of.astimezone(timezone.utc).date()).days
+    return (now.astimezone(UTC).date() - as_of.astimezone(UTC).date()).days
 
 
 def roll_string(value: str, delta: timedelta, days: int | None = None) -> str:

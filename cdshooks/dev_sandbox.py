@@ -293,7 +293,7 @@ def _port(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `dev` and `token` to the main parser's subcommands."""
     dv = sub.add_parser(
         "dev",

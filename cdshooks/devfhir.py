@@ -36,9 +36,10 @@ import socket
 import sys
 import threading
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def operation_outcome(severity: str, code: str, text: str) -> dict:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _path_values(resource: Mapping[str, Any], path: str) -> list[Any]:
@@ -127,7 +128,7 @@ def _instant(value: Any) -> datetime | None:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _reference_matches(ref: Any, wanted: str, default_type: str | None) -> bool:
@@ -354,9 +355,8 @@ def _check_resource(resource: Any, resource_type: str | None = None, rid: str | 
         raise FhirError(
             400, "invalid", f"resourceType {resource['resourceType']!r} does not match the URL ({resource_type})"
         )
-    if rid is not None:
-        if resource.get("id") != rid:
-            raise FhirError(400, "invalid", "the resource's id must equal the id in the URL")
+    if rid is not None and resource.get("id") != rid:
+        raise FhirError(400, "invalid", "the resource's id must equal the id in the URL")
     if "id" in resource and not (isinstance(resource["id"], str) and _ID.match(resource["id"])):
         raise FhirError(400, "invalid", "id is not a valid FHIR id ([A-Za-z0-9-.]{1,64})")
     return resource
@@ -445,10 +445,10 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stall
     server_version = "cdshooks-devfhir"
     timeout = IDLE_SECONDS
-    server: "DevFhirServer"
+    server: DevFhirServer
 
     # -- plumbing --------------------------------------------------------
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # see log_request: no query strings (patient ids) in the log
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
@@ -530,7 +530,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, operation_outcome("fatal", "exception", "internal error (see the server log)"))
 
     # -- methods ---------------------------------------------------------
-    def do_OPTIONS(self) -> None:  # noqa: N802 - http.server's naming
+    def do_OPTIONS(self) -> None:
         requested = self.headers.get("Access-Control-Request-Headers", "")
         self.send_response(204)
         self._cors()
@@ -544,19 +544,19 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch(self._get)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch(self._get)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch(self._post)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch(self._put)
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch(self._delete)
 
     def _get(self, segments: list[str], query: list[tuple[str, str]]) -> None:

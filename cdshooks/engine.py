@@ -11,8 +11,8 @@ import importlib
 import logging
 import pkgutil
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from cdshooks.clinical.findings import INDICATOR_RANK, Finding
 from cdshooks.clinical.thresholds import Thresholds

@@ -11,17 +11,20 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cdshooks.protocol import InvalidRequest
 
 OUTCOMES = ("accepted", "overridden")
 # outcomeTimestamp: a date-time "as profiled in section 5.6 of RFC3339" (CDS Hooks 2.0
 # Feedback): date, T, time with seconds, Z or an offset; letters in either case.
-_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -75,9 +78,7 @@ class FeedbackEntry:
     raw: Mapping[str, Any]
 
 
-_NULL = (
-    "must not be null: leave an optional field out (CDS Hooks 2.0: JSON elements SHALL NOT be null)."
-)
+_NULL = "must not be null: leave an optional field out (CDS Hooks 2.0: JSON elements SHALL NOT be null)."
 
 
 def _optional(obj: Mapping[str, Any], key: str, where: str) -> Any:
@@ -124,7 +125,7 @@ def _accepted(value: Any, where: str) -> tuple[str, ...]:
     ids = []
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            raise InvalidRequest(f"{where}[{i}] must be a JSON object {{\"id\": suggestion uuid}}.", f"{where}[{i}]")
+            raise InvalidRequest(f'{where}[{i}] must be a JSON object {{"id": suggestion uuid}}.', f"{where}[{i}]")
         sid = item.get("id")
         if not isinstance(sid, str) or not sid:
             raise InvalidRequest(f"{where}[{i}].id must be a non-empty string.", f"{where}[{i}].id")

@@ -14,7 +14,8 @@ systems.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 
 class InvalidResource(ValueError):
@@ -30,17 +31,51 @@ FULL_CODES: dict[tuple[str, str], tuple[str, ...]] = {
     ("RiskAssessment", "status"): _OBSERVATION_STATUS,
     ("DetectedIssue", "status"): _OBSERVATION_STATUS,
     ("DiagnosticReport", "status"): (
-        "registered", "partial", "preliminary", "final", "amended", "corrected", "appended", "cancelled",
-        "entered-in-error", "unknown",
+        "registered",
+        "partial",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "appended",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
     ),
     ("Encounter", "status"): (
-        "planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown",
+        "planned",
+        "arrived",
+        "triaged",
+        "in-progress",
+        "onleave",
+        "finished",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
     ),
     ("DeviceUseStatement", "status"): ("active", "completed", "entered-in-error", "intended", "stopped", "on-hold"),
-    ("SupplyRequest", "status"): ("draft", "active", "suspended", "cancelled", "completed", "entered-in-error", "unknown"),
+    ("SupplyRequest", "status"): (
+        "draft",
+        "active",
+        "suspended",
+        "cancelled",
+        "completed",
+        "entered-in-error",
+        "unknown",
+    ),
     ("Task", "status"): (
-        "draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress", "on-hold",
-        "failed", "completed", "entered-in-error",
+        "draft",
+        "requested",
+        "received",
+        "accepted",
+        "rejected",
+        "ready",
+        "cancelled",
+        "in-progress",
+        "on-hold",
+        "failed",
+        "completed",
+        "entered-in-error",
     ),
 }
 FULL_CODES[("EncounterStatusHistory", "status")] = FULL_CODES[("Encounter", "status")]
@@ -156,7 +191,9 @@ def _fields(cls: type) -> dict[str, Any]:
     """The model's fields by JSON name (`class`, not `class_fhir`)."""
     found = _FIELDS.get(cls)
     if found is None:
-        found = _FIELDS[cls] = {info.alias or n: info for n, info in cls.model_fields.items() if not n.endswith("__ext")}
+        found = _FIELDS[cls] = {
+            info.alias or n: info for n, info in cls.model_fields.items() if not n.endswith("__ext")
+        }
     return found
 
 

@@ -85,7 +85,7 @@ def _load(args: argparse.Namespace) -> int:
                 progress.update(i, name)
 
             done, skipped = upload(args.fhir_server, args.path, step=step)
-    except Exception as exc:  # network or server refusal: say which, exit non-zero
+    except Exception as exc:  # noqa: BLE001 - network or server refusal: say which, exit non-zero
         print(f"cdshooks fixtures load: {exc}", file=sys.stderr)
         return 1
     for item in done:
@@ -95,7 +95,7 @@ def _load(args: argparse.Namespace) -> int:
     return 0 if done else 1
 
 
-def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `validate` and `fixtures {new,load}` on the main parser's subcommands."""
     v = sub.add_parser("validate", help="check fixture scenarios strictly (FHIR R4, references, request shape)")
     v.add_argument("path", nargs="?", default="fixtures", help="fixtures folder, a scenario folder or file")
@@ -118,5 +118,10 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     ld = fx_sub.add_parser("load", help="upload each scenario's data as its own patient (id = scenario name)")
     ld.add_argument("path", nargs="?", default="fixtures", help="fixtures folder or one scenario")
     ld.add_argument("--fhir-server", required=True, help="FHIR R4 base URL, e.g. http://localhost:8081/fhir")
-    ld.add_argument("--wait", type=float, default=0, help="seconds to wait for the server's /metadata first (default: 0, do not wait)")
+    ld.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        help="seconds to wait for the server's /metadata first (default: 0, do not wait)",
+    )
     ld.set_defaults(func=_load)

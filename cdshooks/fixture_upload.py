@@ -13,9 +13,10 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from cdshooks.data.bundles import failed_answer, is_outcome, only_outcomes
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cdshooks.config import MAX_WORKERS, ConfigError, ServerSettings, Settings, web_concurrency
 
@@ -42,7 +43,9 @@ def default_workers(env: Mapping[str, str] | None = None) -> int:
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
 
 
-def options(bind: str | None = None, workers: int | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def options(
+    bind: str | None = None, workers: int | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The gunicorn settings as a dict (for gunicorn's BaseApplication); ConfigError for a bad variable."""
     env = os.environ if env is None else env
     server = ServerSettings.from_env(env)

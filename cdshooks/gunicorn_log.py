@@ -46,7 +46,7 @@ class _CleanRecord(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # arguments that do not fit: never print them raw
+        except Exception:  # noqa: BLE001 - arguments that do not fit: never print them raw
             message = f"{record.msg} (arguments not logged)"
         record.msg, record.args = clean(str(message)), None
         if record.exc_info and not record.exc_text:

@@ -12,7 +12,8 @@ units, never whole resources, and are never logged.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Generic, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cdshooks import cards, engine
@@ -15,7 +15,7 @@ from cdshooks.services import Service
 
 def evaluation_time(settings: Settings) -> datetime:
     """`Settings.now` when set (fixtures, demos), else the current time in UTC."""
-    return settings.now or datetime.now(timezone.utc)
+    return settings.now or datetime.now(UTC)
 
 
 def run_hook(service: Service, hook_request: HookRequest, settings: Settings, now: datetime) -> dict[str, Any]:

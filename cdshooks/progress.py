@@ -47,7 +47,7 @@ class Progress:
             self.stream.flush()
             self._shown = False
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,9 @@ record builder reads them leniently).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 # Who may trigger a hook (patient-view also allows patients and proxies).
 USER_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson")
@@ -50,15 +51,15 @@ class HookRequest:
 
     # The spec's JSON names, for code written against them.
     @property
-    def hookInstance(self) -> str:  # noqa: N802
+    def hookInstance(self) -> str:
         return self.hook_instance
 
     @property
-    def fhirServer(self) -> str | None:  # noqa: N802
+    def fhirServer(self) -> str | None:
         return self.fhir_server
 
     @property
-    def fhirAuthorization(self) -> Mapping[str, Any] | None:  # noqa: N802
+    def fhirAuthorization(self) -> Mapping[str, Any] | None:
         return self.fhir_authorization
 
     @property
@@ -140,7 +141,8 @@ def _draft_keys(bundle: Mapping[str, Any]) -> dict[str, str]:
         resource = entry.get("resource")
         if resource is None:
             continue
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str) or not resource["resourceType"]:
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(kind, str) or not kind:
             raise InvalidRequest(
                 f"{where}.entry[{i}].resource must be a FHIR resource.", f"{where}.entry[{i}].resource"
             )
@@ -205,7 +207,7 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         # Some EHRs send a reference where the spec wants Patient.id; an id never
         # holds a slash, so stripping is unambiguous (and keeps prefetch tokens and
         # the record's patient filter right).
-        ctx = {**ctx, "patientId": patient_id[len("Patient/"):]}
+        ctx = {**ctx, "patientId": patient_id[len("Patient/") :]}
         _required(ctx, "patientId", str, "context.")
     _optional(ctx, "encounterId", str, "context.")
     if hook in ORDER_HOOKS:

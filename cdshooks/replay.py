@@ -18,10 +18,11 @@ import logging
 import re
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, TextIO
 
 from cdshooks.date_roll import roll_to
 from cdshooks.protocol import EVALUATION_TIME_HEADER
@@ -55,7 +56,7 @@ class Reply:
 
 
 def scenario_paths(fixture: str | Path) -> list[Path]:
-    """The scenario.json files for a folder of scenarios, one scenario (folder or file), or a bare name under ./fixtures."""
+    """The scenario.json files of a folder of scenarios, one scenario (folder or file), or a name under ./fixtures."""
     from cdshooks.fixture_upload import scenario_files
 
     path = Path(fixture)
@@ -229,7 +230,11 @@ def format_reply(
     parts = [head, shown] if cards else [head, "No cards."]
     expected = scenario.expect.get("topics")
     if expected is not None:
-        verdict = paint("as expected", "ok", colour) if as_expected(scenario, reply) else paint(f"EXPECTED {sorted(expected)}", "bad", colour)
+        verdict = (
+            paint("as expected", "ok", colour)
+            if as_expected(scenario, reply)
+            else paint(f"EXPECTED {sorted(expected)}", "bad", colour)
+        )
         parts.append(f"topics: {card_topics(reply.body)} {verdict}")
     return "\n".join(parts)
 
@@ -299,7 +304,7 @@ def replay(
     out = out or sys.stdout
     err = err or sys.stderr
     paths = scenario_paths(fixture)
-    many = len(paths) > 1 or Path(fixture).is_dir() and not (Path(fixture) / "scenario.json").is_file()
+    many = len(paths) > 1 or (Path(fixture).is_dir() and not (Path(fixture) / "scenario.json").is_file())
     colour = use_colour(out, mode=color)
     tally = Tally()
     bodies: dict[str, Any] = {}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 import textwrap
-from typing import Any, Callable, Mapping, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 ORDER = ("critical", "warning", "info")
 _COLOURS = {"critical": "1;31", "warning": "1;33", "info": "36", "ok": "32", "bad": "1;31"}

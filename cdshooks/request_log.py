@@ -73,7 +73,7 @@ def _card_count(response: Response) -> int | None:
         return None
     try:
         body = response.get_json(silent=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any body that is not JSON: the log says nothing of cards
         return None
     cards = body.get("cards") if isinstance(body, dict) else None
     return len(cards) if isinstance(cards, list) else None
@@ -94,7 +94,9 @@ def record(response: Response, started: float) -> dict[str, Any]:
         "hookInstance": _safe(noted.get("hook_instance")),
         "status": response.status_code,
         "durationMs": round((time.perf_counter() - started) * 1000, 1),
-        "cards": noted["card_count"] if "card_count" in noted else (_card_count(response) if kind == "service" else None),
+        "cards": noted["card_count"]
+        if "card_count" in noted
+        else (_card_count(response) if kind == "service" else None),
         "auth": g.get("auth_outcome", "off"),
         "authDetail": g.get("auth_detail") or None,  # which identifiers did not match (never the token)
         "missingPrefetch": _reasons(noted.get("missing_prefetch")),

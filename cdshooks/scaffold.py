@@ -50,7 +50,11 @@ def prefetch(resources_: list[dict]) -> dict[str, Any]:
 def request(hook: str) -> dict[str, Any]:
     """A complete CDS Hooks request for `hook` (a tofacitinib draft for the order hooks)."""
     t = deepcopy(template())
-    context = {"userId": t["context"]["userId"], "patientId": t["patientId"], "encounterId": t["context"]["encounterId"]}
+    context = {
+        "userId": t["context"]["userId"],
+        "patientId": t["patientId"],
+        "encounterId": t["context"]["encounterId"],
+    }
     data = t["resources"]
     if hook == "patient-view":
         data = data + t["onTofacitinib"]
@@ -87,7 +91,9 @@ def fired(doc: dict[str, Any]) -> dict[str, Any]:
         app = create_app(Settings(now=as_of, auth_enabled=False, feedback_db=":memory:"))
         resp = app.test_client().post(f"/cds-services/{doc['service']}", json=doc["request"])
     if resp.status_code != 200:
-        raise RuntimeError(f"the service answered {resp.status_code} to the scaffolded request: {resp.get_data(as_text=True)}")
+        raise RuntimeError(
+            f"the service answered {resp.status_code} to the scaffolded request: {resp.get_data(as_text=True)}"
+        )
     cards = resp.get_json()["cards"]
     topics = sorted(c["source"]["topic"]["code"] for c in cards)
     expect: dict[str, Any] = {"topics": topics}

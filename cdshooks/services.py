@@ -20,9 +20,10 @@ the recent-exposure windows are applied in code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from cdshooks.terminology.lookup import LOINC, load
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from cdshooks.fhir_validation import code_problems, primitive_type
@@ -68,7 +69,7 @@ def fhir_problems(resource: Any) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     try:
         model.model_validate(resource)
-    except Exception as exc:  # pydantic.ValidationError; anything else is reported the same way
+    except Exception as exc:  # noqa: BLE001 - pydantic.ValidationError; anything else is reported the same way
         errors = getattr(exc, "errors", None)
         if not callable(errors):
             found.append(("", f"is not valid FHIR R4: {exc}"))
@@ -134,8 +135,12 @@ class ScenarioCheck:
             return self.problems
         try:
             self.scenario(doc)
-        except Exception as exc:  # a shape no check foresaw: say so, and keep what was found
-            self.add("$", f"checks stopped early on an unexpected shape ({type(exc).__name__}: {exc}); fix the problems above and validate again")
+        except Exception as exc:  # noqa: BLE001 - a shape no check foresaw: say so, and keep what was found
+            self.add(
+                "$",
+                f"checks stopped early on an unexpected shape ({type(exc).__name__}: {exc}); "
+                "fix the problems above and validate again",
+            )
         for path in sorted(set(self.deliberate) - self.deliberate_used):
             self.add(f"$.deliberatelyInvalid[{json.dumps(path)}]", "names a path that is valid FHIR: remove it")
         return self.problems
@@ -220,15 +225,17 @@ class ScenarioCheck:
         """subject / patient must point at the context patient."""
         for key in ("subject", "patient"):
             ref = resource.get(key)
-            if isinstance(ref, dict) and isinstance(ref.get("reference"), str) and self.patient_id:
-                if ref["reference"] != f"Patient/{self.patient_id}":
-                    self.add(
-                        f"{path}.{key}.reference",
-                        f"{ref['reference']!r} is not the context patient (Patient/{self.patient_id})",
-                    )
+            if (isinstance(ref, dict) and isinstance(ref.get("reference"), str) and self.patient_id
+                    and ref["reference"] != f"Patient/{self.patient_id}"):
+                self.add(
+                    f"{path}.{key}.reference",
+                    f"{ref['reference']!r} is not the context patient (Patient/{self.patient_id})",
+                )
 
 
-def validate(path: str | Path = "fixtures", step: Callable[[int, int, str], None] | None = None) -> tuple[list[Problem], int]:
+def validate(
+    path: str | Path = "fixtures", step: Callable[[int, int, str], None] | None = None
+) -> tuple[list[Problem], int]:
     """All problems of the scenarios under `path`, and how many scenarios were checked.
 
     `step`, when given, is called before each scenario (done, total, name), for a progress line.

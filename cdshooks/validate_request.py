@@ -20,7 +20,7 @@ def _items(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def check_request(check: "ScenarioCheck", request: dict, service: Service) -> None:
+def check_request(check: ScenarioCheck, request: dict, service: Service) -> None:
     """Every problem of the request of a scenario bound to `service`."""
     for key in sorted(set(request) - REQUEST_KEYS):
         check.add(f"{R}.{key}", "unknown key in a CDS Hooks request")
@@ -45,7 +45,7 @@ def check_request(check: "ScenarioCheck", request: dict, service: Service) -> No
             check.add(where, f"the service would refuse it: {exc.diagnostics}")
 
 
-def _fhir_server(check: "ScenarioCheck", request: dict) -> None:
+def _fhir_server(check: ScenarioCheck, request: dict) -> None:
     server = request.get("fhirServer")
     if server is not None and not (isinstance(server, str) and server.startswith(("http://", "https://"))):
         check.add(f"{R}.fhirServer", "must be an absolute http(s) URL")
@@ -64,7 +64,7 @@ def _fhir_server(check: "ScenarioCheck", request: dict) -> None:
         check.add(f"{R}.fhirAuthorization.token_type", "must be 'Bearer'")
 
 
-def _draft_orders(check: "ScenarioCheck", context: dict, hook: str) -> None:
+def _draft_orders(check: ScenarioCheck, context: dict, hook: str) -> None:
     bundle = context.get("draftOrders")
     where = f"{R}.context.draftOrders"
     if not isinstance(bundle, dict):
@@ -94,10 +94,13 @@ def _shell(bundle: dict) -> dict:
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
         return bundle
-    return {**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in entries]}
+    return {
+        **bundle,
+        "entry": [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e for e in entries],
+    }
 
 
-def _prefetch(check: "ScenarioCheck", prefetch: Any, service: Service) -> None:
+def _prefetch(check: ScenarioCheck, prefetch: Any, service: Service) -> None:
     if not isinstance(prefetch, dict):
         if prefetch is not None:
             check.add(f"{R}.prefetch", "must be an object")
@@ -121,7 +124,7 @@ def _prefetch(check: "ScenarioCheck", prefetch: Any, service: Service) -> None:
             _search_result(check, where, value, resource_type, params)
 
 
-def _read_result(check: "ScenarioCheck", where: str, value: dict, resource_type: str) -> None:
+def _read_result(check: ScenarioCheck, where: str, value: dict, resource_type: str) -> None:
     check.resource(where, value)
     if value.get("resourceType") != resource_type:
         check.add(f"{where}.resourceType", f"must be {resource_type} (the prefetch template reads one)")
@@ -129,7 +132,7 @@ def _read_result(check: "ScenarioCheck", where: str, value: dict, resource_type:
         check.add(f"{where}.id", f"{value.get('id')!r} is not context.patientId ({check.patient_id!r})")
 
 
-def _search_result(check: "ScenarioCheck", where: str, bundle: dict, resource_type: str, params: dict) -> None:
+def _search_result(check: ScenarioCheck, where: str, bundle: dict, resource_type: str, params: dict) -> None:
     if bundle.get("resourceType") != "Bundle":
         check.add(f"{where}.resourceType", "must be a Bundle (the prefetch template is a search)")
         return
@@ -150,7 +153,7 @@ def _search_result(check: "ScenarioCheck", where: str, bundle: dict, resource_ty
         _matches_query(check, path, resource, params)
 
 
-def _matches_query(check: "ScenarioCheck", path: str, resource: dict, params: dict) -> None:
+def _matches_query(check: ScenarioCheck, path: str, resource: dict, params: dict) -> None:
     """Warn about data a FHIR server would not return for the service's prefetch query."""
     statuses = params.get("status")
     if statuses and resource.get("status") not in statuses:
@@ -168,7 +171,7 @@ def _matches_query(check: "ScenarioCheck", path: str, resource: dict, params: di
             check.add(f"{path}.code", "no coding matches the prefetch query's code list", "warning")
 
 
-def _unique_ids(check: "ScenarioCheck", request: dict) -> None:
+def _unique_ids(check: ScenarioCheck, request: dict) -> None:
     seen: dict[str, str] = {}
 
     def visit(path: str, resource: Any) -> None:
@@ -184,7 +187,7 @@ def _unique_ids(check: "ScenarioCheck", request: dict) -> None:
             seen.setdefault(key, path)
 
     prefetch = request.get("prefetch")
-    for key, value in (prefetch.items() if isinstance(prefetch, dict) else ()):
+    for key, value in prefetch.items() if isinstance(prefetch, dict) else ():
         if not isinstance(value, dict):
             continue
         if value.get("resourceType") == "Bundle":

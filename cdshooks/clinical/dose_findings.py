@@ -10,8 +10,9 @@ gets "keep the escalation, adjusted" and "standard dose, adjusted".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import regimens
@@ -102,7 +103,7 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
             "consensus_note": " ".join(notes),
         }
         suggestions = choice_suggestions(dose, offered, record.patient_id)
-        for i, f in zip(indices, group):
+        for i, f in zip(indices, group, strict=True):
             out[i] = replace(f, facts={**f.facts, **facts}, suggestions=suggestions)
     return out
 
@@ -131,14 +132,29 @@ def choice_suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id:
             key, action = SUGGESTION_KEY, update_action(dose, choice.regimen, patient_id)
         else:
             resource = new_order(dose, choice.regimen, patient_id)
-            key, action = NEW_ORDER_KEY, resource and Action(
-                "create", f"Order tofacitinib {choice.regimen.label}; discontinue the active {dose.regimen_label} order",
-                resource=resource)
+            key, action = (
+                NEW_ORDER_KEY,
+                resource
+                and Action(
+                    "create",
+                    f"Order tofacitinib {choice.regimen.label}; discontinue the active {dose.regimen_label} order",
+                    resource=resource,
+                ),
+            )
         if action is not None:  # no valid resource: the card's text carries the advice
             # the lower choice is the recommended one: escalation is for refractory disease only
-            out.append(Suggestion(key, (action,), is_recommended=n == len(offered) - 1,
-                                  facts={"suggested": choice.regimen.label, "choice": choice_name(choice),
-                                         "current": dose.regimen_label}))
+            out.append(
+                Suggestion(
+                    key,
+                    (action,),
+                    is_recommended=n == len(offered) - 1,
+                    facts={
+                        "suggested": choice.regimen.label,
+                        "choice": choice_name(choice),
+                        "current": dose.regimen_label,
+                    },
+                )
+            )
     return tuple(out)
 
 

@@ -28,13 +28,47 @@ TIMING_CODES: dict[str, float] = {
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 # Words of a spelled-out number, any size ("twelve", "twenty-four", "one hundred").
 _SPELLING_WORDS = frozenset(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-    " seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand and"
-    " half quarter".split()
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "and",
+        "half",
+        "quarter",
+    ]
 )
 # Epic writes the number again in words after the digits: "every 12 (twelve) hours",
 # "2 (two) times daily". Bounded repetitions only: the text comes from the client.
-_DIGITS_THEN_WORDS = re.compile(r"(\d)[ \t]{0,3}\([ \t]{0,3}([a-z]{1,12}(?:[ -][a-z]{1,12}){0,4})[ \t]{0,3}\)", re.IGNORECASE)
+_DIGITS_THEN_WORDS = re.compile(
+    r"(\d)[ \t]{0,3}\([ \t]{0,3}([a-z]{1,12}(?:[ -][a-z]{1,12}){0,4})[ \t]{0,3}\)", re.IGNORECASE
+)
 # Sigs are short; reading only the start keeps every pattern's cost bounded.
 MAX_SIG_CHARS = 1000
 # A number never starts inside another one: "1/2 tab" is half a tablet, not 2 tablets.
@@ -50,10 +84,16 @@ _SP1 = r"\s{1,3}"
 _FREQUENCY_PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = tuple(
     (re.compile(p, re.IGNORECASE), v)
     for p, v in (
-        (r"\b(once|1 time|one time)\s{0,3}(a|per|each)?\s{0,3}day\b|\bonce daily\b|\b(?<!twice )(?<!times )(?<!x )(?<!\dx )daily\b"
-         r"|\bevery day\b|\bq\.?\s?d\.?(?!\w)|\bo\.?d\.?(?!\w)|\bq\.?\s?24\s?h(ou)?r?s?\b", 1),
-        (r"\bnightly\b|\bat bedtime\b|\bq\.?\s?hs\b|\bevery (morning|evening|night)\b|\bq\.?\s?am\b|\bq\.?\s?pm\b",
-         "time-of-day"),
+        (
+            r"\b(once|1 time|one time)\s{0,3}(a|per|each)?\s{0,3}day\b|\bonce daily\b"
+            r"|\b(?<!twice )(?<!times )(?<!x )(?<!\dx )daily\b"
+            r"|\bevery day\b|\bq\.?\s?d\.?(?!\w)|\bo\.?d\.?(?!\w)|\bq\.?\s?24\s?h(ou)?r?s?\b",
+            1,
+        ),
+        (
+            r"\bnightly\b|\bat bedtime\b|\bq\.?\s?hs\b|\bevery (morning|evening|night)\b|\bq\.?\s?am\b|\bq\.?\s?pm\b",
+            "time-of-day",
+        ),
         (r"\b(morning|am)\s{0,3}(and|&)\s{0,3}(every |in the |at )?(evening|night|bedtime|pm)\b", "two-times-of-day"),
         (r"\btwice\s{0,3}(a|per|each)?\s{0,3}(day|daily)\b|\bb\.?i\.?d\.?(?!\w)|\bq\.?\s?12\s?h(ou)?r?s?\b", 2),
         (r"\bt\.?i\.?d\.?(?!\w)|\bq\.?\s?8\s?h(ou)?r?s?\b", 3),
@@ -69,7 +109,7 @@ _AS_NEEDED = re.compile(r"\b(p\.?r\.?n\.?|as needed|when needed|if needed)\b", r
 _DOSE_UNIT = r"(mg|milligrams?|mcg|micrograms?|µg|ug|g|grams?|ml|milliliters?|tablets?|tabs?)\b"
 _DOSE = re.compile(_NUM + _SP + _DOSE_UNIT, re.IGNORECASE)
 # "1-2 tabs", "1 to 2 tablets", "5-10 mg": a range is not one dose (never read its high end).
-_DOSE_RANGE = re.compile(r"\d" + _SP + r"(-|–|to|or)" + _SP + _NUM + _SP + _DOSE_UNIT, re.IGNORECASE)
+_DOSE_RANGE = re.compile(r"\d" + _SP + r"(-|–|to|or)" + _SP + _NUM + _SP + _DOSE_UNIT, re.IGNORECASE)  # noqa: RUF001
 
 
 def _number(token: str) -> float:
@@ -110,6 +150,7 @@ def without_spelled_numbers(text: str) -> str:
     """The sig as read: its first MAX_SIG_CHARS characters, blanks collapsed, and a number
     repeated in words after its digits removed, for any number: "12 (twelve) hours" ->
     "12 hours", "24 (twenty-four) hours" -> "24 hours"."""
+
     def drop(m: re.Match[str]) -> str:
         words = re.split(r"[ -]", m.group(2).lower())
         return m.group(1) if all(w in _SPELLING_WORDS for w in words) else m.group(0)

@@ -33,9 +33,10 @@ Decisions (documented because they are choices):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from cdshooks.clinical import dose_text
 from cdshooks.data.record import MedicationOrder
@@ -133,7 +134,7 @@ def _concurrent(
     for d in instructions:
         doses.append(_dose(d, strength, conc, weight))
         freqs.append(_frequency(d))
-    basis = "; ".join(f"{dp.basis} x {fp.basis}" for dp, fp in zip(doses, freqs))
+    basis = "; ".join(f"{dp.basis} x {fp.basis}" for dp, fp in zip(doses, freqs, strict=True))
     dose_values = {p.value for p in doses}
     dose_mg = dose_values.pop() if len(dose_values) == 1 else None
     per_day = None if any(f.value is None for f in freqs) else sum(f.value for f in freqs)  # type: ignore[misc]
@@ -142,7 +143,7 @@ def _concurrent(
         basis += f" (only the first {dose_text.MAX_SIG_CHARS:,} characters of the text were read)"
     if problems:
         return DoseReading(None, dose_mg, per_day, basis, "; ".join(dict.fromkeys(problems)))
-    total = sum(dp.value * fp.value for dp, fp in zip(doses, freqs))  # type: ignore[operator]
+    total = sum(dp.value * fp.value for dp, fp in zip(doses, freqs, strict=True))  # type: ignore[operator]
     return DoseReading(round(total, 6), dose_mg, per_day, basis)
 
 
@@ -218,14 +219,14 @@ def _instant(x: Any, end_of_day: bool = False) -> datetime | None:
         if len(text) == 10:
             d = date.fromisoformat(text)
             t = time.max if end_of_day else time.min
-            return datetime.combine(d, t, tzinfo=timezone.utc)
+            return datetime.combine(d, t, tzinfo=UTC)
         return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         return None
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _sig(d: Mapping[str, Any]) -> str | None:

@@ -11,7 +11,8 @@ that there is no suggestion (the card's detail carries the advice).
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cdshooks.clinical.findings import Action
 from cdshooks.clinical.regimens import OrderDose, Regimen

@@ -7,8 +7,9 @@ never card wording.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Indicator = Literal["info", "warning", "critical"]
 ActionType = Literal["create", "update", "delete"]

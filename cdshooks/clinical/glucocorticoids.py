@@ -107,7 +107,7 @@ def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
         if labs.days_between(o.authored_on, record.now) > th.pjp_pulse_lookback_days:
             continue
         dose = steroid_dose(o, weight_kg)  # a past pulse: its (first) dose, not today's
-        if dose and dose.drug == "methylprednisolone" and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day:
-            if dose not in high:
-                pulses.append(dose)
+        pulse = dose and dose.drug == "methylprednisolone" and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day
+        if pulse and dose not in high:
+            pulses.append(dose)
     return Exposure(tuple(high), tuple(pulses), tuple(unreadable))

@@ -9,7 +9,7 @@ means mild (no dose change). Refuted conditions never count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from cdshooks.data.parsers import DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
@@ -31,7 +31,7 @@ class HepaticImpairment:
         return self.child_pugh == "C"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _member_sets() -> tuple[tuple[lookup.Member, lookup.ValueSet], ...]:
     """One single-member value set per member, to find every member a condition matches."""
     vs = lookup.load("hepatic-impairment")

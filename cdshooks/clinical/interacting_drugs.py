@@ -16,11 +16,11 @@ medication concept, a referenced or contained Medication and the order's text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Mapping
-
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds

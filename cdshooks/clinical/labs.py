@@ -23,8 +23,9 @@ count is derived beside it.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
-from typing import Hashable, Iterable, Iterator, NamedTuple
+from collections.abc import Hashable, Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from cdshooks.data.observations import ObservationIndex
 from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
@@ -220,7 +221,7 @@ def _converted(labs: Iterable[LabResult], test: str) -> Iterator[Result]:
 class _TestResults:
     """One test's usable results, newest first, converted only as far as callers have read."""
 
-    __slots__ = ("test", "_results", "_read", "_complete")
+    __slots__ = ("_complete", "_read", "_results", "test")
 
     def __init__(self, test: str, results: Iterator[Result]) -> None:
         self.test = test
@@ -398,7 +399,7 @@ def days_between(earlier: datetime, later: datetime) -> int:
 
 def _utc_date(moment: datetime) -> date:
     # Nearly every FHIR time arrives in UTC ("Z"): no conversion needed then.
-    return moment.date() if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc).date()
+    return moment.date() if moment.tzinfo is UTC else moment.astimezone(UTC).date()
 
 
 def within(items: list[Result], now: datetime, days: int | None) -> list[Result]:

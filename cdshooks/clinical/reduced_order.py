@@ -17,8 +17,6 @@ from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder
 from cdshooks.terminology import lookup
 
-
-
 ANTI_INFECTIVE = frozenset({"antifungal", "antibiotic", "antiviral"})
 
 

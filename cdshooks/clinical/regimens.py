@@ -86,7 +86,7 @@ class OrderDose:
 
 
 def read(order: MedicationOrder, now: datetime | None = None) -> OrderDose | None:
-    """The order's tofacitinib product and daily dose (of a taper: the step in force at `now`); None if not tofacitinib."""
+    """The order's tofacitinib product and daily dose (a taper: the step in force at `now`); None if not tofacitinib."""
     return order.derived(_read, now)
 
 
@@ -104,8 +104,10 @@ def _read(order: MedicationOrder, now: datetime | None) -> OrderDose | None:
 def _tablet_strengths() -> tuple[frozenset[float], frozenset[float]]:
     """(IR, XR) tablet strengths in mg, from the tofacitinib value set (5/10 and 11/22)."""
     members = lookup.load("tofacitinib").members
+
     def by(form: str) -> frozenset[float]:
         return frozenset(float(m.properties["strength_mg"]) for m in members if m.properties.get("form") == form)
+
     return by("tablet"), by("xr-tablet")
 
 
@@ -130,7 +132,7 @@ def _release_from_strength(product: tofa.Product, reading: DoseReading) -> tofa.
 
 
 def band(ir_mg_day: float, t: Thresholds) -> str:
-    """"guidance" | "escalation" | "above-max" for an IR-equivalent daily dose."""
+    """ "guidance" | "escalation" | "above-max" for an IR-equivalent daily dose."""
     if ir_mg_day <= t.dose_guidance_max_mg_day:
         return "guidance"
     if ir_mg_day <= t.dose_escalation_max_mg_day:

@@ -15,7 +15,6 @@ from cdshooks.clinical.problem_list import matching
 from cdshooks.data.record import LabResult, PatientRecord
 from cdshooks.terminology import lookup
 
-
 # "Never smoker", "Non-smoker": the word "smoker" in a negative answer.
 _NOT_A_SMOKER = re.compile(r"\b(never|non|not|no)\b[\s-]*(a\s+)?smok", re.IGNORECASE)
 

@@ -41,6 +41,8 @@ def regimen(order: MedicationOrder) -> str:
     """"tofacitinib 5 MG Oral Tablet, 10 mg/day" (or "dose not readable")."""
     product = tofacitinib.product(order)
     strength = product.strength_mg if product else None
-    reading = dosing.daily_dose(order, strength_mg=strength, concentration_mg_per_ml=strength if product and product.solution else None)
+    reading = dosing.daily_dose(
+        order, strength_mg=strength, concentration_mg_per_ml=strength if product and product.solution else None
+    )
     dose = f"{reading.mg_per_day:g} mg/day" if reading.mg_per_day is not None else "dose not readable"
     return f"{order.label}, {dose}"

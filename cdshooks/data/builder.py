@@ -11,8 +11,9 @@ then is logged and listed in `record.observations.unreadable` instead.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from cdshooks.data.bundles import is_bundle, resources_of
 from cdshooks.data.dates import parse_partial_date
@@ -20,7 +21,13 @@ from cdshooks.data.elements import reference_id, text
 from cdshooks.data.gather import Gathered
 from cdshooks.data.observations import ObservationIndex
 from cdshooks.data.parsers import (
-    Unreadable, allergy, any_problem, drafted_vaccine, medication_administration, medication_order, vaccination,
+    Unreadable,
+    allergy,
+    any_problem,
+    drafted_vaccine,
+    medication_administration,
+    medication_order,
+    vaccination,
 )
 from cdshooks.data.record import MedicationOrder, PatientRecord, SkippedResource
 
@@ -81,7 +88,7 @@ def _read_all(
         except Unreadable as exc:
             skipped.append(SkippedResource(r["resourceType"], text(r.get("id")), str(exc)))
             continue
-        except Exception as exc:  # lenient by contract: one odd resource never fails the call
+        except Exception as exc:  # noqa: BLE001 - lenient by contract: one odd resource never fails the call
             log.info("skipped unreadable %s: %s", r["resourceType"], type(exc).__name__)
             skipped.append(SkippedResource(r["resourceType"], text(r.get("id")), f"unreadable ({type(exc).__name__})"))
             continue
@@ -98,7 +105,7 @@ def _is_selected(resource: Mapping, selections: Sequence[str] | None) -> bool:
     if rid is None:
         return True
     ref = f"{resource.get('resourceType')}/{rid}"
-    return any(s == ref or s == rid or s.endswith("/" + ref) for s in selections if isinstance(s, str))
+    return any(s in (ref, rid) or s.endswith("/" + ref) for s in selections if isinstance(s, str))
 
 
 def _drafts(
@@ -159,7 +166,7 @@ def build_record(
 ) -> PatientRecord:
     """The PatientRecord for one hook call, built from whatever arrived."""
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     skipped: list[SkippedResource] = []
     by_type = _by_type(gathered, skipped)
     draft_resources = _flatten(draft_orders or [], skipped)

@@ -8,7 +8,7 @@ cannot be read becomes None and the caller decides what that means.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 # FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a full timestamp.
@@ -51,7 +51,7 @@ def parse_datetime(value: Any) -> datetime | None:
     except ValueError:
         pass
     else:
-        return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+        return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
     text = value.strip()
     if not text:
         return None
@@ -59,7 +59,7 @@ def parse_datetime(value: Any) -> datetime | None:
     if m:
         year, month, day = m.groups()
         try:
-            return datetime(int(year), int(month or 1), int(day or 1), tzinfo=timezone.utc)
+            return datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC)
         except ValueError:
             return None
     text = _LONG_FRACTION.sub(r"\1", text)
@@ -72,7 +72,7 @@ def parse_datetime(value: Any) -> datetime | None:
     if dt.tzinfo is None:
         # FHIR requires an offset when a time is given; a naive time is most
         # likely the server's local time, which we cannot know: read it as UTC.
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 

@@ -8,7 +8,8 @@ that and return empty values rather than raising.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cdshooks.data.record import Coding
 from cdshooks.memo import BoundedMemo

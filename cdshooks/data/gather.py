@@ -23,16 +23,22 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Collection, Mapping
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
-from typing import Collection, Mapping
 from urllib.parse import quote, urljoin
 
 from cdshooks.config import Settings
 from cdshooks.data.allowlist import allowlist_for
 from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources_of
 from cdshooks.data.fhir_client import (
-    BUDGET_SPENT, FetchError, FetchResult, executor, fetch_pages, query_url, under_base,
+    BUDGET_SPENT,
+    FetchError,
+    FetchResult,
+    executor,
+    fetch_pages,
+    query_url,
+    under_base,
 )
 
 log = logging.getLogger(__name__)
@@ -226,7 +232,7 @@ def _collect(
         except FetchError as exc:
             failure(key, is_more, str(exc))
             continue
-        except Exception as exc:  # a bug or an odd library error must not become a 500
+        except Exception as exc:  # noqa: BLE001 - a bug or an odd library error must not become a 500
             log.warning("FHIR fetch for %s failed unexpectedly: %s", key, type(exc).__name__)
             failure(key, is_more, "unexpected error")
             continue

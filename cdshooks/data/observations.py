@@ -133,7 +133,7 @@ class ObservationIndex(Sequence[LabResult]):
             try:
                 # Code and date were read when indexing: not again.
                 lab = read_lab(resource, group.codings, group.text, self._dates[i])
-            except Exception as exc:  # lenient by contract: one odd result never fails the call
+            except Exception as exc:  # noqa: BLE001 - lenient by contract: one odd result never fails the call
                 reason = str(exc) if isinstance(exc, Unreadable) else f"unreadable ({type(exc).__name__})"
                 log.info("skipped unreadable Observation: %s", reason)
                 self.unreadable.append((text(resource.get("id")), reason))

@@ -9,8 +9,9 @@ gathering and FHIR fallback": strict validation is for what we emit).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from cdshooks.data.dates import parse_datetime, period_start
 from cdshooks.data.elements import (
@@ -25,7 +26,13 @@ from cdshooks.data.elements import (
     text,
 )
 from cdshooks.data.record import (
-    Administration, Allergy, Coding, LabResult, MedicationOrder, Problem, Vaccination,
+    Administration,
+    Allergy,
+    Coding,
+    LabResult,
+    MedicationOrder,
+    Problem,
+    Vaccination,
 )
 
 # registered: ordered or received, no result yet (a pending result is not a result).

@@ -8,9 +8,10 @@ suggestion can return the whole draft resource updated.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Hashable, Iterable, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 S = TypeVar("S")

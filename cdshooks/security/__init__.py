@@ -15,9 +15,9 @@ from cdshooks import request_log
 from cdshooks.config import Settings
 from cdshooks.data.allowlist import parse_server_url
 from cdshooks.security.issuers import IssuerConfigError, TrustedIssuer, load_issuers, sandbox_issuer
+from cdshooks.security.jti_cache import replay_cache_for
 from cdshooks.security.jwks import KeySetRegistry
 from cdshooks.security.limits import InputLimitExceeded
-from cdshooks.security.jti_cache import replay_cache_for
 from cdshooks.security.tokens import AuthFailure, TokenVerifier
 
 log = logging.getLogger(__name__)

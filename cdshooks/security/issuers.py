@@ -20,9 +20,10 @@ file's path or any issuer value (it is shown by /readyz).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 _FIELDS = frozenset({"iss", "jwks_url", "jwks", "jku_allowlist", "tenants", "comment"})
@@ -91,7 +92,9 @@ def parse_issuers(data: Any, source: str = "trusted issuers") -> list[TrustedIss
     first: dict[str, int] = {}
     for i, issuer in enumerate(issuers):
         if issuer.iss in first:
-            raise IssuerConfigError(f"issuers[{i}].iss: listed twice (the same as issuers[{first[issuer.iss]}])", source)
+            raise IssuerConfigError(
+                f"issuers[{i}].iss: listed twice (the same as issuers[{first[issuer.iss]}])", source
+            )
         first[issuer.iss] = i
     return issuers
 

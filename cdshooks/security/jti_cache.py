@@ -13,7 +13,8 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 PURGE_EVERY = 500  # insertions between deletions of expired rows
 

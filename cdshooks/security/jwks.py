@@ -13,7 +13,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import requests
 

@@ -7,7 +7,8 @@ sizes only, never types: a value of the wrong type is left for request validatio
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import orjson
 from flask import Response

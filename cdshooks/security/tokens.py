@@ -12,14 +12,15 @@ checking that algorithm is asymmetric and matches the key's type.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import jwt
 
 from cdshooks.security.issuers import TrustedIssuer
-from cdshooks.security.jwks import KeySet, KeySetRegistry, KeySetUnavailable, StaticKeySet
 from cdshooks.security.jti_cache import ReplayCache
+from cdshooks.security.jwks import KeySet, KeySetRegistry, KeySetUnavailable, StaticKeySet
 
 # alg -> (JWK kty, EC curve). Only asymmetric algorithms: never "none" or HS*.
 ALGORITHMS: Mapping[str, tuple[str, str | None]] = {

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cdshooks.data.record import Coding
 from cdshooks.memo import BoundedMemo
@@ -221,7 +222,7 @@ def _parse(data: dict) -> ValueSet:
                     text_exclusions=data.get("text_exclusions", ()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> ValueSet:
     """The value set `name` from the package data (cached for the process)."""
     text = resources.files("cdshooks.terminology").joinpath("valuesets", f"{name}.json").read_text(

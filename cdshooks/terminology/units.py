@@ -141,7 +141,7 @@ _MC_MICRO = re.compile(r"micro|mc(?=(?:l|g|mol|kat)\b)")
 
 def _normalize(unit: str) -> str:
     s = unit.strip().translate(_MICRO).translate(_SUPERSCRIPT).lower().replace(" ", "").replace("^", "*")
-    s = _MC_MICRO.sub("u", s.replace("×", "x"))
+    s = _MC_MICRO.sub("u", s.replace("×", "x"))  # noqa: RUF001
     if s.startswith("x10"):
         s = s[1:]
     return s.replace("10e", "10*") if s.startswith("10e") else s
@@ -211,7 +211,7 @@ def _ucum_factor(code: str, canonical: str) -> float | None:
     try:
         reg = _ucum_registry()
         factor = (1 * reg.from_ucum(code)).to(reg.from_ucum(canonical)).magnitude
-    except Exception:  # invalid UCUM, dimension mismatch, library quirks: not convertible
+    except Exception:  # noqa: BLE001 - invalid UCUM, dimension mismatch, library quirks: not convertible
         return None
     return float(factor) if math.isfinite(factor) and factor > 0 else None
 
@@ -256,7 +256,9 @@ def to_canonical(
     return Measurement(value * factor, CANONICAL[test])
 
 
-_DISPLAY = {COUNT: "x10^3/µL", IU_ML: "IU/mL", IU_L: "IU/L", COPIES_ML: "copies/mL", "mL/min/{1.73_m2}": "mL/min/1.73 m²"}
+_DISPLAY = {
+    COUNT: "x10^3/µL", IU_ML: "IU/mL", IU_L: "IU/L", COPIES_ML: "copies/mL", "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+}
 
 
 def display_unit(unit: str) -> str:

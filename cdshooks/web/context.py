@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 EXTENSION = "cdshooks"
 
 
-def attach(app: Flask, settings: Settings, feedback_store: "FeedbackStore") -> None:
+def attach(app: Flask, settings: Settings, feedback_store: FeedbackStore) -> None:
     """Store the settings and the feedback store on the app."""
     app.extensions[EXTENSION] = {"settings": settings, "feedback": feedback_store}
 
@@ -24,5 +24,5 @@ def current_settings() -> Settings:
     return current_app.extensions[EXTENSION]["settings"]
 
 
-def current_feedback_store() -> "FeedbackStore":
+def current_feedback_store() -> FeedbackStore:
     return current_app.extensions[EXTENSION]["feedback"]

@@ -9,7 +9,8 @@ reaches the client: real bugs are logged server-side and answered with a bare 50
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from flask import Flask, Response
@@ -103,7 +104,7 @@ class PreconditionFailed(ApiError):
     status, code = 412, "incomplete"
 
     @classmethod
-    def for_prefetch(cls, required: Mapping[str, str], optional: Mapping[str, str]) -> "PreconditionFailed":
+    def for_prefetch(cls, required: Mapping[str, str], optional: Mapping[str, str]) -> PreconditionFailed:
         """One issue per prefetch key, required ones (errors) first, then optional ones (warnings)."""
         issues = [
             _prefetch_issue(key, why, "error", "Required") for key, why in sorted(required.items())

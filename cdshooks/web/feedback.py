@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response
 
@@ -25,5 +25,5 @@ def post_feedback(service_id: str) -> Response:
         raise PayloadTooLarge(exc.diagnostics, expression=exc.expression) from None
     except InvalidRequest as exc:
         raise BadRequest(exc.diagnostics, expression=exc.expression) from None
-    current_feedback_store().record(service.id, entries, datetime.now(timezone.utc))
+    current_feedback_store().record(service.id, entries, datetime.now(UTC))
     return Response(status=200)

@@ -13,8 +13,8 @@ field, never the path or the file's contents) under `details`.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import orjson
 from flask import Blueprint, Response, current_app
@@ -89,7 +89,7 @@ def readyz() -> Response:
             results[name] = "ok"
         except NotReady as exc:
             results[name], details[name] = "failed", str(exc)
-        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the reason goes to the log
             current_app.logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
             results[name] = "failed"
     ready = all(v == "ok" for v in results.values())

@@ -8,11 +8,17 @@ draft the same labelled choices and drop dose-guidance when another dose-* card 
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from cdshooks.clinical import hepatic, regimens, renal
 from cdshooks.clinical import tofacitinib as tofa
-from cdshooks.clinical.dose_findings import bullet_list, offer_choices, order_facts, reduction_finding, suppress_guidance
+from cdshooks.clinical.dose_findings import (
+    bullet_list,
+    offer_choices,
+    order_facts,
+    reduction_finding,
+    suppress_guidance,
+)
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.interacting_drugs import counts
 from cdshooks.clinical.regimens import OrderDose

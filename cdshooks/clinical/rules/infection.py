@@ -5,7 +5,7 @@ clinical-rules.md, "Infection and laboratory safety".
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from cdshooks.clinical import cmv, labs, tofacitinib
 from cdshooks.clinical.card_text import bullets, sentence, table
@@ -86,7 +86,9 @@ def _why_not_comparable(r) -> str:
 
 def _cmv_suggestion(record: PatientRecord, v: cmv.Viremia) -> Suggestion:
     if v.level == "not-in-iu":
-        return _cmv_order(record, "CMV DNA detected, not in IU/mL: repeat quantitative PCR in IU/mL", "order-cmv-pcr-iu")
+        return _cmv_order(
+            record, "CMV DNA detected, not in IU/mL: repeat quantitative PCR in IU/mL", "order-cmv-pcr-iu"
+        )
     return _cmv_order(record, "CMV DNA detected on tofacitinib: repeat quantitative PCR")
 
 
@@ -107,12 +109,23 @@ def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "value": v.newest.value_label,
             "date": v.newest.when,
             "threshold": th.cmv_viremia_iu_ml,
-            "previous": f"{previous.value_label} on {previous.when.date().isoformat()}" if previous else "none on record",
+            "previous": f"{previous.value_label} on {previous.when.date().isoformat()}"
+            if previous
+            else "none on record",
             "trend": _cmv_trend(v.trend),
-            "notes": sentence(" ".join(filter(None, (
-                f"The result of {v.newest.when.date().isoformat()} is preliminary." if v.newest.preliminary else None,
-                _newer_note(v),
-            )))),
+            "notes": sentence(
+                " ".join(
+                    filter(
+                        None,
+                        (
+                            f"The result of {v.newest.when.date().isoformat()} is preliminary."
+                            if v.newest.preliminary
+                            else None,
+                            _newer_note(v),
+                        ),
+                    )
+                )
+            ),
             "therapy": status(record).text,
             "lookback_days": th.cmv_lookback_days,
             "rising_window_days": th.cmv_rising_window_days,
@@ -196,12 +209,18 @@ def sulfonamide_allergies(record: PatientRecord) -> list[Allergy]:
 
 def _tmp_smx_suggestions(record: PatientRecord) -> tuple[Suggestion, ...]:
     return (
-        Suggestion("tmp-smx-daily", (Action("create", "TMP-SMX 80/400 mg once daily", tmp_smx_request(record)),),
-                   is_recommended=True),
+        Suggestion(
+            "tmp-smx-daily",
+            (Action("create", "TMP-SMX 80/400 mg once daily", tmp_smx_request(record)),),
+            is_recommended=True,
+        ),
         Suggestion(
             "tmp-smx-three-weekly",
-            (Action("create", "TMP-SMX 160/800 mg three times weekly",
-                    tmp_smx_request(record, three_times_weekly=True)),),
+            (
+                Action(
+                    "create", "TMP-SMX 160/800 mg three times weekly", tmp_smx_request(record, three_times_weekly=True)
+                ),
+            ),
         ),
     )
 
@@ -234,16 +253,19 @@ def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         yield Finding(
             "pjp-prophylaxis",
             variant="sulfa-allergy",
-            facts=facts | {
+            facts=facts
+            | {
                 "allergy": "; ".join(a.label for a in sulfa),
                 "allergy_list": bullets(
                     a.label + (f" ({a.verification_status})" if a.verification_status else "") for a in sulfa
                 ),
             },
             suggestions=(
-                Suggestion("atovaquone-daily",
-                           (Action("create", "Atovaquone 1500 mg once daily", atovaquone_request(record)),),
-                           is_recommended=True),
+                Suggestion(
+                    "atovaquone-daily",
+                    (Action("create", "Atovaquone 1500 mg once daily", atovaquone_request(record)),),
+                    is_recommended=True,
+                ),
             ),
         )
         return

@@ -11,15 +11,22 @@ vaccine already given (Immunization), not an order.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from cdshooks.cards import Markdown, escape_markdown, phrases
 from cdshooks.clinical import labs, regimens, tofacitinib
 from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, order_facts, reduction_finding
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import (
-    CLASSES, DrugHit, TofacitinibOrders, current_orders, drug_names, find_class, raises_card, tofacitinib_orders,
+    CLASSES,
+    DrugHit,
+    TofacitinibOrders,
+    current_orders,
+    drug_names,
+    find_class,
+    raises_card,
+    tofacitinib_orders,
 )
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders

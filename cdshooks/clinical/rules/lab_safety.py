@@ -9,8 +9,8 @@ measured one, and the card says it was derived (`labs`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from cdshooks.clinical import labs, resume_regimen, tofacitinib
 from cdshooks.clinical.card_text import bullets, sentence

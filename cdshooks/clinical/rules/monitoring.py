@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from cdshooks.clinical import tofacitinib
 from cdshooks.clinical.card_text import table

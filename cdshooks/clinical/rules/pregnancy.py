@@ -32,8 +32,8 @@ mycophenolate, named when current (teratogenic).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from cdshooks.cards import Markdown, escape_markdown
 from cdshooks.clinical import labs, regimens, tofacitinib

@@ -7,8 +7,8 @@ be had (`record.unavailable`), the rule stays silent rather than guess.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 from cdshooks.cards import Markdown
 from cdshooks.clinical import labs, tofacitinib

@@ -9,7 +9,7 @@ error; the narrowing must be on the problem list now (active).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from cdshooks.clinical import glucocorticoids, regimens, tofacitinib
 from cdshooks.clinical.card_text import bullets, sentence
@@ -82,16 +82,29 @@ def xr_gi_narrowing(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
         tube = _tube_routes(draft)
         if not narrowing and not tube:
             continue
-        target = regimens.IR_10_BID if dose.ir_equivalent_mg_day and dose.ir_equivalent_mg_day > 10 else regimens.IR_5_BID
+        target = (
+            regimens.IR_10_BID if dose.ir_equivalent_mg_day and dose.ir_equivalent_mg_day > 10 else regimens.IR_5_BID
+        )
         action = update_action(dose, target, record.patient_id)
-        suggestions = (Suggestion("switch-to-ir", (action,), is_recommended=True,
-                                  facts={"suggested": target.label}),) if action else ()
-        yield Finding("xr-gi-narrowing", {
-            "regimen": dose.regimen_label,
-            "target": target.label,
-            "why": "an enteral tube" if tube and not narrowing else (narrowing[0].problem.text or narrowing[0].concept),
-            "condition_list": bullets([_with_onset(m) for m in narrowing] + [f"route: {r}" for r in tube]),
-        }, variant="tube" if tube else "default", order_id=draft.id, suggestions=suggestions)
+        suggestions = (
+            (Suggestion("switch-to-ir", (action,), is_recommended=True, facts={"suggested": target.label}),)
+            if action
+            else ()
+        )
+        yield Finding(
+            "xr-gi-narrowing",
+            {
+                "regimen": dose.regimen_label,
+                "target": target.label,
+                "why": "an enteral tube"
+                if tube and not narrowing
+                else (narrowing[0].problem.text or narrowing[0].concept),
+                "condition_list": bullets([_with_onset(m) for m in narrowing] + [f"route: {r}" for r in tube]),
+            },
+            variant="tube" if tube else "default",
+            order_id=draft.id,
+            suggestions=suggestions,
+        )
 
 
 def _tube_routes(order: MedicationOrder) -> list[str]:

@@ -9,8 +9,8 @@ its routine date weeks away.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from cdshooks.clinical import cmv, labs, renal, tofacitinib
 from cdshooks.clinical.card_text import table
