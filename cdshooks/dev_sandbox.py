@@ -32,7 +32,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from cdshooks.cli import Parser
 
 SANDBOX_URL = "https://sandbox.cds-hooks.org/"
 HOST = "127.0.0.1"
@@ -293,7 +297,7 @@ def _port(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[Parser]) -> None:
     """Add `dev` and `token` to the main parser's subcommands."""
     dv = sub.add_parser(
         "dev",

@@ -147,6 +147,7 @@ def _reference_matches(ref: Any, wanted: str, default_type: str | None) -> bool:
 
 
 def _token_matches(resource: Mapping[str, Any], name: str, token: str) -> bool:
+    system: str | None
     system, bar, code = token.partition("|")
     if not bar:
         system, code = None, token
@@ -459,7 +460,7 @@ class Handler(BaseHTTPRequestHandler):
     def _base(self) -> str:
         host = self.headers.get("Host", "")
         if not _HOST.match(host):
-            addr, port = self.server.server_address[:2]
+            addr, port = self.server.bound_address()
             host = f"{addr}:{port}"
         return f"http://{host}{self.server.base_path}"
 
@@ -634,9 +635,15 @@ class DevFhirServer(ThreadingHTTPServer):
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         super().__init__((host, port), Handler)
 
+    def bound_address(self) -> tuple[str, int]:
+        """(host, port) as bound. getsockname() gives the host as a str for AF_INET and AF_INET6;
+        typeshed's server_address also allows bytes, so a bytes host is decoded rather than shown as b'...'."""
+        host, port = self.server_address[:2]
+        return (host if isinstance(host, str) else bytes(host).decode("ascii"), port)
+
     @property
     def base_url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.bound_address()
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}{self.base_path}"
 

@@ -80,10 +80,10 @@ def load_or_create_key(folder: Path) -> ec.EllipticCurvePrivateKey:
         )
         if _atomic_write(path, pem, 0o600, replace=False):
             return key
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp384r1":
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey) or loaded.curve.name != "secp384r1":
         raise ValueError(f"{path} is not an EC P-384 private key: delete it and a new one is generated")
-    return key
+    return loaded
 
 
 def _b64url(data: bytes) -> str:

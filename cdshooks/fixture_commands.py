@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cdshooks.cli import Parser
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -95,7 +99,7 @@ def _load(args: argparse.Namespace) -> int:
     return 0 if done else 1
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     """Register `validate` and `fixtures {new,load}` on the main parser's subcommands."""
     v = sub.add_parser("validate", help="check fixture scenarios strictly (FHIR R4, references, request shape)")
     v.add_argument("path", nargs="?", default="fixtures", help="fixtures folder, a scenario folder or file")

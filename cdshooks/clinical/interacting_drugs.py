@@ -218,7 +218,7 @@ def given_on(order: MedicationOrder, now: datetime) -> datetime | None:
     order carries no date at all.
     """
     resource = order.resource if isinstance(order.resource, Mapping) else {}
-    ends: list[datetime] = []
+    ends: list[datetime | None] = []
     dispense = resource.get("dispenseRequest")
     if isinstance(dispense, Mapping):
         ends.append(_period_end(dispense.get("validityPeriod")))
@@ -265,7 +265,7 @@ def _within(when: datetime, now: datetime, days: int) -> bool:
 def _recent_administrations(record: PatientRecord, value_sets: tuple[str, ...], days: int) -> list[DrugHit]:
     """The newest given administration of each drug in the value sets within the window, newest first
     (a course is many administrations: the card names the drug once, with the last date)."""
-    newest: dict[tuple[str, str], DrugHit] = {}
+    newest: dict[tuple[str, str], tuple[datetime, DrugHit]] = {}  # drug -> (when given, hit)
     for a in record.administrations:
         if a.status not in GIVEN_STATUSES:
             continue
@@ -274,9 +274,9 @@ def _recent_administrations(record: PatientRecord, value_sets: tuple[str, ...], 
         if found is None or not _within(when, record.now, days):
             continue
         seen = newest.get(found)
-        if seen is None or when > seen.given:
-            newest[found] = _hit(a, *found, given=when)
-    return sorted(newest.values(), key=lambda h: h.given, reverse=True)
+        if seen is None or when > seen[0]:
+            newest[found] = (when, _hit(a, *found, given=when))
+    return [hit for _, hit in sorted(newest.values(), key=lambda wh: wh[0], reverse=True)]
 
 
 def find_class(record: PatientRecord, topic: str, t: Thresholds = DEFAULT_THRESHOLDS) -> list[DrugHit]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
+from cdshooks.data.record import Administration, Coding, MedicationOrder, PatientRecord
 from cdshooks.memo import bounded_memo
 from cdshooks.terminology import lookup
 
@@ -34,7 +34,7 @@ class Product:
     solution: bool
 
 
-def product(order: MedicationOrder) -> Product | None:
+def product(order: MedicationOrder | Administration) -> Product | None:
     """The tofacitinib product ordered, or None if the order is not tofacitinib."""
     return _product(order.codings, order.names)
 
@@ -59,7 +59,7 @@ def _product(codings: tuple[Coding, ...], names: tuple[str, ...]) -> Product | N
     return Product(member.name, float(strength) if strength is not None else None, xr, solution)
 
 
-def is_tofacitinib(order: MedicationOrder) -> bool:
+def is_tofacitinib(order: MedicationOrder | Administration) -> bool:
     return product(order) is not None
 
 

@@ -69,7 +69,7 @@ def _prior_trial(record: PatientRecord, t: Thresholds) -> str:
             continue
         prior = regimens.read(o)
         ir = prior.ir_equivalent_mg_day if prior else None
-        if ir is not None and ir >= t.dose_guidance_max_mg_day:
+        if prior is not None and ir is not None and ir >= t.dose_guidance_max_mg_day:
             when = o.authored_on.date().isoformat() if o.authored_on else "date not recorded"
             return f"A prior order at the standard dose is on record: {prior.regimen_label} ({o.status}, {when})."
     return (

@@ -175,7 +175,7 @@ def ebv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     if not tofacitinib.in_context(record):
         return
     newest = labs.latest(record, "ebv-dna-quant", within_days=th.ebv_lookback_days)
-    if newest is None or not newest.quantified or newest.measurement.unit != "[IU]/mL":
+    if newest is None or newest.measurement is None or not newest.quantified or newest.measurement.unit != "[IU]/mL":
         return
     if newest.measurement.value <= th.ebv_viremia_iu_ml:
         return
@@ -238,7 +238,9 @@ def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     if not exp.reaches_threshold:
         return
     doses = [d.label for d in exp.high_dose] + [
-        f"{d.label} (pulse, ordered {d.order.authored_on.date().isoformat()})" for d in exp.pulses
+        f"{d.label} (pulse, ordered {d.order.authored_on.date().isoformat()})"
+        for d in exp.pulses
+        if d.order.authored_on is not None  # always: exposure() counts only dated pulses
     ]
     allergies_known = "allergies" not in record.unavailable
     sulfa = sulfonamide_allergies(record) if allergies_known else []

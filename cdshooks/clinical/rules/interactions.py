@@ -86,7 +86,9 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             direction = "The drug(s) below are being ordered while the patient is on tofacitinib."
         suggestions: list[Suggestion] = []
         if topic in _REMOVE_DRAFTED:
-            suggestions += [s for h in hits if h.drafted if (s := _remove(h.order, h.ingredient))]
+            # Drafts are MedicationOrders (an Administration is never drafted); the isinstance narrows the type.
+            suggestions += [s for h in hits if h.drafted and isinstance(h.order, MedicationOrder)
+                            if (s := _remove(h.order, h.ingredient))]
             if topic == "ddi-jak-duplicate":
                 suggestions += [s for d in tofa.drafts if (s := _remove(d, "tofacitinib"))]
         facts = _facts(hits, tofa.drafts or tofa.active, direction, record.now)
@@ -338,7 +340,7 @@ def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Findin
         return
     wait_days = t.live_vaccine_before_start_weeks * 7
     live = lookup.load("live-vaccines")
-    given = []
+    given: list[tuple[Vaccination, datetime, str, int]] = []  # (vaccination, when given, vaccine, days ago)
     for v in record.immunizations:
         if v.status != "completed" or v.occurrence is None:
             continue
@@ -347,17 +349,17 @@ def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Findin
             continue
         days = labs.days_between(v.occurrence, record.now)
         if days < wait_days:  # a date after now (clock skew) counts as today
-            given.append((v, member.name, max(days, 0)))
+            given.append((v, v.occurrence, member.name, max(days, 0)))
     if not given:
         return
-    given.sort(key=lambda g: g[0].occurrence, reverse=True)
-    newest = given[0][0].occurrence
+    given.sort(key=lambda g: g[1], reverse=True)
+    newest = given[0][1]
     earliest = (newest + timedelta(days=wait_days)).date()
     yield Finding(
         "ddi-live-vaccine",
         facts={
-            "vaccines": ", ".join(dict.fromkeys(name for _, name, _ in given)),
-            "vaccine_list": bullet_list([_vaccination_label(v, name, days) for v, name, days in given]),
+            "vaccines": ", ".join(dict.fromkeys(name for _, _, name, _ in given)),
+            "vaccine_list": bullet_list([_vaccination_label(v, when, name, days) for v, when, name, days in given]),
             "last_date": newest.date().isoformat(),
             "earliest": earliest.isoformat(),
             "weeks": t.live_vaccine_before_start_weeks,
@@ -367,14 +369,14 @@ def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Findin
     )
 
 
-def _vaccination_label(v: Vaccination, name: str, days: int) -> str:
+def _vaccination_label(v: Vaccination, when: datetime, name: str, days: int) -> str:
     """"MMR (M-M-R II, CVX 03), given 2026-01-01 (14 days ago)" for the card."""
     cvx = next((c.code for c in v.codings if c.code and lookup.canonical_system(c.system) == lookup.CVX), None)
     shown = v.text or next((c.display for c in v.codings if c.display), None)
     parts = [p for p in (shown if shown and shown.lower() != name.lower() else None, cvx and f"CVX {cvx}") if p]
     what = f" ({', '.join(parts)})" if parts else ""
     ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
-    return f"{name}{what}, given {v.occurrence.date().isoformat()} ({ago})"
+    return f"{name}{what}, given {when.date().isoformat()} ({ago})"
 
 
 def _serious_infection(record: PatientRecord) -> bool:

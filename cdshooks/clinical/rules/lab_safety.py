@@ -122,7 +122,8 @@ def anemia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         if hb < th.hb_warning_below_g_dl:
             reasons.append(f"Hb {hb:g} g/dL is below {th.hb_warning_below_g_dl:g} g/dL")
         pre = pretreatment_hb(record, th)
-        if pre is not None and r.when >= (tofacitinib.start_date(record) or r.when):
+        # pretreatment_hb only returns a measured result; the check narrows the Optional.
+        if pre is not None and pre.measurement is not None and r.when >= (tofacitinib.start_date(record) or r.when):
             fall = round(pre.measurement.value - hb, 2)
             if fall > th.hb_fall_g_dl:
                 reasons.append(
@@ -159,7 +160,10 @@ class LiverTest:
 
     @property
     def multiple(self) -> float:
-        return self.result.measurement.value / self.uln
+        measurement = self.result.measurement
+        if measurement is None:  # liver_tests builds LiverTest from measured results only
+            raise ValueError(f"{self.name} result without a measurement")
+        return measurement.value / self.uln
 
     def line(self) -> str:
         where = "the lab's reference range" if self.uln_from_lab else "no reference range sent: the default"

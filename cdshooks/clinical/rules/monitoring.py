@@ -28,8 +28,13 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     overdue = [p for p in planned if p.schedule.overdue]
     if not overdue:
         return
+    # An overdue test always has a due date (Schedule.due is None only when nothing is due).
+    dues = [p.schedule.due for p in overdue if p.schedule.due is not None]
     rows = []
     for p in overdue:
+        due = p.schedule.due
+        if due is None:
+            continue
         last = p.schedule.last
         basis = (
             f"day {th.monitor_first_window_start_day}-{th.monitor_first_window_end_day} window closed without a result"
@@ -38,9 +43,9 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             if last
             else "no result"
         )
-        rows.append((p.name, p.schedule.due.isoformat(), basis))
+        rows.append((p.name, due.isoformat(), basis))
     to_order = list(dict.fromkeys(t for p in overdue for t in p.order))
-    since = min(p.schedule.due for p in overdue)
+    since = min(dues)
     yield Finding(
         "monitor-labs-due",
         facts={
