@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from cdshooks.protocol import InvalidRequest
 
@@ -133,7 +133,7 @@ def _accepted(value: Any, where: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def _is_rfc3339(stamp: Any) -> bool:
+def _is_rfc3339(stamp: Any) -> TypeGuard[str]:
     """An RFC 3339 date-time that names a real instant (no 30 February, no hour 24)."""
     if not isinstance(stamp, str) or not _RFC3339.fullmatch(stamp):
         return False

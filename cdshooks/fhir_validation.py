@@ -15,7 +15,10 @@ systems.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class InvalidResource(ValueError):
@@ -128,7 +131,7 @@ def code_problems(resource: Mapping[str, Any], path: str = "") -> list[tuple[str
     return list(_walk_codes(resource, cls, path))
 
 
-def _walk_codes(node: Mapping[str, Any], cls: type, path: str) -> Iterator[tuple[str, str]]:
+def _walk_codes(node: Mapping[str, Any], cls: type[BaseModel], path: str) -> Iterator[tuple[str, str]]:
     name = cls.__name__
     fields = _fields(cls)
     for key, value in node.items():
@@ -159,7 +162,7 @@ def primitive_type(resource_type: str, loc: tuple[Any, ...]) -> str | None:
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
-        cls: type | None = get_fhir_model_class(resource_type)
+        cls: type[BaseModel] | None = get_fhir_model_class(resource_type)
     except (KeyError, ValueError):
         return None
     info = None
@@ -184,10 +187,10 @@ def primitive_type(resource_type: str, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-_FIELDS: dict[type, dict[str, Any]] = {}
+_FIELDS: dict[type[BaseModel], dict[str, Any]] = {}
 
 
-def _fields(cls: type) -> dict[str, Any]:
+def _fields(cls: type[BaseModel]) -> dict[str, Any]:
     """The model's fields by JSON name (`class`, not `class_fhir`)."""
     found = _FIELDS.get(cls)
     if found is None:
@@ -197,7 +200,7 @@ def _fields(cls: type) -> dict[str, Any]:
     return found
 
 
-def _element_class(annotation: Any) -> type | None:
+def _element_class(annotation: Any) -> type[BaseModel] | None:
     """The model class of a complex element (Optional / List / Annotated unwrapped), None for a primitive."""
     import typing
 
@@ -210,7 +213,7 @@ def _element_class(annotation: Any) -> type | None:
     return None
 
 
-def _resource_class(item: Mapping[str, Any]) -> type:
+def _resource_class(item: Mapping[str, Any]) -> type[BaseModel]:
     from fhir.resources.R4B import get_fhir_model_class
     from fhir.resources.R4B.resource import Resource
 
@@ -241,7 +244,8 @@ def _objects(value: Any, where: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
 def _concept(
     value: Mapping[str, Any], where: str, element: str, system: str, codes: tuple[str, ...]
 ) -> Iterator[tuple[str, str]]:
-    codings = value.get("coding") if isinstance(value.get("coding"), list) else []
+    coding_list = value.get("coding")
+    codings = coding_list if isinstance(coding_list, list) else []
     ours = [(i, c) for i, c in enumerate(codings) if isinstance(c, dict) and c.get("system") == system]
     if not ours:
         yield where, f"{element} needs a coding from {system} (required binding: {'|'.join(codes)})"

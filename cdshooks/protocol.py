@@ -106,12 +106,12 @@ def _required(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = obj.get(key)
     if value is None:
         raise InvalidRequest(f"{where}{key} is required.", f"{where}{key}")
-    if not isinstance(value, kind) or (kind is str and not value.strip()):
+    if not isinstance(value, kind) or (kind is str and isinstance(value, str) and not value.strip()):
         raise InvalidRequest(f"{where}{key} must be a non-empty {_TYPE_NAMES[kind]}.", f"{where}{key}")
     return value
 
 
-_TYPE_NAMES = {str: "string", dict: "JSON object", list: "JSON array"}
+_TYPE_NAMES: dict[type, str] = {str: "string", dict: "JSON object", list: "JSON array"}
 
 
 def _check_user(user_id: str) -> None:

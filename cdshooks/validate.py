@@ -157,7 +157,8 @@ class ScenarioCheck:
             self.add("$.deliberatelyInvalid", "must map JSON paths to the reason they are invalid")
         self.as_of(doc.get("asOf"))
         self.expect(doc.get("expect"))
-        service = SERVICES.get(doc.get("service")) if isinstance(doc.get("service"), str) else None
+        service_name = doc.get("service")
+        service = SERVICES.get(service_name) if isinstance(service_name, str) else None
         if service is None:
             self.add("$.service", f"must be one of {', '.join(SERVICES)}")
         request = doc.get("request")

@@ -94,7 +94,8 @@ def _blocked_address(ip: IPAddress) -> bool:
 
 def _default_resolver(host: str, port: int) -> list[IPAddress]:
     infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    # TCP over AF_INET / AF_INET6 only: each sockaddr starts with the address as a str (never an int).
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 class FhirAllowlist:

@@ -171,9 +171,9 @@ def build_record(
     by_type = _by_type(gathered, skipped)
     draft_resources = _flatten(draft_orders or [], skipped)
     medications = {
-        text(m.get("id")): m
+        med_id: m
         for m in by_type.get("Medication", []) + draft_resources
-        if m.get("resourceType") == "Medication" and text(m.get("id"))
+        if m.get("resourceType") == "Medication" and (med_id := text(m.get("id")))
     }
 
     drafts = _drafts(draft_resources, selections, medications, skipped)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from cdshooks.data.elements import as_list, dicts
 
@@ -18,7 +18,7 @@ def entry_resources(bundle: dict) -> list[dict]:
     return out
 
 
-def is_outcome(value: Any) -> bool:
+def is_outcome(value: Any) -> TypeGuard[dict]:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 

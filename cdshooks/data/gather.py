@@ -26,6 +26,7 @@ import time
 from collections.abc import Collection, Mapping
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import quote, urljoin
 
 from cdshooks.config import Settings
@@ -135,18 +136,24 @@ def gather(
         return Gathered(resources, frozenset(), tuple(notes))
 
     allowlist = allowlist_for(settings.effective_fhir_allowlist)
-    refusal = "no fhirServer in the request" if not fhir_server else allowlist.refusal(fhir_server)
     failed: dict[str, str] = {}
-    if refusal:
+
+    def refused(refusal: str) -> Gathered:
         failed.update({k: f"{why}; not fetched: {refusal}" for k, why in missing.items()})
         notes.extend(f"{k}: {why}" for k, why in failed.items())
         notes.extend(f"{k}: prefetched Bundle has more pages; not fetched: {refusal}" for k in continuations)
         _raise_if_required(failed, required)
         return Gathered(resources, frozenset(failed), tuple(notes), failed)
 
+    if not fhir_server:
+        return refused("no fhirServer in the request")
+    refusal = allowlist.refusal(fhir_server)
+    if refusal:
+        return refused(refusal)
+
     token = _token(fhir_authorization)
-    fetch_args = dict(
-        base=fhir_server, token=token, allowlist=allowlist, deadline=deadline,
+    fetch = partial(
+        fetch_pages, base=fhir_server, token=token, allowlist=allowlist, deadline=deadline,
         max_bytes=settings.max_body_bytes,
     )
     queries: dict[str, str] = {}
@@ -162,13 +169,13 @@ def gather(
     max_pages = max(settings.fetch_max_pages, 1)
     futures: dict[Future, tuple[str, bool]] = {}  # future -> (key, is_continuation)
     for key, url in queries.items():
-        futures[pool.submit(fetch_pages, url, max_pages=max_pages, **fetch_args)] = (key, False)
+        futures[pool.submit(fetch, url, max_pages=max_pages)] = (key, False)
     for key, link in continuations.items():
         url = urljoin(query_url(fhir_server, ""), link)
         if max_pages <= 1 or not under_base(url, fhir_server):
             notes.append(f"{key}: prefetched Bundle has more pages; using the first")
             continue
-        futures[pool.submit(fetch_pages, url, max_pages=max_pages - 1, **fetch_args)] = (key, True)
+        futures[pool.submit(fetch, url, max_pages=max_pages - 1)] = (key, True)
 
     _collect(futures, deadline, resources, failed, notes, missing, settings.fetch_budget_seconds)
     log.debug("gathered %d keys, %d unavailable in %.0f ms",

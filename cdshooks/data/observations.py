@@ -18,7 +18,7 @@ import logging
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from cdshooks.data.elements import codings, text
 from cdshooks.data.parsers import Unreadable, observation_counts, observation_time, read_lab
@@ -118,7 +118,8 @@ class ObservationIndex(Sequence[LabResult]):
         if len(keys) > 1:
             positions.sort()  # arrival order, so that equal dates keep it below
         dates = self._dates
-        positions.sort(key=dates.__getitem__, reverse=True)  # stable: ties keep arrival order
+        # stable: ties keep arrival order; positions holds only dated Observations, so no None here
+        positions.sort(key=lambda i: cast(datetime, dates[i]), reverse=True)
         for i in positions:
             lab = self._lab(i)
             if lab is not None:

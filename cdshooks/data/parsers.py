@@ -91,8 +91,8 @@ def _medication(resource: Mapping, medications: Mapping[str, Mapping]) -> tuple[
         ref = ref or r5.get("reference")
     found_codings = list(codings(concept))
     found_names = names(concept)
-    if isinstance(ref, dict) and text(ref.get("display")):
-        found_names.append(text(ref.get("display")))
+    if isinstance(ref, dict) and (display := text(ref.get("display"))):
+        found_names.append(display)
     med = _medication_resource(resource, ref, medications)
     if med is not None:
         found_codings.extend(codings(med.get("code")))
@@ -102,8 +102,8 @@ def _medication(resource: Mapping, medications: Mapping[str, Mapping]) -> tuple[
             found_codings.extend(codings(item))
             found_names.extend(names(item))
             item_ref = ingredient.get("itemReference")
-            if isinstance(item_ref, dict) and text(item_ref.get("display")):
-                found_names.append(text(item_ref.get("display")))
+            if isinstance(item_ref, dict) and (item_display := text(item_ref.get("display"))):
+                found_names.append(item_display)
     if not found_codings and not found_names:
         raise Unreadable("no medication code or name")
     return tuple(dict.fromkeys(found_codings)), _unique(found_names)

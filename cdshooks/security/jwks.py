@@ -129,12 +129,17 @@ class KeySetRegistry:
     """One RemoteKeySet per URL, shared by all issuers and requests of the app."""
 
     def __init__(self, *, timeout: float, cache_seconds: float, min_refresh_seconds: float):
-        self._options = dict(timeout=timeout, cache_seconds=cache_seconds, min_refresh_seconds=min_refresh_seconds)
+        self._timeout = timeout
+        self._cache_seconds = cache_seconds
+        self._min_refresh_seconds = min_refresh_seconds
         self._sets: dict[str, RemoteKeySet] = {}
         self._lock = threading.Lock()
 
     def for_url(self, url: str) -> RemoteKeySet:
         with self._lock:
             if url not in self._sets:
-                self._sets[url] = RemoteKeySet(url, **self._options)
+                self._sets[url] = RemoteKeySet(
+                    url, timeout=self._timeout, cache_seconds=self._cache_seconds,
+                    min_refresh_seconds=self._min_refresh_seconds,
+                )
             return self._sets[url]

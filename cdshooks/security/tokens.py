@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jwt
 
@@ -145,6 +145,7 @@ class TokenVerifier:
         alg, kid = header.get("alg"), header.get("kid")
         if alg not in ALGORITHMS:
             raise AuthFailure("algorithm", alg=alg, accepted=sorted(ALGORITHMS))
+        alg = cast(str, alg)  # equal to a key of ALGORITHMS, all of which are str
         if not isinstance(kid, str) or not kid:
             raise AuthFailure("malformed", reason="no kid in the JWT header")
         iss = unverified.get("iss")
