@@ -52,7 +52,7 @@ def detected_not_in_iu(r: Result) -> bool:
     "Detected" (4996-5, or text), a number whose unit cannot be converted."""
     if r.not_detected or in_iu(r):
         return False
-    return r.detected or (r.unconvertible and r.lab.value > 0)
+    return r.detected or (r.unconvertible and r.lab.value is not None and r.lab.value > 0)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,13 @@ def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
     at = next((i for i, r in enumerate(recent) if places_against_threshold(r)), None)
     newest, newer = (recent[at], tuple(recent[:at])) if at is not None else (None, tuple(recent))
     trend = tuple(everything[:TREND_LENGTH])
-    if newest is not None and not newest.not_detected and newest.measurement.value > th.cmv_viremia_iu_ml:
+    # A detected result that places the virus against the threshold is quantified in IU/mL: it has a measurement.
+    if (
+        newest is not None
+        and not newest.not_detected
+        and newest.measurement is not None
+        and newest.measurement.value > th.cmv_viremia_iu_ml
+    ):
         others = _older_than(everything, newest)
         return Viremia("above-threshold", newest, others[0] if others else None, trend, newer)
     detected = next((i for i, r in enumerate(newer) if detected_not_in_iu(r)), None)
@@ -106,7 +112,13 @@ def viremia(record: PatientRecord, th: Thresholds) -> Viremia | None:
     if window[0].not_detected:
         return Viremia("rising", newest, window[0], trend, newer)  # newly detectable
     older = next((r for r in window if r.quantified), None)
-    if older is not None and in_iu(older) and newest.measurement.value > older.measurement.value:
+    if (
+        older is not None
+        and in_iu(older)
+        and newest.measurement is not None
+        and older.measurement is not None
+        and newest.measurement.value > older.measurement.value
+    ):
         return Viremia("rising", newest, older, trend, newer)
     return None
 

@@ -79,8 +79,8 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(findings):
         if f.topic in REDUCING_TOPICS and f.order_id and f.variant not in ("severe", "inhibitor-drafted"):
-            dose = f.facts.get("_dose")
-            if dose is not None and dose.reading.readable:
+            candidate = f.facts.get("_dose")
+            if candidate is not None and candidate.reading.readable:
                 groups.setdefault(f.order_id, []).append(i)
     out = list(findings)
     for indices in groups.values():
@@ -134,12 +134,13 @@ def choice_suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id:
             resource = new_order(dose, choice.regimen, patient_id)
             key, action = (
                 NEW_ORDER_KEY,
-                resource
-                and Action(
+                Action(
                     "create",
                     f"Order tofacitinib {choice.regimen.label}; discontinue the active {dose.regimen_label} order",
                     resource=resource,
-                ),
+                )
+                if resource is not None
+                else None,
             )
         if action is not None:  # no valid resource: the card's text carries the advice
             # the lower choice is the recommended one: escalation is for refractory disease only

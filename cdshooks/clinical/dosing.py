@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from cdshooks.clinical import dose_text
 from cdshooks.data.record import MedicationOrder
@@ -137,13 +137,19 @@ def _concurrent(
     basis = "; ".join(f"{dp.basis} x {fp.basis}" for dp, fp in zip(doses, freqs, strict=True))
     dose_values = {p.value for p in doses}
     dose_mg = dose_values.pop() if len(dose_values) == 1 else None
-    per_day = None if any(f.value is None for f in freqs) else sum(f.value for f in freqs)  # type: ignore[misc]
+    per_day_values = [f.value for f in freqs]
+    per_day = sum(v for v in per_day_values if v is not None) if None not in per_day_values else None
     problems = [p.problem for p in (*doses, *freqs) if p.problem]
     if any(dose_text.was_cut(_sig(d)) for d in instructions) and ("(text" in basis or problems):
         basis += f" (only the first {dose_text.MAX_SIG_CHARS:,} characters of the text were read)"
     if problems:
         return DoseReading(None, dose_mg, per_day, basis, "; ".join(dict.fromkeys(problems)))
-    total = sum(dp.value * fp.value for dp, fp in zip(doses, freqs, strict=True))  # type: ignore[operator]
+    # Every part without a value carries a problem, so with no problems every value is there.
+    total = sum(
+        dp.value * fp.value
+        for dp, fp in zip(doses, freqs, strict=True)
+        if dp.value is not None and fp.value is not None
+    )
     return DoseReading(round(total, 6), dose_mg, per_day, basis)
 
 
@@ -190,8 +196,8 @@ def _bounds(step: list[Mapping[str, Any]]) -> tuple[datetime | None, datetime | 
     start = end = None
     duration = None
     for d in step:
-        timing = d.get("timing") if isinstance(d.get("timing"), Mapping) else {}
-        repeat = timing.get("repeat") if isinstance(timing.get("repeat"), Mapping) else {}
+        timing = _mapping(d.get("timing"))
+        repeat = _mapping(timing.get("repeat"))
         period = repeat.get("boundsPeriod")
         if isinstance(period, Mapping):
             start = start or _instant(period.get("start"))
@@ -289,7 +295,7 @@ def _amount(
 
 
 def _frequency(d: Mapping[str, Any]) -> _Part:
-    timing = d.get("timing") if isinstance(d.get("timing"), Mapping) else {}
+    timing = _mapping(d.get("timing"))
     repeat = timing.get("repeat") if isinstance(timing.get("repeat"), Mapping) else None
     if repeat:
         part = _from_repeat(repeat)
@@ -307,9 +313,9 @@ def _frequency(d: Mapping[str, Any]) -> _Part:
                         return _Part(per_day, f"{_per_day(per_day)} (timing.code {value})")
         code_text = code.get("text")
         if isinstance(code_text, str):
-            reading = dose_text.frequency_from_code(code_text) or dose_text.frequency_from_text(code_text).value
-            if reading is not None:
-                return _Part(reading, f"{_per_day(reading)} (timing.code text)")
+            from_code = dose_text.frequency_from_code(code_text) or dose_text.frequency_from_text(code_text).value
+            if from_code is not None:
+                return _Part(from_code, f"{_per_day(from_code)} (timing.code text)")
     reading = dose_text.frequency_from_text(_sig(d))
     if reading.value is None:
         return _Part(None, "frequency unknown", reading.problem or "no frequency")
@@ -350,12 +356,18 @@ def _per_day(n: float) -> str:
     return f"{n:.4g}/day"
 
 
-def _positive(x: Any) -> bool:
+def _positive(x: Any) -> TypeGuard[float]:
+    """A positive number (an int or a float, not a bool)."""
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0
 
 
 def _as_needed(d: Mapping[str, Any]) -> bool:
     return d.get("asNeededBoolean") is True or isinstance(d.get("asNeededCodeableConcept"), Mapping)
+
+
+def _mapping(x: Any) -> Mapping[str, Any]:
+    """A FHIR object, or an empty one when it is absent or not an object."""
+    return x if isinstance(x, Mapping) else {}
 
 
 def _list(x: Any) -> list:

@@ -92,7 +92,9 @@ def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
     current = [o for o in record.medications if o.status == "active"] + list(record.selected_drafts)
     weight = labs.latest(record, "body-weight", th.dose_weight_lookback_days)
     weight_kg = weight.measurement.value if weight and weight.measurement else None
-    high, unreadable, pulses = [], [], []
+    high: list[SteroidDose] = []
+    unreadable: list[SteroidDose] = []
+    pulses: list[SteroidDose] = []
     for o in current:
         dose = steroid_dose(o, weight_kg, record.now)  # a taper: the step the patient is on today
         if dose is None:
@@ -107,7 +109,11 @@ def exposure(record: PatientRecord, th: Thresholds) -> Exposure:
         if labs.days_between(o.authored_on, record.now) > th.pjp_pulse_lookback_days:
             continue
         dose = steroid_dose(o, weight_kg)  # a past pulse: its (first) dose, not today's
-        pulse = dose and dose.drug == "methylprednisolone" and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day
-        if pulse and dose not in high:
+        if (
+            dose is not None
+            and dose.drug == "methylprednisolone"
+            and (dose.mg_per_day or 0) >= th.pjp_pulse_methylpred_mg_day
+            and dose not in high
+        ):
             pulses.append(dose)
     return Exposure(tuple(high), tuple(pulses), tuple(unreadable))

@@ -120,7 +120,7 @@ class Result(NamedTuple):
             label = f"{prefix}{_number(self.measurement.value)} {display_unit(self.measurement.unit)}"
             # Cell counts are only rescaled (380 cells/uL = 0.38 x10^3/uL); cards show both anyway.
             converted = lab.value is not None and _number(lab.value) != _number(self.measurement.value)
-            if converted and self.measurement.unit != COUNT:
+            if converted and lab.value is not None and self.measurement.unit != COUNT:
                 label += f" (reported {prefix}{_number(lab.value)} {lab.unit or lab.unit_code or 'no unit'})"
             return label
         if lab.value is not None:

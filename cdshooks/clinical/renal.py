@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypedDict
 
 from cdshooks.clinical import labs
 from cdshooks.clinical.thresholds import Thresholds
@@ -66,6 +67,15 @@ def renal_conditions(record: PatientRecord) -> list[tuple[Problem, lookup.Member
     return out
 
 
+class _Conditions(TypedDict):
+    """The coded-condition fields of a RenalFunction, passed as keywords to each way of building one."""
+
+    conditions: tuple[Problem, ...]
+    condition_names: tuple[str, ...]
+    dialysis: bool
+    severe: bool
+
+
 def _female(sex: str | None) -> bool | None:
     s = (sex or "").lower()
     return True if s == "female" else False if s == "male" else None
@@ -74,7 +84,7 @@ def _female(sex: str | None) -> bool | None:
 def assess(record: PatientRecord, t: Thresholds) -> RenalFunction:
     """Cockcroft-Gault when every input is there, else the eGFR approximation, plus conditions."""
     found = renal_conditions(record)
-    conds = dict(
+    conds = _Conditions(
         conditions=tuple(p for p, _ in found),
         condition_names=tuple(dict.fromkeys(p.text or m.name for p, m in found)),
         dialysis=any(m.properties.get("dialysis") for _, m in found),
@@ -92,8 +102,8 @@ def assess(record: PatientRecord, t: Thresholds) -> RenalFunction:
         missing.append("age")
     if female is None:
         missing.append("sex")
-    if not missing:
-        clcr = _cockcroft_gault_from(record, creat, weight, bool(female))  # type: ignore[arg-type]
+    if not missing and creat is not None and weight is not None:  # `missing` is empty only when both are there
+        clcr = _cockcroft_gault_from(record, creat, weight, bool(female))
         if clcr is not None:
             return replace(clcr, **conds)
     egfr = labs.latest(record, "egfr", t.renal_egfr_lookback_days)
