@@ -46,9 +46,10 @@ sandbox: $(SERVER_STAMP)
 test: $(TEST_STAMP) test-servers
 	CDSHOOKS_REQUIRE_SERVERS=$(CDSHOOKS_REQUIRE_SERVERS) $(BIN)/python -m pytest -n 2 -q
 
-# ruff with the rule set in pyproject.toml ([tool.ruff]); the service package is kept clean.
+# ruff and mypy with their settings in pyproject.toml ([tool.ruff], [tool.mypy]); the service package is kept clean.
 lint: $(LINT_STAMP)
 	$(BIN)/ruff check cdshooks
+	$(BIN)/mypy
 
 test-servers:
 ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
