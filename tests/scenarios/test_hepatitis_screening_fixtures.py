@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from cdshooks.app import create_app
+from tests.card_kit import cards_of, service_request_codes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HBSAG, ANTI_HBC, ANTI_HCV = "5196-1", "16933-4", "16128-1"
-
-
-def cards_of(name: str, settings) -> dict[str, dict]:
-    scenario = json.loads((FIXTURES / name / "scenario.json").read_text(encoding="utf-8"))
-    now = datetime.fromisoformat(scenario["asOf"].replace("Z", "+00:00"))
-    client = create_app(replace(settings, now=now, auth_enabled=False)).test_client()
-    resp = client.post(f"/cds-services/{scenario['service']}", json=scenario["request"])
-    assert resp.status_code == 200
-    return {c["source"]["topic"]["code"]: c for c in resp.get_json()["cards"]}
-
-
-def service_request_codes(card: dict) -> list[str]:
-    out = []
-    for s in card["suggestions"]:
-        for a in s["actions"]:
-            assert a["resource"]["resourceType"] == "ServiceRequest"
-            out.append(a["resource"]["code"]["coding"][0]["code"])
-    return out
 
 
 @pytest.mark.parametrize(

@@ -7,19 +7,11 @@ from cdshooks import cards
 from cdshooks.clinical.rules import monitoring, screening
 from cdshooks.clinical.suggested_orders import order_labs, orders_for
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
+from tests.card_kit import service_request_codes
 from tests.clinical.records import lab, record, tofa
 
 DRAFT = tofa(0, draft=True)
 CBC_PANEL, HEPATIC_PANEL, CREATININE, LIPID_PANEL = "57021-8", "24325-3", "2160-0", "57698-3"
-
-
-def service_request_codes(card: dict) -> list[str]:
-    out = []
-    for s in card["suggestions"]:
-        for a in s["actions"]:
-            assert a["resource"]["resourceType"] == "ServiceRequest"
-            out.append(a["resource"]["code"]["coding"][0]["code"])
-    return out
 
 
 def test_nothing_on_record_gives_four_panel_orders_for_baseline():
