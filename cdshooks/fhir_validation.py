@@ -15,10 +15,12 @@ systems.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+T = TypeVar("T")
 
 
 class InvalidResource(ValueError):
@@ -141,7 +143,7 @@ def _walk_codes(node: Mapping[str, Any], cls: type[BaseModel], path: str) -> Ite
         where = f"{path}.{key}"
         codes = allowed_codes(name, key, info)
         if codes is not None:
-            for sub, code in _strings(value, where):
+            for sub, code in _items(value, where, str):
                 if code not in codes:
                     yield sub, f"{code!r} is not a code of {name}.{key} ({'|'.join(codes)})"
             continue
@@ -151,7 +153,7 @@ def _walk_codes(node: Mapping[str, Any], cls: type[BaseModel], path: str) -> Ite
         child = _element_class(info.annotation)
         if child is None:
             continue
-        for sub, item in _objects(value, where):
+        for sub, item in _items(value, where, dict):
             yield from _walk_codes(item, _resource_class(item) if child.__name__ == "Resource" else child, sub)
 
 
@@ -223,21 +225,13 @@ def _resource_class(item: Mapping[str, Any]) -> type[BaseModel]:
         return Resource
 
 
-def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
+def _items(value: Any, where: str, kind: type[T]) -> Iterator[tuple[str, T]]:
+    """The value, or each element of a list, that is a `kind`, with its path ("code", "category[1]")."""
+    if isinstance(value, kind):
         yield where, value
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            if isinstance(item, str):
-                yield f"{where}[{i}]", item
-
-
-def _objects(value: Any, where: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    if isinstance(value, dict):
-        yield where, value
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if isinstance(item, dict):
+            if isinstance(item, kind):
                 yield f"{where}[{i}]", item
 
 
