@@ -1,0 +1,1 @@
+"""Shared state: feedback, the shown-card ledger, suppressions and the jti cache."""

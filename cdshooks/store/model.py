@@ -1,0 +1,86 @@
+"""What the shared store holds, as values, and the one interface both backends implement.
+
+The store keeps four things: feedback entries, the shown-card ledger, the
+overrides that suppress a card, and the `jti` replay cache. SQLite is the
+embedded default; PostgreSQL (`CDSHOOKS_DATABASE_URL`) is shared by several
+instances. Nothing above this interface knows which one it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from cdshooks.feedback import FeedbackEntry
+
+
+@dataclass(frozen=True)
+class ShownCard:
+    """One card the service returned: the ledger row (no patient data but the id)."""
+
+    uuid: str
+    topic: str
+    indicator: str  # info | warning | critical
+    patient_id: str
+    hook: str  # order-select | order-sign | patient-view
+    service_id: str
+    shown_at: datetime  # timezone-aware
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One stored feedback entry, joined to the ledger row of its card (None fields: unknown uuid)."""
+
+    card_uuid: str
+    service_id: str
+    outcome: str  # accepted | overridden
+    accepted_suggestions: tuple[str, ...]
+    override_system: str | None
+    override_code: str | None
+    override_display: str | None
+    outcome_timestamp: datetime
+    received_at: datetime
+    topic: str | None
+    hook: str | None
+    patient_id: str | None
+
+    @property
+    def with_reason(self) -> bool:
+        """An override that names a reason (a plain dismissal has none)."""
+        return self.outcome == "overridden" and bool(self.override_code)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached or did not answer in time (feedback -> 503)."""
+
+
+class Store(Protocol):
+    def record_feedback(self, service_id: str, entries: Sequence[FeedbackEntry], received_at: datetime) -> int:
+        """Store all entries in one transaction, each (card, outcome, outcomeTimestamp) once; returns the new."""
+
+    def record_shown(self, cards: Sequence[ShownCard]) -> None:
+        """Add cards to the shown-card ledger (a uuid shown again gets a new row)."""
+
+    def overridden_with_reason(self, uuids: Collection[str]) -> dict[str, datetime]:
+        """For each of these card uuids overridden with a reason: the newest such outcomeTimestamp."""
+
+    def shown_on(self, uuids: Collection[str], hook: str) -> set[str]:
+        """Those of these card uuids that the ledger shows as returned on this hook."""
+
+    def feedback_since(self, since: datetime) -> list[FeedbackRow]:
+        """Feedback received since then, joined to the ledger, oldest first."""
+
+    def shown_since(self, since: datetime) -> list[ShownCard]:
+        """Ledger rows since then, oldest first."""
+
+    def purge_shown(self, before: datetime) -> int:
+        """Delete ledger rows older than the retention; returns how many went."""
+
+    def first_use(self, iss: str, jti: str, expires_at: float) -> bool:
+        """Record a token id; False when it was already used and has not expired (atomic)."""
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers and its schema is current."""
