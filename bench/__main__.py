@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,7 +52,7 @@ def main() -> int:
     p.add_argument("--output", help="where to write the JSON (default: bench/results/bench-<UTC time>.json, not committed)")
     args = p.parse_args()
     only = set(args.only or ["inprocess", "http", "fallback", "coldstart"])
-    report: dict = {"taken": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
+    report: dict = {"taken": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     try:
         report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
@@ -69,7 +69,7 @@ def main() -> int:
             ["hook", "shape", "resources", "body_bytes", "p50_ms", "p95_ms", "p99_ms", "json_loads_p50_ms", "p50_ratio", "p99_ratio", "peak_kib_per_request", "cards"],
         ))
     if "http" in only:
-        from bench import http, patients
+        from bench import http
 
         rows = [asdict(r) for r in (http.run(shapes=("ehr",), rounds=2) if args.quick else http.run())]
         report["http"] = rows
@@ -107,7 +107,7 @@ def main() -> int:
 
 def result_path(when: datetime | None = None) -> Path:
     """Where a run's JSON goes by default: a timestamped file that .gitignore covers."""
-    stamp = (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (when or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     return RESULTS / f"bench-{stamp}.json"
 
 

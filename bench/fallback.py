@@ -35,7 +35,7 @@ def _stub(resources: list[dict]) -> ThreadingHTTPServer:
         by_type.setdefault(r["resourceType"], []).append(r)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        def do_GET(self) -> None:
             path = urlsplit(self.path).path.strip("/")
             rtype = path.split("/")[0]
             time.sleep(DELAYS.get(rtype, 0.05))

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 
 def free_port() -> int:

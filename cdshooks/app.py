@@ -8,10 +8,9 @@ import orjson
 from flask import Flask
 from flask.json.provider import JSONProvider
 
-from cdshooks import security
 from cdshooks.config import Settings
 from cdshooks.feedback import FeedbackStore
-from cdshooks.web import BLUEPRINTS, cors
+from cdshooks.web import BLUEPRINTS, auth, cors
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
 
@@ -36,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     attach(app, settings, FeedbackStore(settings.feedback_db))
     register_error_handlers(app)
     cors.init_app(app, settings)  # first: preflights are answered before authentication
-    security.init_app(app, settings)
+    auth.init_app(app, settings)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app

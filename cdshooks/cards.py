@@ -31,7 +31,6 @@ wrap pre-built Markdown in `Markdown` to insert it as is.
 from __future__ import annotations
 
 import logging
-import re
 import tomllib
 import uuid
 from collections.abc import Iterable, Mapping
@@ -42,8 +41,9 @@ from importlib import resources
 from string import Formatter
 from typing import Any
 
+from cdshooks.clinical.engine import failure_site
 from cdshooks.clinical.findings import INDICATOR_RANK, Finding, Suggestion
-from cdshooks.engine import failure_site
+from cdshooks.markdown import Markdown, escape_markdown
 
 TOPIC_SYSTEM = "urn:tofacitinib-cds:rule"
 OVERRIDE_SYSTEM = "urn:tofacitinib-cds:override-reason"
@@ -51,10 +51,6 @@ SUMMARY_MAX = 139  # the spec says "< 140 characters"
 INDICATORS = frozenset({"info", "warning", "critical"})
 SELECTION_BEHAVIORS = frozenset({"at-most-one", "any"})
 log = logging.getLogger(__name__)
-
-
-class Markdown(str):
-    """Markdown built by trusted code (already escaped); inserted unescaped."""
 
 
 class TemplateError(ValueError):
@@ -136,32 +132,6 @@ def _display(value: Any) -> str:
     if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(_display(v) for v in value)
     return str(value)
-
-
-# What can open raw HTML or an autolink in CommonMark: "<" before a letter, "/", "!" or "?"
-# (written as the entity, so that no tag start is left even for a client that renders HTML).
-# A bare "<" before a digit or a space ("<35 IU/mL", "< 5") cannot, and is shown as written.
-_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
-# A character reference ("&lt;", "&#60;") would be decoded by a Markdown client.
-_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-
-
-def escape_markdown(text: str) -> str:
-    """Neutralize HTML (and Markdown link/image syntax) in a value from input data.
-
-    Lab values keep their "<" and "&": a client that shows `detail` as plain
-    text would otherwise print "&lt;35" for a below-limit result. Only what
-    could open a tag or name an entity is escaped.
-    """
-    # Backslash first: a value's own `\[` must not turn our `\[` back into a live `[`.
-    escaped = text
-    for ch in "\\[]`*_|":
-        escaped = escaped.replace(ch, "\\" + ch)
-    escaped = _ENTITY.sub(r"\\&", escaped)  # the input's own "&lt;" stays text
-    escaped = _TAG_OPEN.sub("&lt;", escaped)
-    if escaped.startswith(">"):
-        escaped = "\\" + escaped  # not a block quote
-    return escaped
 
 
 def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> str:

@@ -11,7 +11,7 @@ what is accepted.
 The access log never shows query strings or referrers: those can carry
 patient ids, and tokens travel in headers that are never logged. Every line
 gunicorn logs, and the error page it sends for a request it refuses itself,
-goes through `cdshooks.gunicorn_log.RedactingLogger`: tokens redacted, control
+goes through `cdshooks.web.gunicorn_log.RedactingLogger`: tokens redacted, control
 characters escaped (a path with `%0D%0A` cannot forge a log line).
 """
 
@@ -64,7 +64,7 @@ def options(
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         # Named, not imported: this module must load where gunicorn is not installed.
-        "logger_class": "cdshooks.gunicorn_log.RedactingLogger",
+        "logger_class": "cdshooks.web.gunicorn_log.RedactingLogger",
         # The app reads its own settings from the environment; no need to share state.
         "preload_app": False,
         # gunicorn >= 23's control socket sits in $HOME: absent in containers, shared by

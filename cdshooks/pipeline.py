@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cdshooks import cards, engine
+from cdshooks import cards
+from cdshooks.clinical import engine
 from cdshooks.config import Settings
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import gather

@@ -184,7 +184,7 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
     """Validate a parsed JSON body for a service bound to `expected_hook`.
 
     Sizes (draft order count, nesting, id lengths) are checked before this, by
-    `cdshooks.security.limits.check_limits`.
+    `cdshooks.web.limits.check_limits`.
     """
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")

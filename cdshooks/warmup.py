@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import gc
 
-from cdshooks import cards, engine
+from cdshooks import cards
+from cdshooks.clinical import engine
 from cdshooks.fhir_validation import validate_resource
 from cdshooks.terminology import lookup
 

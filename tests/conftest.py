@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cdshooks.config import Settings
 
-TEST_NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+TEST_NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ observations, conditions, immunizations, allergies, administrations.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-AS_OF = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 PATIENT_ID = "p-mda5"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

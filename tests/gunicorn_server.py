@@ -68,7 +68,7 @@ class GunicornServer:
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "GunicornServer":
+    def start(self) -> GunicornServer:
         with open(self.log_path, "wb") as log:
             self._process = subprocess.Popen(
                 self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -117,7 +117,7 @@ class GunicornServer:
             while True:
                 try:
                     piece = sock.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     raise AssertionError(f"no complete answer within {timeout} s: {bytes(received)!r}") from None
                 except ConnectionResetError:
                     break

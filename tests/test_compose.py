@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from cdshooks import cli
+from cdshooks.cli import commands as cli
 from cdshooks.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -87,7 +87,7 @@ def test_replay_from_another_folder_gives_the_expected_cards(installed):
 ALL_SCENARIOS = """
 import json, sys
 from pathlib import Path
-from cdshooks.replay import card_topics, load_scenario, send_in_process
+from cdshooks.cli.replay import card_topics, load_scenario, send_in_process
 result = {}
 for path in sorted(Path(sys.argv[1]).glob("*/scenario.json")):
     s = load_scenario(path)

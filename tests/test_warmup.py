@@ -2,7 +2,8 @@
 
 import gc
 
-from cdshooks import cards, engine, gunicorn_conf
+from cdshooks import cards, gunicorn_conf
+from cdshooks.clinical import engine
 from cdshooks.terminology import lookup
 from cdshooks.warmup import GC_THRESHOLD, prepare_for_serving
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from cdshooks.clinical import dosing, labs
+from cdshooks.clinical import labs
+from cdshooks.clinical.dosing import daily_dose as dosing
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.elements import names
 from cdshooks.data.record import MedicationOrder, PatientRecord

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cdshooks.clinical import dosing, labs, tofacitinib
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.dosing import daily_dose as dosing
 from cdshooks.data.record import MedicationOrder, PatientRecord
 
 

@@ -15,9 +15,9 @@ import orjson
 from flask import g, request
 from werkzeug.exceptions import ClientDisconnected
 
-from cdshooks.security.limits import JSONTooDeep, check_limits, loads_within_depth, too_deep
 from cdshooks.web.context import current_settings
 from cdshooks.web.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from cdshooks.web.limits import JSONTooDeep, check_limits, loads_within_depth, too_deep
 
 _MISSING = object()
 

@@ -52,7 +52,7 @@ class NotReady(Exception):
 
 
 def _trusted_issuers_usable() -> None:
-    from cdshooks.security import TRUST_PROBLEM_KEY
+    from cdshooks.web.auth import TRUST_PROBLEM_KEY
 
     problem = current_app.extensions.get(TRUST_PROBLEM_KEY)
     if problem:

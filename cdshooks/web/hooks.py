@@ -5,11 +5,11 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Response
 
-from cdshooks import request_log
 from cdshooks.data.gather import DataUnavailable
 from cdshooks.pipeline import evaluation_time, run_hook
 from cdshooks.protocol import EVALUATION_TIME_HEADER, InvalidRequest, parse_hook_request
 from cdshooks.services import SERVICES, Service
+from cdshooks.web import request_log
 from cdshooks.web.body import json_body
 from cdshooks.web.context import current_settings
 from cdshooks.web.errors import BadRequest, NotFound, PreconditionFailed

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import cdshooks
-
 from cdshooks.services import observation_codes
 from tests import fixturekit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -144,9 +144,9 @@ def test_a_failing_write_leaves_nothing_half_written(tmp_path):
     store = FeedbackStore(tmp_path / "fb.sqlite3")
     good, second = parse_feedback({"feedback": [ACCEPTED, OVERRIDDEN_SPEC]})
     with pytest.raises(sqlite3.IntegrityError):
-        store.record("tofacitinib-order-select", [good, replace(second, card=None)], datetime.now(timezone.utc))
+        store.record("tofacitinib-order-select", [good, replace(second, card=None)], datetime.now(UTC))
     assert store.entries() == []
-    store.record("tofacitinib-order-select", [good], datetime.now(timezone.utc))
+    store.record("tofacitinib-order-select", [good], datetime.now(UTC))
     assert len(store.entries()) == 1
 
 
@@ -180,7 +180,7 @@ def test_a_later_outcome_for_the_same_card_is_a_new_entry(client, settings):
 def test_store_reports_only_new_entries(tmp_path):
     store = FeedbackStore(tmp_path / "f.sqlite3")
     entries = parse_feedback({"feedback": [ACCEPTED, OVERRIDDEN_SPEC]})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert store.record("s", entries, now) == 2
     assert store.record("s", entries, now) == 0
 

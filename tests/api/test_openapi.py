@@ -312,7 +312,7 @@ def test_ids_at_the_whitespace_edges_get_the_same_verdict_everywhere(client, fie
 
 def test_the_document_states_the_default_limits():
     from cdshooks.config import Settings
-    from cdshooks.security.limits import MAX_COMMENT_LENGTH
+    from cdshooks.web.limits import MAX_COMMENT_LENGTH
 
     s, schemas = Settings(), document()["components"]["schemas"]
     ids = [schemas["HookRequest"]["properties"]["hookInstance"],

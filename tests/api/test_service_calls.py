@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import io
+from datetime import UTC
 
 import orjson
 import pytest
 
-from cdshooks.security import limits
+from cdshooks.web import limits
 from tests import fixturekit as k
 from tests.conformance import check_response
 
@@ -258,7 +259,7 @@ def test_a_body_longer_than_its_content_length_is_read_to_the_declared_length(cl
 
 
 def test_a_hook_response_reports_its_evaluation_time(client, make_app):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from cdshooks.protocol import EVALUATION_TIME_HEADER
 
@@ -267,7 +268,7 @@ def test_a_hook_response_reports_its_evaluation_time(client, make_app):
     assert resp.headers[EVALUATION_TIME_HEADER] == "2026-01-15T12:00:00Z"  # the test settings' now
     cors = client.post(VIEW, json=k.patient_view(), headers={"Origin": "https://sandbox.cds-hooks.org"})
     assert "x-cds-evaluation-time" in cors.headers["Access-Control-Expose-Headers"]  # a browser may read it
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     on_the_clock = make_app(now=None).test_client().post(VIEW, json=k.patient_view())
     evaluated = datetime.fromisoformat(on_the_clock.headers[EVALUATION_TIME_HEADER].replace("Z", "+00:00"))
-    assert before <= evaluated <= datetime.now(timezone.utc)
+    assert before <= evaluated <= datetime.now(UTC)

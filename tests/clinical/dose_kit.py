@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdshooks import engine
+from cdshooks.clinical import engine
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from cdshooks.data import parsers
 from cdshooks.data.record import PatientRecord

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cdshooks.clinical.dosing import daily_dose
+from cdshooks.clinical.dosing.daily_dose import daily_dose
 from cdshooks.data.record import MedicationOrder
 
 GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from cdshooks.clinical import regimens as rg
-from cdshooks.clinical.dosing import daily_dose
-from cdshooks.clinical.draft_update import update_action, updated_draft
+from cdshooks.clinical.dosing import regimens as rg
+from cdshooks.clinical.dosing.daily_dose import daily_dose
+from cdshooks.clinical.suggestions.draft_update import update_action, updated_draft
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as T
 from cdshooks.data import parsers
 from cdshooks.fhir_validation import validate_resource

@@ -1,13 +1,13 @@
 """Consecutive dosage steps (different `sequence`): the step in force now, else the first; never summed."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from cdshooks.clinical.dosing import daily_dose
+from cdshooks.clinical.dosing.daily_dose import daily_dose
 from cdshooks.data.record import MedicationOrder
 
-AUTHORED = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+AUTHORED = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
 def order(*instructions, authored=AUTHORED):
@@ -30,7 +30,7 @@ def step(seq, mg, *, per_day=1, days=None, start=None, end=None):
 
 
 def at(day):
-    return datetime(2026, 1, day, 12, 0, tzinfo=timezone.utc)
+    return datetime(2026, 1, day, 12, 0, tzinfo=UTC)
 
 
 TAPER_BY_DURATION = (step(1, 40, days=7), step(2, 20, days=7), step(3, 10, days=14))
@@ -50,8 +50,8 @@ def test_without_now_the_first_step():
 
 
 def test_after_the_last_step_or_before_the_first_the_first_step():
-    assert daily_dose(order(*TAPER_BY_DURATION), now=datetime(2026, 3, 1, tzinfo=timezone.utc)).mg_per_day == 40
-    assert daily_dose(order(*TAPER_BY_DURATION), now=datetime(2025, 12, 1, tzinfo=timezone.utc)).mg_per_day == 40
+    assert daily_dose(order(*TAPER_BY_DURATION), now=datetime(2026, 3, 1, tzinfo=UTC)).mg_per_day == 40
+    assert daily_dose(order(*TAPER_BY_DURATION), now=datetime(2025, 12, 1, tzinfo=UTC)).mg_per_day == 40
 
 
 def test_boundsperiod_dates_each_step():
@@ -62,7 +62,7 @@ def test_boundsperiod_dates_each_step():
     assert daily_dose(o, now=at(10)).mg_per_day == 20
     assert daily_dose(o, now=at(20)).mg_per_day == 10
     # the end date of a period covers that whole day
-    assert daily_dose(o, now=datetime(2026, 1, 14, 23, 0, tzinfo=timezone.utc)).mg_per_day == 20
+    assert daily_dose(o, now=datetime(2026, 1, 14, 23, 0, tzinfo=UTC)).mg_per_day == 20
 
 
 def test_open_ended_last_step_is_in_force_after_the_others():

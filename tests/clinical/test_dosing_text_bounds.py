@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from cdshooks.clinical import dose_text
-from cdshooks.clinical.dosing import daily_dose
+from cdshooks.clinical.dosing import sig_text as dose_text
+from cdshooks.clinical.dosing.daily_dose import daily_dose
 from cdshooks.data.record import MedicationOrder
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cdshooks.clinical import regimens
+from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from cdshooks.data.record import MedicationOrder
 

@@ -1,13 +1,13 @@
 """Lab results: selection by test, ordering, windows, presence reading."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from cdshooks.clinical import labs
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 
-NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 
@@ -147,16 +147,16 @@ def test_a_result_without_any_value_is_not_the_newest_result():
 
 
 def test_days_between_counts_utc_calendar_days_whatever_the_offset():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from cdshooks.clinical.labs import days_between
 
-    now = datetime(2026, 1, 15, 0, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 15, 0, 30, tzinfo=UTC)
     plus_one = timezone(timedelta(hours=1))
     # 00:30 on the 15th at +01:00 is still the 14th in UTC.
     assert days_between(datetime(2026, 1, 15, 0, 30, tzinfo=plus_one), now) == 1
-    assert days_between(datetime(2026, 1, 14, 23, 59, tzinfo=timezone.utc), now) == 1
-    assert days_between(datetime(2026, 1, 15, 0, 0, tzinfo=timezone.utc), now) == 0
+    assert days_between(datetime(2026, 1, 14, 23, 59, tzinfo=UTC), now) == 1
+    assert days_between(datetime(2026, 1, 15, 0, 0, tzinfo=UTC), now) == 0
     minus_five = timezone(timedelta(hours=-5))
     assert days_between(datetime(2026, 1, 14, 20, 0, tzinfo=minus_five), now) == 0  # 01:00Z on the 15th
 

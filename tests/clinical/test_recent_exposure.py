@@ -175,8 +175,8 @@ def test_an_administration_never_counts_for_the_other_classes():
 
 
 def test_ddi_rituximab_card_on_a_tofacitinib_draft_names_the_administration():
-    from cdshooks import cards, engine
-
+    from cdshooks import cards
+    from cdshooks.clinical import engine
     record = _given(_rtx_given(120), drafts=[k.tofacitinib_draft()], resources=k.base_resources())
     [f] = [f for f in engine.evaluate(record, "order-select", DEFAULT_THRESHOLDS) if f.topic == "ddi-rituximab"]
     detail = cards.render_card(f)["detail"]
@@ -185,15 +185,15 @@ def test_ddi_rituximab_card_on_a_tofacitinib_draft_names_the_administration():
 
 
 def test_ddi_rituximab_on_patient_view_from_an_administration():
-    from cdshooks import engine
+    from cdshooks.clinical import engine
 
     record = _given(_rtx_given(120), resources=k.base_resources(on_tofacitinib=True))
     assert "ddi-rituximab" in {f.topic for f in engine.evaluate(record, "patient-view", DEFAULT_THRESHOLDS)}
 
 
 def _triple_card(hook: str, unavailable: frozenset[str]):
-    from cdshooks import cards, engine
-
+    from cdshooks import cards
+    from cdshooks.clinical import engine
     if hook == "patient-view":
         resources, drafts = k.base_resources(on_tofacitinib=True), []
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cdshooks.clinical import regimens as rg
+from cdshooks.clinical.dosing import regimens as rg
 from cdshooks.data import parsers
 from cdshooks.fhir_validation import validate_resource
 from tests import fixturekit as k
@@ -25,7 +25,7 @@ def test_band_topics():
 def test_thresholds_come_from_configuration():
     from dataclasses import replace
 
-    from cdshooks import engine
+    from cdshooks.clinical import engine
 
     rec = record(drafts=[D()])
     strict = replace(k_thresholds(), dose_guidance_max_mg_day=5.0)

@@ -1,11 +1,11 @@
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
 from cdshooks.terminology.lookup import RXNORM
 
-NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 
 def order(names=(), codes=(), status="active", authored=None, draft=False, oid="m1"):
@@ -42,11 +42,11 @@ def test_other_drug_is_not_tofacitinib():
 
 
 def test_start_date_is_earliest_counted_order_and_renewal_does_not_restart():
-    first = order(names=["tofacitinib 5 mg"], status="completed", authored=datetime(2025, 6, 1, tzinfo=timezone.utc), oid="a")
-    renewal = order(names=["tofacitinib 5 mg"], authored=datetime(2025, 12, 1, tzinfo=timezone.utc), oid="b")
-    stopped = order(names=["tofacitinib 5 mg"], status="stopped", authored=datetime(2024, 1, 1, tzinfo=timezone.utc), oid="c")
+    first = order(names=["tofacitinib 5 mg"], status="completed", authored=datetime(2025, 6, 1, tzinfo=UTC), oid="a")
+    renewal = order(names=["tofacitinib 5 mg"], authored=datetime(2025, 12, 1, tzinfo=UTC), oid="b")
+    stopped = order(names=["tofacitinib 5 mg"], status="stopped", authored=datetime(2024, 1, 1, tzinfo=UTC), oid="c")
     rec = PatientRecord(patient_id="p", now=NOW, medications=(first, renewal, stopped))
-    assert tofa.start_date(rec) == datetime(2025, 6, 1, tzinfo=timezone.utc)
+    assert tofa.start_date(rec) == datetime(2025, 6, 1, tzinfo=UTC)
     assert not tofa.is_new_start(rec) and tofa.in_context(rec)
 
 

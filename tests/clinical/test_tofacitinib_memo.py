@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.data.record import PatientRecord
-from tests.clinical.records import NOW, med, tofa as tofa_order
+from tests.clinical.records import NOW, med
+from tests.clinical.records import tofa as tofa_order
 
 
 def test_record_orders_are_the_tofacitinib_orders_in_record_order():

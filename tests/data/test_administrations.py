@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from cdshooks.cli.validate import query_filters
 from cdshooks.config import Settings
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import Gathered, gather
 from cdshooks.data.parsers import Unreadable, medication_administration
 from cdshooks.services import REQUIRED_PREFETCH, prefetch_templates
-from cdshooks.validate import query_filters
 from tests import fixturekit as k
 
 NOW = k.AS_OF
@@ -82,7 +82,7 @@ def test_r5_occurence_and_codeable_reference():
          "medication": {"concept": {"text": "rituximab"}}, "subject": {"reference": f"Patient/{k.PATIENT_ID}"},
          "occurenceDateTime": "2025-09-15"}
     a = _read(r)
-    assert a.names == ("rituximab",) and a.given == datetime(2025, 9, 15, tzinfo=timezone.utc)
+    assert a.names == ("rituximab",) and a.given == datetime(2025, 9, 15, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("status, kept", [

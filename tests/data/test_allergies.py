@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from cdshooks.services import REQUIRED_PREFETCH, prefetch_templates
 from tests import fixturekit as k
 
 BASE = "https://fhir.example.org/r4"
-NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 SNOMED = "http://snomed.info/sct"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from cdshooks.data.builder import build_record
 from cdshooks.data.gather import Gathered
 from cdshooks.data.record import Coding
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
 SUBJECT = {"reference": "Patient/p1"}
@@ -51,7 +51,7 @@ def test_medication_request_fields():
     r = record(medications=[med_request(authoredOn="2025-12-01T09:00:00Z", dosageInstruction=[{"text": "5 mg BID"}])])
     (m,) = r.medications
     assert (m.id, m.status, m.intent) == ("m1", "active", "order")
-    assert m.authored_on == datetime(2025, 12, 1, 9, tzinfo=timezone.utc)
+    assert m.authored_on == datetime(2025, 12, 1, 9, tzinfo=UTC)
     assert m.codings == (Coding(RXNORM, "1357536", "tofacitinib 5 MG Oral Tablet"),)
     assert m.names == ("Xeljanz 5 mg tablet", "tofacitinib 5 MG Oral Tablet")
     assert m.dosage_instructions == ({"text": "5 mg BID"},)
@@ -63,7 +63,7 @@ def test_date_only_authored_on_and_single_object_arrays():
     m = med_request(authoredOn="2025-12-01", dosageInstruction={"text": "one daily"},
                     reasonCode={"text": "ILD"}, category={"text": "outpatient"})
     (order,) = record(medications=[m]).medications
-    assert order.authored_on == datetime(2025, 12, 1, tzinfo=timezone.utc)
+    assert order.authored_on == datetime(2025, 12, 1, tzinfo=UTC)
     assert order.dosage_instructions == ({"text": "one daily"},)
 
 
@@ -154,7 +154,7 @@ def test_observations_newest_first_with_every_effective_shape():
         obs("issued", issued="2026-01-12T00:00:00+01:00"),
     ])
     assert [o.id for o in r.observations] == ["issued", "period", "dt", "instant", "undated"]
-    assert r.observations[1].effective == datetime(2026, 1, 10, 8, tzinfo=timezone.utc)
+    assert r.observations[1].effective == datetime(2026, 1, 10, 8, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "registered"])
@@ -234,7 +234,7 @@ def test_condition_filtering():
     assert [c.id for c in r.conditions] == ["active", "relapse", "recurrence", "unstated"]
     first = r.conditions[0]
     assert (first.text, first.clinical_status, first.verification_status) == ("ILD", "active", "confirmed")
-    assert first.onset == datetime(2025, 6, 1, tzinfo=timezone.utc)
+    assert first.onset == datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def test_stu3_plain_code_clinical_status():
@@ -251,7 +251,7 @@ def test_immunization_filtering():
 
     r = record(immunizations=[imm("ok", "completed"), imm("err", "entered-in-error"), imm("no", "not-done")])
     assert [(v.id, v.text) for v in r.immunizations] == [("ok", "Shingrix")]
-    assert r.immunizations[0].occurrence == datetime(2025, 3, 1, tzinfo=timezone.utc)
+    assert r.immunizations[0].occurrence == datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def test_an_immunization_names_its_patient_in_patient_not_subject():
@@ -348,7 +348,7 @@ def test_a_vaccine_drafted_as_an_immunization_is_read_as_a_draft_order():
         patient_id="p",
         draft_orders=[imm, broken],
         selections=["Immunization/v1"],
-        now=datetime(2026, 1, 15, tzinfo=timezone.utc),
+        now=datetime(2026, 1, 15, tzinfo=UTC),
     )
     [draft] = record.drafts
     assert draft.is_draft and draft.status == "draft" and draft.selected

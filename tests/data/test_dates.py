@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from cdshooks.data.dates import parse_datetime, parse_partial_date, period_start
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

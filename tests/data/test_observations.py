@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,10 +11,10 @@ from cdshooks.clinical import labs
 from cdshooks.data import observations as observations_module
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import Gathered
-from cdshooks.data.observations import ObservationIndex, group_of, group_key
+from cdshooks.data.observations import ObservationIndex, group_key, group_of
 from cdshooks.data.parsers import Unreadable, lab_result, read_lab
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 LOINC = "http://loinc.org"
 SUBJECT = {"reference": "Patient/p1"}
 

@@ -17,11 +17,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from cdshooks.fixture_upload import transaction
+from cdshooks.cli.fixture_upload import transaction
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "fhir-server.mjs"
@@ -75,7 +75,7 @@ class FhirServer:
         self.base_url = ""
         self._process: subprocess.Popen[str] | None = None
 
-    def start(self) -> "FhirServer":
+    def start(self) -> FhirServer:
         install()
         self._process = subprocess.Popen(
             ["node", str(SCRIPT), "0"],

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class LoopbackServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server.requests.append((self.path, "Authorization" in self.headers))
                 answer = server.answer_for(self.path)
                 if answer.delay_seconds:
@@ -65,7 +65,7 @@ class LoopbackServer:
         return Answer(404, {"resourceType": "OperationOutcome",
                             "issue": [{"severity": "error", "code": "not-found"}]})
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         self._thread.start()
         return self
 

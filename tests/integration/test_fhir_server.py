@@ -6,9 +6,9 @@ import urllib.error
 
 import pytest
 
+from cdshooks.cli.fixture_upload import namespaced, server_resources
 from cdshooks.services import prefetch_templates
 from tests import fixturekit as k
-from cdshooks.fixture_upload import namespaced, server_resources
 
 pytestmark = pytest.mark.integration
 

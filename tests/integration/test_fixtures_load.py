@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cdshooks import cli
+from cdshooks.cli import commands as cli
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -1,6 +1,6 @@
 """Every fixture scenario, its data on a real FHIR server and no prefetch: the same cards.
 
-Each scenario is loaded as a patient of its own (`cdshooks.fixture_upload`),
+Each scenario is loaded as a patient of its own (`cdshooks.cli.fixture_upload`),
 then the hook is called twice through the app: once with the prefetch, once
 with `fhirServer` pointing at the server (allowlisted) and no prefetch, as the
 CDS Hooks sandbox and EHRs that do not prefetch would call it.
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cdshooks.app import create_app
-from cdshooks.fixture_upload import namespaced, scenario_files, server_resources
+from cdshooks.cli.fixture_upload import namespaced, scenario_files, server_resources
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -12,8 +12,8 @@ import pytest
 from gunicorn.config import Config
 
 from cdshooks import gunicorn_conf
-from cdshooks.gunicorn_log import RedactingLogger, write_error
 from cdshooks.security.redact import clean, escape_control, has_token, redact
+from cdshooks.web.gunicorn_log import RedactingLogger, write_error
 
 JWT = "eyJhbGciOiJFUzM4NCIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL2VociJ9.MEUCIQDx3_Yv2-sig"
 

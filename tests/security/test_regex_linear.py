@@ -35,21 +35,27 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import cdshooks
-from cdshooks import cards, protocol, request_log
-from cdshooks.clinical import dosing, glucocorticoids, interacting_drugs, labs, risk_factors, tofacitinib
+from cdshooks import protocol
+from cdshooks.clinical import glucocorticoids, interacting_drugs, labs, risk_factors, tofacitinib
+from cdshooks.clinical.dosing import daily_dose as dosing
 from cdshooks.data import dates, elements, gather, parsers
 from cdshooks.data.record import Coding, LabResult, MedicationOrder, PatientRecord, Problem
+from cdshooks.markdown import escape_markdown
 from cdshooks.memo import BoundedMemo
 from cdshooks.terminology import lookup, units
+from cdshooks.web import request_log
 
 SIZE = 100_000
 FACTOR = 3000
@@ -57,14 +63,14 @@ FLOOR_SECONDS = 0.050
 TRIES = 3  # the best of up to three runs counts (the first run within budget ends it)
 
 PACKAGE = Path(cdshooks.__file__).resolve().parent
-NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LOINC = "http://loinc.org"
 
 # Every module of the package that uses `re`. Client-facing: client text reaches a
 # pattern (each has cases below). The others read only the operator's own files.
 CLIENT_FACING = {
-    "cdshooks.cards": "values from input escaped into card Markdown",
-    "cdshooks.clinical.dose_text": "dosage text, patientInstruction, timing.code",
+    "cdshooks.markdown": "values from input escaped into card Markdown",
+    "cdshooks.clinical.dosing.sig_text": "dosage text, patientInstruction, timing.code",
     "cdshooks.clinical.glucocorticoids": "medication names and routes",
     "cdshooks.clinical.interacting_drugs": "medication names and routes",
     "cdshooks.clinical.labs": "Observation value texts",
@@ -74,7 +80,7 @@ CLIENT_FACING = {
     "cdshooks.data.elements": "numbers sent as strings (valueQuantity.value, valueString)",
     "cdshooks.data.gather": "context values put into prefetch queries",
     "cdshooks.protocol": "context.userId, context.selections",
-    "cdshooks.request_log": "hook, hookInstance and service ids written to the log",
+    "cdshooks.web.request_log": "hook, hookInstance and service ids written to the log",
     "cdshooks.terminology.lookup": "every name matched against a value set",
     "cdshooks.terminology.units": "valueQuantity.unit and .code",
     "cdshooks.clinical.rules.pregnancy": "pregnancy status answer texts and displays",
@@ -82,12 +88,12 @@ CLIENT_FACING = {
     "cdshooks.security.redact": "request lines and headers gunicorn logs",
 }
 NOT_CLIENT_FACING = {
-    "cdshooks.date_roll": "dates of fixture files, rolled by replay",
-    "cdshooks.fixture_upload": "fixture files loaded onto a FHIR server",
-    "cdshooks.scaffold": "the folder name given to `fixtures new`",
-    "cdshooks.devfhir": "the local development FHIR server (loopback only, the developer's own fixtures)",
-    "cdshooks.replay": "the operator's fixture files and the server's answers to them",
-    "cdshooks.replay_view": "the operator's terminal output of a replay",
+    "cdshooks.cli.date_roll": "dates of fixture files, rolled by replay",
+    "cdshooks.cli.fixture_upload": "fixture files loaded onto a FHIR server",
+    "cdshooks.cli.scaffold": "the folder name given to `fixtures new`",
+    "cdshooks.cli.devfhir": "the local development FHIR server (loopback only, the developer's own fixtures)",
+    "cdshooks.cli.replay": "the operator's fixture files and the server's answers to them",
+    "cdshooks.cli.replay_view": "the operator's terminal output of a replay",
 }
 
 
@@ -236,7 +242,7 @@ def smoking_and_conditions(s: str) -> Any:
 
 
 def markdown(s: str) -> Any:
-    return cards.escape_markdown(s)
+    return escape_markdown(s)
 
 
 def date(s: str) -> Any:
@@ -308,7 +314,7 @@ CASES = [
     Case("cdshooks.terminology.lookup", every_value_set, (
         _repeat("no "), _repeat(" ", "coronary"), _repeat("-", "ex"), _repeat("a", "inhal"),
     )),
-    Case("cdshooks.clinical.dose_text", sig, (
+    Case("cdshooks.clinical.dosing.sig_text", sig, (
         _repeat("1 ("), _repeat("every "), _repeat("q."), _repeat("1/"), _repeat("1-"), _repeat(" ", "2 (two"),
     )),
     Case("cdshooks.clinical.labs", cmv_text, (_repeat("no "), _repeat(" ", "not"), _repeat("a-", "no "), _repeat(";"))),
@@ -316,13 +322,13 @@ CASES = [
     Case("cdshooks.clinical.labs", tst_induration, (_repeat(" ", "7"), _repeat("1.1"))),
     Case("cdshooks.clinical.risk_factors", smoking_and_conditions, (_repeat(" ", "never"), _repeat("- ", "non"))),
     Case("cdshooks.clinical.interacting_drugs", local_preparation, (_repeat(" ", "eye"),)),
-    Case("cdshooks.cards", markdown, (_repeat("&"), _repeat("a", "&"), _repeat("<"), _repeat("&#1"))),
+    Case("cdshooks.markdown", markdown, (_repeat("&"), _repeat("a", "&"), _repeat("<"), _repeat("&#1"))),
     Case("cdshooks.data.dates", date, (
         _repeat("1", "2024-01-01T00:00:00."), _repeat("1", "2024-01-01T00:00:00.123456"), _repeat("-", "2024"),
     )),
     Case("cdshooks.data.gather", prefetch_token, (_repeat("a", "Patient/"), _repeat("/"))),
     Case("cdshooks.protocol", hook_request, (_repeat("a", "P"), _repeat("x", "Practitioner/"), _repeat("/"))),
-    Case("cdshooks.request_log", log_field, (_repeat("a"), _repeat(":"))),
+    Case("cdshooks.web.request_log", log_field, (_repeat("a"), _repeat(":"))),
 ]
 
 

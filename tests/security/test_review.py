@@ -19,7 +19,7 @@ import requests
 import responses
 
 from tests import fixturekit as k
-from tests.security.conftest import BASE_URL, ISS, assert_no_token_material, bearer, claims, sign, write_issuers
+from tests.jwt_kit import BASE_URL, ISS, assert_no_token_material, bearer, claims, sign, write_issuers
 
 SELECT = "/cds-services/tofacitinib-order-select"
 HTML = re.compile(r"<\s*/?\s*[a-zA-Z]")  # the start of any HTML tag
@@ -178,7 +178,7 @@ class _FakeFhir(BaseHTTPRequestHandler):
 
     seen: list[tuple[str, str | None]] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.seen.append((self.path, self.headers.get("Authorization")))
         resources = k.base_resources()
         rtype = self.path.split("/fhir/", 1)[1].split("?")[0].split("/")[0]

@@ -13,7 +13,7 @@ import pytest
 import responses
 from cryptography.hazmat.primitives import serialization
 
-from tests.security.conftest import (
+from tests.jwt_kit import (
     BASE_URL,
     ISS,
     JWKS_URL,
@@ -284,7 +284,7 @@ def test_preflight_and_health_need_no_token(make_auth_app):
 
 
 def test_sandbox_issuer_is_trusted_only_when_asked(make_auth_app, caplog):
-    from cdshooks.security import VERIFIER_KEY
+    from cdshooks.web.auth import VERIFIER_KEY
 
     app = make_auth_app(trusted_issuers_file=None, trust_sandbox=True)
     assert "private key is public" in caplog.text

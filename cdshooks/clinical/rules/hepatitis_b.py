@@ -12,15 +12,15 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from cdshooks.clinical import labs, tofacitinib
-from cdshooks.clinical.card_text import bullets, sentence
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.interacting_drugs import find, match
 from cdshooks.clinical.labs import Result
-from cdshooks.clinical.suggested_orders import order_labs
+from cdshooks.clinical.suggestions.new_orders import order_labs
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import bullets, sentence
 
 _GIVEN = frozenset({"active", "completed", "on-hold"})  # IVIG orders that say it was (being) given
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cdshooks.clinical import cmv, labs, tofacitinib
-from cdshooks.clinical.card_text import bullets, sentence, table
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.glucocorticoids import exposure
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggested_orders import atovaquone_request, order_labs, tmp_smx_request
+from cdshooks.clinical.suggestions.new_orders import atovaquone_request, order_labs, tmp_smx_request
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import Allergy, PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import bullets, sentence, table
 from cdshooks.terminology import lookup
 
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from cdshooks.cards import Markdown, escape_markdown, phrases
-from cdshooks.clinical import labs, regimens, tofacitinib
-from cdshooks.clinical.dose_findings import and_list, bullet_list, describe, order_facts, reduction_finding
+from cdshooks.cards import phrases
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.dosing import regimens
+from cdshooks.clinical.dosing.resume_regimen import reduction_reasons
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Action, Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import (
     CLASSES,
@@ -29,11 +31,11 @@ from cdshooks.clinical.interacting_drugs import (
     tofacitinib_orders,
 )
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.reduced_order import agent_class, reduced_tofacitinib_orders
-from cdshooks.clinical.resume_regimen import reduction_reasons
+from cdshooks.clinical.suggestions.dose_choices import and_list, bullet_list, describe, order_facts, reduction_finding
+from cdshooks.clinical.suggestions.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder, PatientRecord, Vaccination
-from cdshooks.engine import rule
+from cdshooks.markdown import Markdown, escape_markdown
 from cdshooks.terminology import lookup
 
 # Classes whose drafted drug the card offers to remove (the catalog's "remove the draft").

@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cdshooks.clinical import labs, resume_regimen, tofacitinib
-from cdshooks.clinical.card_text import bullets, sentence
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.dosing import resume_regimen
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import bullets, sentence
 from cdshooks.terminology.units import cells_per_ul
 
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cdshooks.clinical import tofacitinib
-from cdshooks.clinical.card_text import table
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.monitoring_plan import LIPID_TESTS, plan
-from cdshooks.clinical.suggested_orders import order_labs, order_names, short_list
+from cdshooks.clinical.suggestions.new_orders import order_labs, order_names, short_list
 from cdshooks.clinical.therapy_status import is_renewal, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import table
 
 
 def monitoring_applies(record: PatientRecord, hook_is_patient_view: bool) -> bool:

@@ -35,9 +35,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cdshooks.cards import Markdown, escape_markdown
-from cdshooks.clinical import labs, regimens, tofacitinib
-from cdshooks.clinical.card_text import bullets, sentence
+from cdshooks.clinical import labs, tofacitinib
+from cdshooks.clinical.dosing import regimens
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.interacting_drugs import DrugHit, find
 from cdshooks.clinical.labs import Result
@@ -45,7 +45,7 @@ from cdshooks.clinical.problem_list import ProblemMatch, matching
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import Markdown, bullets, escape_markdown, sentence
 from cdshooks.terminology import lookup
 
 TOPIC = "pregnancy-lactation"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cdshooks.clinical import tofacitinib
-from cdshooks.clinical.card_text import bullets
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.risk_factors import cv_risk_factors, thrombosis_history
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import bullets
 
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")
 

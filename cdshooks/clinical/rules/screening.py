@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from cdshooks.cards import Markdown
 from cdshooks.clinical import labs, tofacitinib
-from cdshooks.clinical.card_text import bullets
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.intervals import months_as_days
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggested_orders import lab_short, lab_title, order_labs, order_names, short_list
+from cdshooks.clinical.suggestions.new_orders import lab_short, lab_title, order_labs, order_names, short_list
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
 from cdshooks.data.record import MedicationOrder, PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import Markdown, bullets
 from cdshooks.terminology import lookup
 
 ORDER_HOOKS = ("order-select", "order-sign")

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cdshooks.clinical import glucocorticoids, regimens, tofacitinib
-from cdshooks.clinical.card_text import bullets, sentence
-from cdshooks.clinical.draft_update import update_action
+from cdshooks.clinical import glucocorticoids, tofacitinib
+from cdshooks.clinical.dosing import regimens
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding, Suggestion
 from cdshooks.clinical.interacting_drugs import counts, find
 from cdshooks.clinical.problem_list import ProblemMatch, ever, matching
+from cdshooks.clinical.suggestions.draft_update import update_action
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.elements import codings, text
 from cdshooks.data.record import MedicationOrder, PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import bullets, sentence
 from cdshooks.terminology import lookup
 
 

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from datetime import date
 
 from cdshooks.clinical import cmv, labs, renal, tofacitinib
-from cdshooks.clinical.card_text import table
+from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.monitoring_plan import plan
 from cdshooks.clinical.therapy_status import regimen, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.engine import rule
+from cdshooks.markdown import table
 from cdshooks.terminology.units import cells_per_ul
 
 SHOWN_TESTS = (

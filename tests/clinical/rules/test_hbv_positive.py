@@ -1,6 +1,5 @@
 """hbv-positive: HBsAg positive (critical), anti-HBc positive with HBsAg negative or absent (warning)."""
 
-from datetime import date
 
 import pytest
 

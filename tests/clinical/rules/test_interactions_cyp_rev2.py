@@ -4,7 +4,7 @@ together with a strong CYP2C19 inhibitor (two drugs); a moderate CYP3A4 inhibito
 import pytest
 
 from cdshooks import cards
-from cdshooks.clinical.resume_regimen import reduction_reasons
+from cdshooks.clinical.dosing.resume_regimen import reduction_reasons
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics

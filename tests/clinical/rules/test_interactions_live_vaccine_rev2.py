@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 
 from cdshooks import cards
-from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from cdshooks.clinical.rules import interactions
+from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics
 

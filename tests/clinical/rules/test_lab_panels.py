@@ -5,7 +5,7 @@ from importlib import resources
 
 from cdshooks import cards
 from cdshooks.clinical.rules import monitoring, screening
-from cdshooks.clinical.suggested_orders import order_labs, orders_for
+from cdshooks.clinical.suggestions.new_orders import order_labs, orders_for
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
 from tests.card_kit import service_request_codes
 from tests.clinical.records import lab, record, tofa

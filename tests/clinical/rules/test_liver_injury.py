@@ -1,6 +1,5 @@
 """liver-injury: the newest ALT or AST within 90 days above 3 x the upper limit of normal (revision 2)."""
 
-from dataclasses import replace
 
 import pytest
 

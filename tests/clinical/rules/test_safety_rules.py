@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from cdshooks import cards, engine
+from cdshooks import cards
+from cdshooks.clinical import engine
 from cdshooks.clinical.rules import infection, lab_safety, risk_groups
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
 from tests.clinical.records import lab, med, problem, record, tofa

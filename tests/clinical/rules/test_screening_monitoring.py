@@ -134,7 +134,7 @@ def test_indeterminate_igra_is_not_a_negative_screen_and_the_card_says_so():
 
 def test_summaries_name_missing_labs_by_short_names_and_a_whole_lipid_panel_as_lipids():
     from cdshooks.clinical.monitoring_plan import LIPID_TESTS
-    from cdshooks.clinical.suggested_orders import short_list
+    from cdshooks.clinical.suggestions.new_orders import short_list
 
     assert short_list(["lymphocytes-absolute", "hemoglobin", *LIPID_TESTS], LIPID_TESTS) == "ALC, Hb, lipids"
     assert short_list(["alt", "ldl"], LIPID_TESTS) == "ALT, LDL"

@@ -5,8 +5,6 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import start_risks
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data import parsers
-from cdshooks.data.record import PatientRecord
 from tests import fixturekit as k
 from tests.clinical.dose_kit import record
 

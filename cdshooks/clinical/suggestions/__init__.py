@@ -1,0 +1,1 @@
+"""FHIR suggestions the cards offer: dose choices, the updated draft, reduced and new orders."""
