@@ -23,9 +23,20 @@ A template file `cards/<topic>.toml`:
     code = "specialist-decision"
     display = "Specialist decision documented"
 
+    [phrases]                          # sentences a rule picks with Phrase("preliminary")
+    preliminary = "The result is preliminary."
+    due = "Repeat by {due}."           # placeholders: the Phrase's facts, then the finding's
+
+    [tables]                           # header rows for Table("overdue", rows)
+    overdue = ["Test", "Due since", "Basis"]
+
 Placeholders are filled from `Finding.facts` (and a suggestion's facts for its
-label). Values are escaped so that no HTML from input data reaches a client;
-wrap pre-built Markdown in `Markdown` to insert it as is.
+label and action descriptions). A fact may be a `Phrase`, `Bullets`, `Table` or
+`Series` (cdshooks.clinical.findings), rendered here as Markdown in a detail and
+as one plain line in a summary; None renders as nothing, so an optional sentence
+disappears. Values are escaped so that no HTML from input data reaches a client.
+A `Phrase` key with a dot (`dose_notes.stacked`) names wording several cards
+share, in cards/_phrases.toml.
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ from string import Formatter
 from typing import Any
 
 from cdshooks.clinical.engine import failure_site
-from cdshooks.clinical.findings import INDICATOR_RANK, Finding, Suggestion
+from cdshooks.clinical.findings import INDICATOR_RANK, Bullets, Finding, Phrase, Series, Suggestion, Table
 from cdshooks.markdown import Markdown, escape_markdown
 
 TOPIC_SYSTEM = "urn:tofacitinib-cds:rule"
@@ -134,7 +145,9 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> str:
+def fill(
+    text: str, facts: Mapping[str, Any], *, markdown: bool, where: str, template: CardTemplate | None = None
+) -> str:
     """Fill `{name}` placeholders; a missing fact is a template error, not a blank."""
     out: list[str] = []
     for literal, field_name, spec, _conversion in Formatter().parse(text):
@@ -143,16 +156,74 @@ def fill(text: str, facts: Mapping[str, Any], *, markdown: bool, where: str) -> 
             continue
         if field_name not in facts:
             raise TemplateError(f"{where}: no value for placeholder {{{field_name}}}")
-        value = facts[field_name]
-        rendered = format(value, spec) if spec and not isinstance(value, str) else _display(value)
-        if markdown and not isinstance(value, Markdown):
-            # One line: a newline in input data must not open a Markdown block
-            # (heading, code block, list) inside the card.
-            rendered = escape_markdown(" ".join(rendered.split()))
-        elif not markdown:
-            rendered = " ".join(rendered.replace("<", "‹").replace(">", "›").split())  # noqa: RUF001
-        out.append(rendered)
+        out.append(_render(facts[field_name], spec or "", _Context(facts, markdown, where, template)))
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Context:
+    facts: Mapping[str, Any]
+    markdown: bool
+    where: str
+    template: CardTemplate | None
+
+
+def _render(value: Any, spec: str, ctx: _Context) -> str:
+    """One fact as card text: escaped for Markdown in a detail, tag-free in a summary; None is nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, Phrase):
+        where = f"{ctx.where}[phrases.{value.key}]"
+        return fill(_phrase_text(ctx.template, value.key, where), {**ctx.facts, **value.facts},
+                    markdown=ctx.markdown, where=where, template=ctx.template)
+    if isinstance(value, Bullets):
+        items = [r for r in (_render(i, "", ctx) for i in value.items) if r]
+        return "\n".join(f"- {r}" for r in items) if ctx.markdown else _joined(items, "semicolon")
+    if isinstance(value, Series):
+        return _joined([r for r in (_render(i, "", ctx) for i in value.items) if r], value.join)
+    if isinstance(value, Table):
+        return _table(value, ctx)
+    if isinstance(value, Markdown):
+        return value
+    rendered = format(value, spec) if spec and not isinstance(value, str) else _display(value)
+    if ctx.markdown:
+        # One line: a newline in input data must not open a Markdown block
+        # (heading, code block, list) inside the card.
+        return escape_markdown(" ".join(rendered.split()))
+    return " ".join(rendered.replace("<", "‹").replace(">", "›").split())  # noqa: RUF001
+
+
+def _phrase_text(t: CardTemplate | None, key: str, where: str) -> str:
+    """A card's own `[phrases]` entry, or `section.name` in cards/_phrases.toml."""
+    if "." in key:
+        section, _, name = key.partition(".")
+        text = phrases().get(section, {}).get(name)
+    else:
+        text = t.data.get("phrases", {}).get(key) if t else None
+    if not isinstance(text, str):
+        raise TemplateError(f"{where}: no such phrase")
+    return text
+
+
+def _joined(items: list[str], join: str) -> str:
+    words = phrases()["series"]
+    if join == "and" and len(items) > 1:
+        return words["separator"].join(items[:-1]) + words["and"] + items[-1]
+    return words.get(join, words["separator"]).join(items)
+
+
+def _table(value: Table, ctx: _Context) -> str:
+    rows = [[_render(cell, "", ctx) for cell in row] for row in value.rows]
+    if not rows:
+        return ""
+    if not ctx.markdown:
+        return _joined([", ".join(c for c in row if c) for row in rows], "semicolon")
+    headers = ctx.template.data.get("tables", {}).get(value.key) if ctx.template else None
+    if not isinstance(headers, list) or len(headers) != len(rows[0]):
+        raise TemplateError(f"{ctx.where}: no header row tables.{value.key} of {len(rows[0])} columns")
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(out)
 
 
 def render_card(finding: Finding) -> dict[str, Any]:
@@ -165,7 +236,7 @@ def render_card(finding: Finding) -> dict[str, Any]:
     indicator = finding.indicator or t.part(v, "indicator")
     if indicator not in INDICATORS:
         raise TemplateError(f"{where}: indicator {indicator!r}")
-    summary = fill(t.part(v, "summary"), finding.facts, markdown=False, where=where)
+    summary = fill(t.part(v, "summary"), finding.facts, markdown=False, where=where, template=t)
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1].rstrip() + "…"
     ev = evidence()
@@ -185,7 +256,7 @@ def render_card(finding: Finding) -> dict[str, Any]:
     }
     detail_t = t.part(v, "detail")
     if detail_t:
-        detail = fill(detail_t, finding.facts, markdown=True, where=where).strip()
+        detail = fill(detail_t, finding.facts, markdown=True, where=where, template=t).strip()
         if detail:
             card["detail"] = detail
     if finding.suggestions:
@@ -216,10 +287,12 @@ def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, vali
     spec = t.data.get("suggestions", {}).get(s.key)
     if spec is None:
         raise TemplateError(f"{where}: no such suggestion template")
-    label = fill(spec["label"], {**facts, **s.facts}, markdown=False, where=where)
+    facts = {**facts, **s.facts}
+    label = fill(spec["label"], facts, markdown=False, where=where, template=t)
     actions = []
     for a in s.actions:
-        action: dict[str, Any] = {"type": a.type, "description": a.description}
+        description = _render(a.description, "", _Context(facts, False, where, t))
+        action: dict[str, Any] = {"type": a.type, "description": description}
         if a.type == "delete":
             if not a.resource_id:
                 raise TemplateError(f"{where}: delete action without resourceId")

@@ -2,7 +2,10 @@
 
 Rules return Findings; `cdshooks.cards` renders them with the templates in
 `cards/`. A Finding carries facts (the values, dates and codes the rule used),
-never card wording.
+never card wording: where a rule chooses between sentences it names one with a
+`Phrase` (its text is in the card's `[phrases]` table), and where it has several
+values it hands them over as `Bullets`, a `Table` or a `Series`; `cdshooks.cards`
+decides how they look (Markdown in a detail, plain text in a summary).
 """
 
 from __future__ import annotations
@@ -18,11 +21,48 @@ INDICATOR_RANK: Mapping[str, int] = {"critical": 0, "warning": 1, "info": 2}
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A sentence named by `key` in the card's `[phrases]` (else in cards/_phrases.toml).
+
+    Its placeholders are filled from `facts`, then from the finding's facts.
+    """
+
+    key: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bullets:
+    """A list of values (strings or Phrases), one bullet each; empty, it renders as nothing."""
+
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of values under the header row named `key` in the card's `[tables]`; empty, nothing."""
+
+    key: str
+    rows: tuple[tuple[Any, ...], ...]
+
+
+SeriesJoin = Literal["and", "or", "semicolon", "space"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """Values in one line: "a, b and c" (and), "a or b" (or), "a; b" (semicolon), "a b" (space)."""
+
+    items: tuple[Any, ...]
+    join: SeriesJoin = "and"
+
+
+@dataclass(frozen=True)
 class Action:
     """One FHIR change in a suggestion; `resource` is a complete R4 resource (JSON)."""
 
     type: ActionType
-    description: str
+    description: str | Phrase
     resource: Mapping[str, Any] | None = None
     resource_id: str | None = None  # for delete: "MedicationRequest/123"
 

@@ -1,0 +1,149 @@
+"""Wording a rule picks by name (Phrase) and values it hands over as lists or tables, rendered by cards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdshooks import cards
+from cdshooks.clinical.findings import Action, Bullets, Finding, Phrase, Series, Suggestion, Table
+
+EVIDENCE = """
+[USPI]
+label = "Prescribing information"
+url = "https://example.org/uspi"
+"""
+
+SHARED = """
+[notes]
+shared = "Said by several cards about {drug}."
+
+[series]
+separator = ", "
+and = " and "
+or = " or "
+semicolon = "; "
+space = " "
+"""
+
+CARD = """
+topic = "test-words"
+title = "Wording"
+indicator = "info"
+source = "USPI"
+summary = "{drug}: {why}"
+detail = '''{note}
+
+{items}
+
+{rows}'''
+
+[phrases]
+preliminary = "The result of {date} is preliminary."
+bold = "**Stop {drug}**"
+plain = "on {drug}"
+stop = "Discontinue {drug}"
+
+[tables]
+results = ["Test", "Result"]
+
+[suggestions.stop]
+label = "Stop it"
+"""
+
+
+@pytest.fixture(autouse=True)
+def templates(tmp_path: Path, monkeypatch):
+    (tmp_path / "_evidence.toml").write_text(EVIDENCE, encoding="utf-8")
+    (tmp_path / "_phrases.toml").write_text(SHARED, encoding="utf-8")
+    (tmp_path / "test-words.toml").write_text(CARD, encoding="utf-8")
+    monkeypatch.setattr(cards, "_templates_root", lambda: tmp_path)
+    for cached in (cards.template, cards.evidence, cards.phrases):
+        cached.cache_clear()
+    yield
+    for cached in (cards.template, cards.evidence, cards.phrases):
+        cached.cache_clear()
+
+
+def card(**facts) -> dict:
+    base = {"drug": "tofacitinib", "why": "why", "note": None, "items": None, "rows": None}
+    return cards.render_card(Finding("test-words", {**base, **facts}))
+
+
+def test_a_phrase_is_the_cards_own_sentence_filled_with_its_facts():
+    assert card(note=Phrase("preliminary", {"date": "2026-01-02"}))["detail"] == (
+        "The result of 2026-01-02 is preliminary."
+    )
+
+
+def test_a_phrase_falls_back_to_the_finding_facts_and_keeps_its_markdown():
+    assert card(note=Phrase("bold"))["detail"] == "**Stop tofacitinib**"
+
+
+def test_a_dotted_phrase_key_is_shared_wording():
+    assert card(note=Phrase("notes.shared"))["detail"] == "Said by several cards about tofacitinib."
+
+
+def test_none_renders_as_nothing_so_an_optional_sentence_disappears():
+    assert "detail" not in card()
+
+
+def test_an_unknown_phrase_is_a_template_error_and_the_card_is_not_rendered():
+    with pytest.raises(cards.TemplateError, match=r"phrases\.nope"):
+        card(note=Phrase("nope"))
+
+
+def test_bullets_escape_each_value_from_input_data_and_skip_empty_ones():
+    detail = card(items=Bullets(("Cellulitis <script>", "", None, Phrase("stop"))))["detail"]
+    assert detail == "- Cellulitis &lt;script>\n- Discontinue tofacitinib"
+
+
+def test_a_value_with_a_newline_stays_one_bullet():
+    assert card(items=Bullets(("a\n# heading",)))["detail"] == "- a # heading"
+
+
+def test_a_table_takes_its_header_row_from_the_card_file_and_escapes_cells():
+    detail = card(rows=Table("results", (("ALC", "400 | cells"), ("ANC", None))))["detail"]
+    assert detail == "| Test | Result |\n|---|---|\n| ALC | 400 \\| cells |\n| ANC |  |"
+
+
+def test_an_empty_table_renders_as_nothing():
+    assert "detail" not in card(rows=Table("results", ()))
+
+
+def test_a_table_without_its_header_row_is_a_template_error():
+    with pytest.raises(cards.TemplateError, match=r"tables\.missing"):
+        card(rows=Table("missing", (("a", "b"),)))
+
+
+@pytest.mark.parametrize(
+    ("items", "join", "expected"),
+    [
+        (("a",), "and", "a"),
+        (("a", "b"), "and", "a and b"),
+        (("a", "b", "c"), "and", "a, b and c"),
+        (("a", "b"), "or", "a or b"),
+        (("a", "b"), "semicolon", "a; b"),
+    ],
+)
+def test_a_series_runs_values_into_one_line(items, join, expected):
+    assert card(why=Series(items, join))["summary"] == f"tofacitinib: {expected}"
+
+
+def test_in_a_summary_the_values_inside_a_phrase_lose_their_tags():
+    assert card(why=Phrase("plain", {"drug": "<b>x</b>"}))["summary"] == "tofacitinib: on ‹b›x‹/b›"  # noqa: RUF001
+
+
+def test_in_a_summary_bullets_are_one_line():
+    assert card(why=Bullets(("x <y", "z")))["summary"] == "tofacitinib: x ‹y; z"  # noqa: RUF001
+
+
+def test_an_action_description_is_a_phrase_of_the_card():
+    finding = Finding(
+        "test-words",
+        {"drug": "tofacitinib", "why": "w", "note": None, "items": None, "rows": None},
+        suggestions=(Suggestion("stop", (Action("delete", Phrase("stop"), resource_id="MedicationRequest/1"),)),),
+    )
+    action = cards.render_card(finding)["suggestions"][0]["actions"][0]
+    assert action["description"] == "Discontinue tofacitinib"
