@@ -10,7 +10,7 @@ from flask.json.provider import JSONProvider
 
 from cdshooks.config import Settings
 from cdshooks.feedback import FeedbackStore
-from cdshooks.web import BLUEPRINTS, auth, cors
+from cdshooks.web import BLUEPRINTS, auth, cors, request_log
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
 
@@ -34,7 +34,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     attach(app, settings, FeedbackStore(settings.feedback_db))
     register_error_handlers(app)
-    cors.init_app(app, settings)  # first: preflights are answered before authentication
+    # The order a request meets the layers, stated here only (before_request hooks run in
+    # registration order, after_request hooks in reverse):
+    # 1. CORS answers a preflight before anything else, and adds its headers to every response;
+    # 2. the request log times every other request and logs one line, refused ones included;
+    # 3. the JWT check, last before the view.
+    cors.init_app(app, settings)
+    request_log.init_app(app, settings)
     auth.init_app(app, settings)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -1,7 +1,7 @@
-"""Trusting CDS clients (JWT), request limits and request logging.
+"""Trusting CDS clients: the JWT check before every discovery, service and feedback call.
 
-`init_app(app, settings)` is called by `cdshooks.app.create_app`; it installs
-the checks that run before every discovery, service and feedback call.
+`init_app(app, settings)` is called by `cdshooks.app.create_app`, which states
+the order of the layers; the verification itself is `cdshooks.security`'s.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from cdshooks.security.issuers import IssuerConfigError, TrustedIssuer, load_iss
 from cdshooks.security.jti_cache import replay_cache_for
 from cdshooks.security.jwks import KeySetRegistry
 from cdshooks.security.tokens import AuthFailure, TokenVerifier
-from cdshooks.web import request_log
-from cdshooks.web.limits import InputLimitExceeded
 
 log = logging.getLogger("cdshooks.security")  # the documented name (README "Security")
 
@@ -169,9 +167,7 @@ def _ensure_visible(logger: logging.Logger) -> None:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Install request logging, the input-limit error handler and, unless disabled, the JWT check."""
-    request_log.init_app(app, settings)
-    app.register_error_handler(InputLimitExceeded, lambda exc: exc.response())
+    """Install the JWT check (unless authentication is off) and say at start-up whom it trusts."""
     if not settings.auth_enabled:
         app.extensions[TRUST_PROBLEM_KEY] = None
         log_startup(settings, [])

@@ -50,7 +50,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
         return response
 
-    # before_request_funcs run in registration order: this must be registered
-    # before security.init_app so a preflight never meets the JWT check.
+    # First in line (create_app says why): a preflight never meets the JWT check.
     app.before_request(preflight)
     app.after_request(add_headers)

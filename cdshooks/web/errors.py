@@ -1,7 +1,9 @@
 """HTTP error types and the FHIR OperationOutcome body every error response carries.
 
-Views (and the security layer) raise an `ApiError` subclass; the handlers
-installed by `register_error_handlers` turn it, any werkzeug HTTP error and any
+Views (and the input limits) raise an `ApiError` subclass; the one error map,
+`register_error_handlers`, turns it, the domain exceptions below them (a request
+that does not conform: 400, too many feedback entries: 413, required data
+neither prefetched nor fetchable: 412), any werkzeug HTTP error and any
 unexpected exception into an OperationOutcome response. A stack trace never
 reaches the client: real bugs are logged server-side and answered with a bare 500.
 """
@@ -15,6 +17,11 @@ from typing import Any
 import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
+
+from cdshooks.data.gather import DataUnavailable
+from cdshooks.feedback import TooManyEntries
+from cdshooks.protocol import InvalidRequest
+from cdshooks.web import request_log
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +161,26 @@ def _server_error(exc: BaseException) -> Response:
     return outcome_response(500, body)
 
 
+def _invalid_request(exc: InvalidRequest) -> Response:
+    return BadRequest(exc.diagnostics, expression=exc.expression).response()
+
+
+def _too_many_entries(exc: TooManyEntries) -> Response:
+    return PayloadTooLarge(exc.diagnostics, expression=exc.expression).response()
+
+
+def _data_unavailable(exc: DataUnavailable) -> Response:
+    # Key names are the service's own template keys; reasons are fixed phrases.
+    request_log.note(missing_prefetch=exc.reasons, missing_optional_prefetch=exc.optional)
+    return PreconditionFailed.for_prefetch(exc.reasons, exc.optional).response()
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map ApiError, werkzeug HTTP errors and unexpected exceptions to OperationOutcomes."""
+    """The one error map: ApiError, domain exceptions, werkzeug HTTP errors and bugs to OperationOutcomes."""
     app.register_error_handler(ApiError, lambda exc: exc.response())
+    # Flask picks the handler of the most specific class: TooManyEntries is an InvalidRequest.
+    app.register_error_handler(InvalidRequest, _invalid_request)
+    app.register_error_handler(TooManyEntries, _too_many_entries)
+    app.register_error_handler(DataUnavailable, _data_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)

@@ -6,11 +6,9 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response
 
-from cdshooks.feedback import TooManyEntries, parse_feedback
-from cdshooks.protocol import InvalidRequest
+from cdshooks.feedback import parse_feedback
 from cdshooks.web.body import json_body
 from cdshooks.web.context import current_feedback_store, current_settings
-from cdshooks.web.errors import BadRequest, PayloadTooLarge
 from cdshooks.web.hooks import find_service
 
 bp = Blueprint("feedback", __name__)
@@ -19,11 +17,7 @@ bp = Blueprint("feedback", __name__)
 @bp.post("/cds-services/<service_id>/feedback")
 def post_feedback(service_id: str) -> Response:
     service = find_service(service_id)
-    try:
-        entries = parse_feedback(json_body(), current_settings().max_feedback_entries)
-    except TooManyEntries as exc:
-        raise PayloadTooLarge(exc.diagnostics, expression=exc.expression) from None
-    except InvalidRequest as exc:
-        raise BadRequest(exc.diagnostics, expression=exc.expression) from None
+    # InvalidRequest (400) and TooManyEntries (413) are answered by the error map (web/errors.py).
+    entries = parse_feedback(json_body(), current_settings().max_feedback_entries)
     current_feedback_store().record(service.id, entries, datetime.now(UTC))
     return Response(status=200)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Response
 
-from cdshooks.data.gather import DataUnavailable
 from cdshooks.pipeline import evaluation_time, run_hook
-from cdshooks.protocol import EVALUATION_TIME_HEADER, InvalidRequest, parse_hook_request
+from cdshooks.protocol import EVALUATION_TIME_HEADER, parse_hook_request
 from cdshooks.services import SERVICES, Service
 from cdshooks.web import request_log
 from cdshooks.web.body import json_body
 from cdshooks.web.context import current_settings
-from cdshooks.web.errors import BadRequest, NotFound, PreconditionFailed
+from cdshooks.web.errors import NotFound
 
 bp = Blueprint("hooks", __name__)
 
@@ -30,16 +29,9 @@ def call_service(service_id: str) -> Response:
     settings = current_settings()
     service = find_service(service_id)
     now = evaluation_time(settings)
-    try:
-        hook_request = parse_hook_request(json_body(), service.hook)
-    except InvalidRequest as exc:
-        raise BadRequest(exc.diagnostics, expression=exc.expression) from None
-    try:
-        body = run_hook(service, hook_request, settings, now)
-    except DataUnavailable as exc:
-        # Key names are the service's own template keys; reasons are fixed phrases.
-        request_log.note(missing_prefetch=exc.reasons, missing_optional_prefetch=exc.optional)
-        raise PreconditionFailed.for_prefetch(exc.reasons, exc.optional) from None
+    # InvalidRequest (400) and DataUnavailable (412) are answered by the error map (web/errors.py).
+    hook_request = parse_hook_request(json_body(), service.hook)
+    body = run_hook(service, hook_request, settings, now)
     request_log.note(card_count=len(body["cards"]))  # so the log need not re-read the response
     resp = Response(orjson.dumps(body), mimetype="application/json")
     # The time the cards are true at (--now / CDSHOOKS_NOW, else the clock): `cdshooks replay --url`

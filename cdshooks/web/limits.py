@@ -1,7 +1,7 @@
 """Input limits on a parsed hook or feedback request (the body size is the web layer's).
 
-`check_limits(body, settings)` raises `InputLimitExceeded`, answered as a 400
-with an OperationOutcome (`security.init_app` registers the handler). It checks
+`check_limits(body, settings)` raises `InputLimitExceeded`, an `ApiError`: the
+error map in `web.errors` answers it as a 400 with an OperationOutcome. It checks
 sizes only, never types: a value of the wrong type is left for request validation.
 """
 
@@ -11,29 +11,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from flask import Response
 
 from cdshooks.config import Settings
+from cdshooks.web.errors import ApiError
 
 MAX_COMMENT_LENGTH = 4000  # feedback overrideReason.userComment, stored as given
 
 
-class InputLimitExceeded(ValueError):
+class InputLimitExceeded(ApiError):
     """The request is well-formed JSON but larger than the service accepts (400)."""
 
     status, code = 400, "too-costly"
-
-    def __init__(self, diagnostics: str, *, expression: str | None = None):
-        super().__init__(diagnostics)
-        self.diagnostics = diagnostics
-        self.expression = expression
-
-    def response(self) -> Response:
-        # Imported here: cdshooks.web imports this module (web/body.py), not the reverse.
-        from cdshooks.web.errors import operation_outcome, outcome_response
-
-        outcome = operation_outcome(self.diagnostics, code=self.code, expression=self.expression)
-        return outcome_response(self.status, outcome)
 
 
 def nesting_depth_exceeds(value: Any, limit: int) -> bool:

@@ -125,6 +125,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             logger.exception("request log line failed")
         return response
 
-    # Registered before the JWT check so that refused requests are timed and logged too.
+    # Before the JWT check (create_app states the order): refused requests are timed and logged too.
     app.before_request(start)
     app.after_request(finish)
