@@ -13,6 +13,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_thresholds
+from cdshooks.data.gather import FetchPolicy
 
 # The default for local use (authentication off) only: loopback. With
 # authentication on, nothing is fetched until an operator names the FHIR
@@ -177,6 +178,15 @@ class Settings:
         if self.fhir_allowlist is not None:
             return self.fhir_allowlist
         return () if self.auth_enabled else DEFAULT_FHIR_ALLOWLIST
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The part of the settings the FHIR fallback needs (data/ never sees the rest)."""
+        return FetchPolicy(
+            allowlist=self.effective_fhir_allowlist,
+            budget_seconds=self.fetch_budget_seconds,
+            max_pages=self.fetch_max_pages,
+            max_bytes=self.max_body_bytes,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

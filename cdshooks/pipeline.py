@@ -27,7 +27,7 @@ def run_hook(service: Service, hook_request: HookRequest, settings: Settings, no
         hook_request.prefetch,
         hook_request.fhir_server,
         hook_request.fhir_authorization,
-        settings,
+        settings.fetch_policy(),
         service.required_prefetch,
     )
     record = build_record(

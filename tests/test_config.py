@@ -135,3 +135,11 @@ def test_a_configured_allowlist_is_used_whatever_the_auth():
     env = {"CDSHOOKS_FHIR_ALLOWLIST": "https://fhir.example.org, http://127.0.0.1:8081"}
     assert Settings.from_env(env).effective_fhir_allowlist == ("https://fhir.example.org", "http://127.0.0.1:8081")
     assert Settings.from_env({"CDSHOOKS_FHIR_ALLOWLIST": ""}).effective_fhir_allowlist == ()
+
+
+def test_the_fetch_policy_carries_the_fallback_settings_and_the_effective_allowlist():
+    from cdshooks.data.gather import FetchPolicy
+
+    s = Settings(auth_enabled=True, fetch_budget_seconds=1.5, fetch_max_pages=2, max_body_bytes=1000)
+    assert s.fetch_policy() == FetchPolicy(allowlist=(), budget_seconds=1.5, max_pages=2, max_bytes=1000)
+    assert Settings(auth_enabled=False).fetch_policy().allowlist == Settings(auth_enabled=False).effective_fhir_allowlist

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import quote, urljoin
 
-from cdshooks.config import Settings
 from cdshooks.data.allowlist import allowlist_for
 from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources_of
 from cdshooks.data.fhir_client import (
@@ -43,6 +42,16 @@ from cdshooks.data.fhir_client import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """What the FHIR fallback may do: which servers, how long, how many pages, how many bytes."""
+
+    allowlist: tuple[str, ...] = ()  # FHIR servers that may be called (origins or base URLs)
+    budget_seconds: float = 3.0  # for all fetches of one hook call
+    max_pages: int = 5  # per prefetch key
+    max_bytes: int = 5 * 1024 * 1024  # per response
 
 _TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # User-identity tokens, filled from context.userId ("Practitioner/123" -> "123").
@@ -123,19 +132,19 @@ def gather(
     prefetch: Mapping | None,
     fhir_server: str | None,
     fhir_authorization: Mapping | None,
-    settings: Settings,
+    policy: FetchPolicy,
     required: Collection[str],
 ) -> Gathered:
     """Resolve every prefetch key of a service from the request, fetching what is missing."""
     started = time.monotonic()
-    deadline = started + max(settings.fetch_budget_seconds, 0.0)
+    deadline = started + max(policy.budget_seconds, 0.0)
     prefetch = prefetch if isinstance(prefetch, Mapping) else {}
     context = context if isinstance(context, Mapping) else {}
     resources, missing, continuations, notes = _from_prefetch(templates, prefetch)
     if not missing and not continuations:
         return Gathered(resources, frozenset(), tuple(notes))
 
-    allowlist = allowlist_for(settings.effective_fhir_allowlist)
+    allowlist = allowlist_for(policy.allowlist)
     failed: dict[str, str] = {}
 
     def refused(refusal: str) -> Gathered:
@@ -154,7 +163,7 @@ def gather(
     token = _token(fhir_authorization)
     fetch = partial(
         fetch_pages, base=fhir_server, token=token, allowlist=allowlist, deadline=deadline,
-        max_bytes=settings.max_body_bytes,
+        max_bytes=policy.max_bytes,
     )
     queries: dict[str, str] = {}
     for key, why in missing.items():
@@ -166,7 +175,7 @@ def gather(
             queries[key] = query_url(fhir_server, relative)
 
     pool = executor()
-    max_pages = max(settings.fetch_max_pages, 1)
+    max_pages = max(policy.max_pages, 1)
     futures: dict[Future, tuple[str, bool]] = {}  # future -> (key, is_continuation)
     for key, url in queries.items():
         futures[pool.submit(fetch, url, max_pages=max_pages)] = (key, False)
@@ -177,7 +186,7 @@ def gather(
             continue
         futures[pool.submit(fetch, url, max_pages=max_pages - 1)] = (key, True)
 
-    _collect(futures, deadline, resources, failed, notes, missing, settings.fetch_budget_seconds)
+    _collect(futures, deadline, resources, failed, notes, missing, policy.budget_seconds)
     log.debug("gathered %d keys, %d unavailable in %.0f ms",
               len(resources), len(failed), (time.monotonic() - started) * 1000)
     _raise_if_required(failed, required)

@@ -163,7 +163,8 @@ def test_fixture_kit_prefetch_has_the_administrations_key():
 
 def _gather(pre: dict, server: str | None):
     settings = Settings(fhir_allowlist=(BASE,), fetch_budget_seconds=5.0) if server else Settings()
-    return gather(prefetch_templates(), {"patientId": k.PATIENT_ID}, pre, server, None, settings, REQUIRED_PREFETCH)
+    policy = settings.fetch_policy()
+    return gather(prefetch_templates(), {"patientId": k.PATIENT_ID}, pre, server, None, policy, REQUIRED_PREFETCH)
 
 
 def test_missing_administrations_key_is_fetched_from_the_fhir_server(rsps):

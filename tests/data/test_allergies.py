@@ -78,7 +78,7 @@ def test_missing_allergies_key_is_fetched_from_the_fhir_server(rsps):
     pre = k.prefetch([k.patient()])
     del pre["allergies"]
     got = gather(prefetch_templates(), {"patientId": k.PATIENT_ID}, pre, BASE, None,
-                 Settings(fhir_allowlist=(BASE,), fetch_budget_seconds=5.0), REQUIRED_PREFETCH)
+                 Settings(fhir_allowlist=(BASE,), fetch_budget_seconds=5.0).fetch_policy(), REQUIRED_PREFETCH)
     assert [r["id"] for r in got.resources["allergies"]] == ["a1"]
     assert rsps.calls[0].request.url.startswith(f"{BASE}/AllergyIntolerance?patient={k.PATIENT_ID}")
     assert got.unavailable == frozenset()
@@ -89,10 +89,10 @@ def test_unfetchable_allergies_key_is_unavailable_not_an_error(rsps):
     pre = k.prefetch([k.patient()])
     del pre["allergies"]
     got = gather(prefetch_templates(), {"patientId": k.PATIENT_ID}, pre, BASE, None,
-                 Settings(fhir_allowlist=(BASE,), fetch_budget_seconds=5.0), REQUIRED_PREFETCH)
+                 Settings(fhir_allowlist=(BASE,), fetch_budget_seconds=5.0).fetch_policy(), REQUIRED_PREFETCH)
     assert got.unavailable == frozenset({"allergies"})
     pre_no_server = k.prefetch([k.patient()])
     del pre_no_server["allergies"]
     got = gather(prefetch_templates(), {"patientId": k.PATIENT_ID}, pre_no_server, None, None,
-                 Settings(), REQUIRED_PREFETCH)
+                 Settings().fetch_policy(), REQUIRED_PREFETCH)
     assert got.unavailable == frozenset({"allergies"})

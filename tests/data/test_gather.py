@@ -38,7 +38,7 @@ FULL_PREFETCH = {"patient": PATIENT, "medications": bundle(MED), "conditions": b
 
 
 def run(prefetch, *, server=BASE, auth=AUTH, settings=SETTINGS, required=(), templates=TEMPLATES, context=CONTEXT):
-    return gather(templates, context, prefetch, server, auth, settings, required)
+    return gather(templates, context, prefetch, server, auth, settings.fetch_policy(), required)
 
 
 def test_everything_prefetched_makes_no_call(rsps):
