@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
+from cdshooks.terminology.coding import Coding  # re-exported: the record's codings
+
 T = TypeVar("T")
 S = TypeVar("S")
 
@@ -21,14 +23,6 @@ ACTIVE_MED_STATUSES = frozenset({"active"})
 # Intents of a record MedicationRequest that is not an order to give the drug
 # (clinical-rules.md, "Orders that do not count"); drafts count whatever their intent.
 NOT_ORDER_INTENTS = frozenset({"plan", "proposal"})
-
-
-class Coding(NamedTuple):
-    """system, code, display; a tuple so that hashing it (value-set lookups, memos) costs no Python call."""
-
-    system: str | None
-    code: str | None
-    display: str | None = None
 
 
 class Derived:

@@ -31,8 +31,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from cdshooks.data.record import Coding
 from cdshooks.memo import BoundedMemo
+from cdshooks.terminology.coding import Coding
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
