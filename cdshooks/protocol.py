@@ -23,7 +23,17 @@ WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u2
 # Type/id; the id part is looser than FHIR's [A-Za-z0-9.-]{1,64}: EHR ids vary.
 # Always fullmatch: `$` in Python also matches before a final newline.
 _REFERENCE = re.compile(rf"([A-Z][A-Za-z]+)/([^/{WHITESPACE}]{{1,200}})")
-ORDER_HOOKS = ("order-select", "order-sign")
+# The hooks this service answers, named here only (CDS Hooks hook ids).
+ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW = "order-select", "order-sign", "patient-view"
+ORDER_HOOKS = (ORDER_SELECT, ORDER_SIGN)
+HOOKS = (ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW)
+# The shape of a hook request (CDS Hooks 2.0 "HTTP Request" and each hook's context).
+REQUEST_KEYS = frozenset({"hook", "hookInstance", "context", "fhirServer", "fhirAuthorization", "prefetch"})
+CONTEXT_KEYS: Mapping[str, frozenset[str]] = {
+    PATIENT_VIEW: frozenset({"userId", "patientId", "encounterId"}),
+    ORDER_SELECT: frozenset({"userId", "patientId", "encounterId", "selections", "draftOrders"}),
+    ORDER_SIGN: frozenset({"userId", "patientId", "encounterId", "draftOrders"}),
+}
 # A hook response header (not part of CDS Hooks): the time the cards were evaluated at,
 # Settings.now (--now / CDSHOOKS_NOW) or the clock. `cdshooks replay --url` reads it.
 EVALUATION_TIME_HEADER = "X-CDS-Evaluation-Time"
@@ -89,7 +99,7 @@ class HookRequest:
     @property
     def selections(self) -> list[str] | None:
         """context.selections for order-select; None for the other hooks (a stray one is ignored)."""
-        if self.hook != "order-select":
+        if self.hook != ORDER_SELECT:
             return None
         sel = self.context.get("selections")
         return list(sel) if isinstance(sel, list) else None
@@ -162,7 +172,7 @@ def _check_order_context(hook: str, ctx: Mapping[str, Any]) -> list[str] | None:
     """Validate the order hooks' context; order-select's selections as 'Type/id' (or fullUrl)."""
     drafts = _required(ctx, "draftOrders", dict, "context.")
     keys = _draft_keys(drafts)
-    if hook != "order-select":
+    if hook != ORDER_SELECT:
         # order-sign has no selections; a stray one from a sloppy client is ignored.
         return None
     selections = _required(ctx, "selections", list, "context.")

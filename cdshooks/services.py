@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cdshooks.protocol import ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW
 from cdshooks.terminology.lookup import LOINC, load
 
 PATIENT = "{{context.patientId}}"
@@ -111,7 +112,7 @@ SERVICES: Mapping[str, Service] = {
     for s in (
         Service(
             id="tofacitinib-order-select",
-            hook="order-select",
+            hook=ORDER_SELECT,
             title="Tofacitinib in myositis ILD: order check",
             description=(
                 "When tofacitinib (or a drug interacting with it) is selected: dose, renal and "
@@ -121,7 +122,7 @@ SERVICES: Mapping[str, Service] = {
         ),
         Service(
             id="tofacitinib-order-sign",
-            hook="order-sign",
+            hook=ORDER_SIGN,
             title="Tofacitinib in myositis ILD: signing check",
             description=(
                 "Before a tofacitinib order (or an interacting order) is signed: the same safety "
@@ -130,7 +131,7 @@ SERVICES: Mapping[str, Service] = {
         ),
         Service(
             id="tofacitinib-patient-view",
-            hook="patient-view",
+            hook=PATIENT_VIEW,
             title="Tofacitinib in myositis ILD: on-therapy monitoring",
             description=(
                 "When the chart of a patient on tofacitinib opens: overdue CMV PCR and safety labs, "

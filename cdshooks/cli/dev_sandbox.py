@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from cdshooks.protocol import ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW
+
 if TYPE_CHECKING:
     from cdshooks.cli.commands import Parser
 
@@ -46,7 +48,7 @@ DEFAULT_SERVICE_URL = f"http://{HOST}:{DEFAULT_PORT}"
 # A patient-view scenario with two cards: what the sandbox's first tab shows at once.
 DEFAULT_PATIENT = "cmv-viremia-rising-below-threshold"
 # The sandbox's tab for each hook (its `screen` query parameter).
-SCREENS = {"patient-view": "patient-view", "order-select": "rx-view", "order-sign": "rx-sign"}
+SCREENS = {PATIENT_VIEW: "patient-view", ORDER_SELECT: "rx-view", ORDER_SIGN: "rx-sign"}
 STOP_SECONDS = 15.0
 
 

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from cdshooks.protocol import HOOKS, ORDER_SELECT
+
 if TYPE_CHECKING:
     from cdshooks.cli.commands import Parser
 
@@ -111,8 +113,8 @@ def add_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     n.add_argument("name", help="the scenario's folder name, e.g. dose-renal-30 (lower-case letters, digits, '-', '.')")
     n.add_argument(
         "--hook",
-        default="order-select",
-        choices=("order-select", "order-sign", "patient-view"),
+        default=ORDER_SELECT,
+        choices=HOOKS,
         help="the hook the scenario calls",
     )
     n.add_argument("--root", default="fixtures", help="the fixtures folder (default: fixtures)")

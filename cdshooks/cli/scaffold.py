@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cdshooks.cli.validate import query_filters
+from cdshooks.protocol import ORDER_SELECT, PATIENT_VIEW
 from cdshooks.services import SERVICES, prefetch_templates
 
 HOOKS = tuple(s.hook for s in SERVICES.values())
@@ -56,11 +57,11 @@ def request(hook: str) -> dict[str, Any]:
         "encounterId": t["context"]["encounterId"],
     }
     data = t["resources"]
-    if hook == "patient-view":
+    if hook == PATIENT_VIEW:
         data = data + t["onTofacitinib"]
     else:
         draft = t["draft"]
-        if hook == "order-select":
+        if hook == ORDER_SELECT:
             context["selections"] = [f"{draft['resourceType']}/{draft['id']}"]
         context["draftOrders"] = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}
     return {"hook": hook, "hookInstance": str(uuid.uuid4()), "context": context, "prefetch": prefetch(data)}
@@ -102,7 +103,7 @@ def fired(doc: dict[str, Any]) -> dict[str, Any]:
     return expect
 
 
-def new(name: str, hook: str = "order-select", root: str | Path = "fixtures", *, force: bool = False) -> Path:
+def new(name: str, hook: str = ORDER_SELECT, root: str | Path = "fixtures", *, force: bool = False) -> Path:
     """Write ROOT/NAME/scenario.json, expecting the cards it fires; refuses to overwrite unless `force`."""
     if not _NAME.match(name):
         raise ValueError(f"{name!r}: use lower-case letters, digits, '-' and '.' (at most 64), e.g. dose-renal-30")

@@ -33,12 +33,6 @@ from cdshooks.services import SERVICES
 
 INDICATORS = ("info", "warning", "critical")
 SCENARIO_KEYS = {"description", "service", "asOf", "expect", "request", "deliberatelyInvalid"}
-CONTEXT_KEYS = {
-    "patient-view": {"userId", "patientId", "encounterId"},
-    "order-select": {"userId", "patientId", "encounterId", "selections", "draftOrders"},
-    "order-sign": {"userId", "patientId", "encounterId", "draftOrders"},
-}
-REQUEST_KEYS = {"hook", "hookInstance", "context", "fhirServer", "fhirAuthorization", "prefetch"}
 AUTHORIZATION_KEYS = {"access_token": str, "token_type": str, "expires_in": int, "scope": str, "subject": str}
 
 

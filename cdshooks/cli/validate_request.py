@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cdshooks.protocol import InvalidRequest, parse_hook_request
+from cdshooks.protocol import CONTEXT_KEYS, ORDER_SELECT, PATIENT_VIEW, REQUEST_KEYS, InvalidRequest, parse_hook_request
 from cdshooks.services import Service
 
 if TYPE_CHECKING:
     from cdshooks.cli.validate import ScenarioCheck
 
-from cdshooks.cli.validate import AUTHORIZATION_KEYS, CONTEXT_KEYS, REQUEST_KEYS, is_uuid, query_filters
+from cdshooks.cli.validate import AUTHORIZATION_KEYS, is_uuid, query_filters
 
 R = "$.request"
 
@@ -33,7 +33,7 @@ def check_request(check: ScenarioCheck, request: dict, service: Service) -> None
             check.add(f"{R}.context.{key}", f"not a context field of {service.hook}")
         if isinstance(context.get("patientId"), str):
             check.patient_id = context["patientId"]
-        if service.hook != "patient-view":
+        if service.hook != PATIENT_VIEW:
             _draft_orders(check, context, service.hook)
     _prefetch(check, request.get("prefetch"), service)
     _unique_ids(check, request)
@@ -83,7 +83,7 @@ def _draft_orders(check: ScenarioCheck, context: dict, hook: str) -> None:
             check.add(f"{path}.status", f"draft orders must have status 'draft', not {resource.get('status')!r}")
         keys.add(f"{resource.get('resourceType')}/{resource.get('id')}")
     check.resource(where, _shell(bundle))
-    if hook == "order-select":
+    if hook == ORDER_SELECT:
         for i, selection in enumerate(_items(context.get("selections"))):
             if not isinstance(selection, str) or selection not in keys:
                 check.add(f"{R}.context.selections[{i}]", f"{selection!r} is not an entry of draftOrders")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from cdshooks.clinical.findings import INDICATOR_RANK, Finding
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
+from cdshooks.protocol import HOOKS
 
-HOOKS = ("order-select", "order-sign", "patient-view")
 log = logging.getLogger(__name__)
 
 RuleFunction = Callable[[PatientRecord, Thresholds], Iterable[Finding]]
