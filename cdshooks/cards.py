@@ -311,7 +311,7 @@ def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, vali
 def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """Cards for all findings, critical first, exact duplicates merged."""
     cards = []
-    seen: set[tuple] = set()
+    seen: set[tuple[Any, ...]] = set()
     for f in findings:
         try:
             card = render_card(f)

@@ -252,7 +252,7 @@ class FeedbackStore:
         conn.row_factory = sqlite3.Row
         try:
             sql = "SELECT * FROM feedback"
-            args: tuple = ()
+            args: tuple[Any, ...] = ()
             if service_id is not None:
                 sql, args = sql + " WHERE service_id = ?", (service_id,)
             rows = conn.execute(sql + " ORDER BY id", args).fetchall()

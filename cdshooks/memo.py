@@ -63,7 +63,7 @@ def bounded_memo(max_entries: int, max_chars: int = DEFAULT_MAX_CHARS) -> Callab
     """Memoize a function of hashable, request-derived arguments (positional only) in a BoundedMemo."""
 
     def decorate(fn: F) -> F:
-        memo: BoundedMemo[tuple, Any] = BoundedMemo(max_entries, max_chars)
+        memo: BoundedMemo[tuple[Any, ...], Any] = BoundedMemo(max_entries, max_chars)
         missing = object()
 
         @functools.wraps(fn)

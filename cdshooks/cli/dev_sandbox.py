@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from cdshooks.protocol import ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW
@@ -68,7 +68,7 @@ def sandbox_url(discovery_url: str, fhir_url: str, patient_id: str, hook: str | 
     return SANDBOX_URL + "?" + urlencode(params)
 
 
-def _scenarios(path: Path) -> dict[str, dict]:
+def _scenarios(path: Path) -> dict[str, dict[str, Any]]:
     """Scenario name -> {"asOf", "hook"} for every scenario.json under `path`."""
     from cdshooks.cli.fixture_upload import scenario_files
 
@@ -119,7 +119,7 @@ def service_env(
     return env
 
 
-def _stop_process(proc: subprocess.Popen) -> None:
+def _stop_process(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM (gunicorn's graceful stop: in-flight calls finish), then SIGKILL."""
     for sig, wait in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGKILL, 5.0)):
         if proc.poll() is not None:
@@ -184,7 +184,7 @@ def _dev(args: argparse.Namespace) -> int:
     command += ["--workers", str(args.workers)]
 
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     fhir: devfhir.RunningServer | None = None
     try:
         # The service boots (workers load rules and models) while the fixtures load. In a

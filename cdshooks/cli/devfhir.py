@@ -89,11 +89,11 @@ class FhirError(Exception):
         self.code = code
         self.text = text
 
-    def outcome(self) -> dict:
+    def outcome(self) -> dict[str, Any]:
         return operation_outcome("error", self.code, self.text)
 
 
-def operation_outcome(severity: str, code: str, text: str) -> dict:
+def operation_outcome(severity: str, code: str, text: str) -> dict[str, Any]:
     return {
         "resourceType": "OperationOutcome",
         "issue": [{"severity": severity, "code": code, "diagnostics": text}],
@@ -171,7 +171,7 @@ def _token_matches(resource: Mapping[str, Any], name: str, token: str) -> bool:
     return False
 
 
-def _matcher(resource_type: str, name: str, value: str) -> Callable[[dict], bool]:
+def _matcher(resource_type: str, name: str, value: str) -> Callable[[dict[str, Any]], bool]:
     """A predicate for one `name=value` (comma-separated values: any of them)."""
     values = [v for v in value.split(",") if v != ""]
     if not values:
@@ -181,7 +181,7 @@ def _matcher(resource_type: str, name: str, value: str) -> Callable[[dict], bool
         return lambda r: r.get("id") in wanted
     if name == "patient":
 
-        def patient(r: dict) -> bool:
+        def patient(r: dict[str, Any]) -> bool:
             refs = _path_values(r, "patient") + _path_values(r, "subject")
             return any(_reference_matches(ref, v, "Patient") for ref in refs for v in values)
 
@@ -191,14 +191,14 @@ def _matcher(resource_type: str, name: str, value: str) -> Callable[[dict], bool
     return lambda r: any(_token_matches(r, name, v) for v in values)
 
 
-def _sort_key(resource_type: str, spec: str) -> tuple[Callable[[dict], Any], bool]:
+def _sort_key(resource_type: str, spec: str) -> tuple[Callable[[dict[str, Any]], Any], bool]:
     descending = spec.startswith("-")
     name = spec[1:] if descending else spec
     if name == "_id":
         return (lambda r: (0, r.get("id", ""))), descending
     if name == "_lastUpdated":
 
-        def updated(r: dict) -> Any:
+        def updated(r: dict[str, Any]) -> Any:
             dt = next((d for d in map(_instant, _path_values(r, "meta.lastUpdated")) if d), None)
             return (0, dt) if dt else None
 
@@ -206,7 +206,7 @@ def _sort_key(resource_type: str, spec: str) -> tuple[Callable[[dict], Any], boo
     if resource_type in DATE_PATHS and name in ("date", DATE_ALIASES.get(resource_type)):
         paths = DATE_PATHS[resource_type]
 
-        def date(r: dict) -> Any:
+        def date(r: dict[str, Any]) -> Any:
             for path in paths:
                 for value in _path_values(r, path):
                     dt = _instant(value)
@@ -218,7 +218,7 @@ def _sort_key(resource_type: str, spec: str) -> tuple[Callable[[dict], Any], boo
     raise FhirError(400, "not-supported", f"_sort={spec!r} is not supported for {resource_type}")
 
 
-def _sorted(resources: list[dict], resource_type: str, sort: str) -> list[dict]:
+def _sorted(resources: list[dict[str, Any]], resource_type: str, sort: str) -> list[dict[str, Any]]:
     """Stable multi-key sort; resources without a value for a key go last either way."""
     out = list(resources)
     for spec in reversed([s.strip() for s in sort.split(",") if s.strip()]):
@@ -248,17 +248,17 @@ class Store:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._data: dict[str, dict[str, dict]] = {}
+        self._data: dict[str, dict[str, dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         with self._lock:
             return sum(len(v) for v in self._data.values())
 
-    def read(self, resource_type: str, rid: str) -> dict | None:
+    def read(self, resource_type: str, rid: str) -> dict[str, Any] | None:
         with self._lock:
             return self._data.get(resource_type, {}).get(rid)
 
-    def _put(self, resource: dict) -> tuple[dict, bool]:
+    def _put(self, resource: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         by_id = self._data.setdefault(resource["resourceType"], {})
         old = by_id.get(resource["id"])
         version = int(old["meta"]["versionId"]) + 1 if old else 1
@@ -267,7 +267,7 @@ class Store:
         by_id[resource["id"]] = stored
         return stored, old is None
 
-    def put(self, resource: dict) -> tuple[dict, bool]:
+    def put(self, resource: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create or replace; returns the stored resource and whether it was created."""
         with self._lock:
             return self._put(resource)
@@ -276,9 +276,9 @@ class Store:
         with self._lock:
             return self._data.get(resource_type, {}).pop(rid, None) is not None
 
-    def apply(self, operations: list[tuple[str, Any]]) -> list[tuple[str, dict | None, bool]]:
+    def apply(self, operations: list[tuple[str, Any]]) -> list[tuple[str, dict[str, Any] | None, bool]]:
         """Apply validated PUT / DELETE operations under one lock (a transaction)."""
-        results: list[tuple[str, dict | None, bool]] = []
+        results: list[tuple[str, dict[str, Any] | None, bool]] = []
         with self._lock:
             for method, target in operations:
                 if method == "PUT":
@@ -289,15 +289,17 @@ class Store:
                     results.append((method, None, self._data.get(rtype, {}).pop(rid, None) is not None))
         return results
 
-    def of_type(self, resource_type: str) -> list[dict]:
+    def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._data.get(resource_type, {}).values())
 
 
-def search(store: Store, resource_type: str, params: list[tuple[str, str]]) -> tuple[list[dict], int, int, int]:
+def search(
+    store: Store, resource_type: str, params: list[tuple[str, str]]
+) -> tuple[list[dict[str, Any]], int, int, int]:
     """Matching resources of one page, the total, the page's offset and size (raises FhirError)."""
     count, offset, sort = DEFAULT_COUNT, 0, ""
-    predicates: list[Callable[[dict], bool]] = []
+    predicates: list[Callable[[dict[str, Any]], bool]] = []
     for name, value in params:
         if name in IGNORED_PARAMETERS:
             continue
@@ -322,8 +324,14 @@ def search(store: Store, resource_type: str, params: list[tuple[str, str]]) -> t
 
 
 def searchset(
-    base: str, resource_type: str, params: list[tuple[str, str]], page: list[dict], total: int, offset: int, count: int
-) -> dict:
+    base: str,
+    resource_type: str,
+    params: list[tuple[str, str]],
+    page: list[dict[str, Any]],
+    total: int,
+    offset: int,
+    count: int,
+) -> dict[str, Any]:
     """A searchset Bundle with self (and next, when more matched) links."""
     kept = [(k, v) for k, v in params if k != "_offset"]
 
@@ -347,7 +355,7 @@ def searchset(
     }
 
 
-def _check_resource(resource: Any, resource_type: str | None = None, rid: str | None = None) -> dict:
+def _check_resource(resource: Any, resource_type: str | None = None, rid: str | None = None) -> dict[str, Any]:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         raise FhirError(400, "structure", "the body is not a FHIR resource (no resourceType)")
     if not _TYPE.match(resource["resourceType"]):
@@ -363,7 +371,7 @@ def _check_resource(resource: Any, resource_type: str | None = None, rid: str | 
     return resource
 
 
-def _entry_target(entry: Any, index: int) -> tuple[str, dict | tuple[str, str]]:
+def _entry_target(entry: Any, index: int) -> tuple[str, dict[str, Any] | tuple[str, str]]:
     where = f"entry[{index}]"
     if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
         raise FhirError(400, "structure", f"{where}: no request")
@@ -384,7 +392,7 @@ def _entry_target(entry: Any, index: int) -> tuple[str, dict | tuple[str, str]]:
     )
 
 
-def transaction(store: Store, base: str, bundle: Any) -> dict:
+def transaction(store: Store, base: str, bundle: Any) -> dict[str, Any]:
     """Apply a transaction or batch Bundle of PUT / DELETE entries, all or nothing."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise FhirError(400, "structure", "POST to the base URL takes a transaction or batch Bundle")
@@ -411,7 +419,7 @@ def transaction(store: Store, base: str, bundle: Any) -> dict:
     return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": f"{kind}-response", "entry": out}
 
 
-def capability_statement(base: str) -> dict:
+def capability_statement(base: str) -> dict[str, Any]:
     search_params = [{"name": n, "type": t} for n, t in (
         ("_id", "token"), ("patient", "reference"), ("subject", "reference"), ("status", "token"), ("code", "token"),
     )]  # fmt: skip
@@ -468,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Access-Control-Expose-Headers", "Location, ETag, Content-Location, Last-Modified")
 
-    def _send(self, status: int, body: dict | None, headers: Mapping[str, str] | None = None) -> None:
+    def _send(self, status: int, body: dict[str, Any] | None, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
         self.send_response(status)
         self._cors()

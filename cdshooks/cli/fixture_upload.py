@@ -43,7 +43,7 @@ def scenario_files(path: str | Path) -> list[Path]:
     return sorted(path.glob("*/scenario.json"))
 
 
-def server_resources(request: dict) -> list[dict] | None:
+def server_resources(request: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The resources in the prefetch, or None when no server could hold "the same data".
 
     A prefetch key that is null or an OperationOutcome (or a Bundle that an
@@ -53,7 +53,7 @@ def server_resources(request: dict) -> list[dict] | None:
     prefetch = request.get("prefetch")
     if not isinstance(prefetch, dict) or not prefetch:
         return None
-    resources: list[dict] = []
+    resources: list[dict[str, Any]] = []
     for value in prefetch.values():
         if not isinstance(value, dict) or only_outcomes(value) or failed_answer(value):
             return None  # also a Bundle of only outcomes, or one whose error outcome makes it a partial answer
@@ -75,7 +75,7 @@ def patient_id_for(name: str) -> str:
     return name if _FHIR_ID.match(name) else _tag(name)
 
 
-def namespaced(name: str, request: dict) -> dict:
+def namespaced(name: str, request: dict[str, Any]) -> dict[str, Any]:
     """A copy of the request whose ids and references belong to this scenario alone."""
     old_patient = request.get("context", {}).get("patientId")
     new_patient = patient_id_for(name)
@@ -113,7 +113,7 @@ def namespaced(name: str, request: dict) -> dict:
     return out
 
 
-def transaction(resources: Iterable[dict]) -> dict:
+def transaction(resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """A transaction Bundle that PUTs each resource at its own id."""
     return {
         "resourceType": "Bundle",
@@ -125,7 +125,7 @@ def transaction(resources: Iterable[dict]) -> dict:
     }
 
 
-Poster = Callable[[str, dict], None]
+Poster = Callable[[str, dict[str, Any]], None]
 
 
 def requests_poster(timeout: float = 60.0) -> Poster:
@@ -134,7 +134,7 @@ def requests_poster(timeout: float = 60.0) -> Poster:
 
     session = requests.Session()
 
-    def post(base_url: str, bundle: dict) -> None:
+    def post(base_url: str, bundle: dict[str, Any]) -> None:
         resp = session.post(
             base_url.rstrip("/") + "/",
             data=json.dumps(bundle),

@@ -32,7 +32,7 @@ def template() -> dict[str, Any]:
     return json.loads(text)
 
 
-def prefetch(resources_: list[dict]) -> dict[str, Any]:
+def prefetch(resources_: list[dict[str, Any]]) -> dict[str, Any]:
     """The resources split over the services' prefetch keys (a read gives one resource, a search a Bundle)."""
     out: dict[str, Any] = {}
     for key, query in prefetch_templates().items():

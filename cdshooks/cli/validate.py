@@ -88,7 +88,7 @@ _FORMATS = {
 }
 
 
-def _message(error: dict, resource_type: str) -> str:
+def _message(error: dict[str, Any], resource_type: str) -> str:
     """A pydantic error as one line with the value it refused (and, for a date, what one looks like)."""
     message = str(error.get("msg", "invalid")).rstrip(".")
     value = error.get("input")
@@ -139,7 +139,7 @@ class ScenarioCheck:
             self.add(f"$.deliberatelyInvalid[{json.dumps(path)}]", "names a path that is valid FHIR: remove it")
         return self.problems
 
-    def scenario(self, doc: dict) -> None:
+    def scenario(self, doc: dict[str, Any]) -> None:
         for key in sorted(set(doc) - SCENARIO_KEYS):
             self.add(f"$.{key}", "unknown key (expected description, service, asOf, expect, request)")
         if not isinstance(doc.get("description"), str) or not doc["description"].strip():
@@ -216,7 +216,7 @@ class ScenarioCheck:
             else:
                 self.add(full, message)
 
-    def patient_reference(self, path: str, resource: dict) -> None:
+    def patient_reference(self, path: str, resource: dict[str, Any]) -> None:
         """subject / patient must point at the context patient."""
         for key in ("subject", "patient"):
             ref = resource.get(key)

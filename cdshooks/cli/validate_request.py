@@ -15,12 +15,12 @@ from cdshooks.cli.validate import AUTHORIZATION_KEYS, is_uuid, query_filters
 R = "$.request"
 
 
-def _items(value: Any) -> list:
+def _items(value: Any) -> list[Any]:
     """A JSON array's items; nothing for any other value (its shape is reported by the FHIR or protocol check)."""
     return value if isinstance(value, list) else []
 
 
-def check_request(check: ScenarioCheck, request: dict, service: Service) -> None:
+def check_request(check: ScenarioCheck, request: dict[str, Any], service: Service) -> None:
     """Every problem of the request of a scenario bound to `service`."""
     for key in sorted(set(request) - REQUEST_KEYS):
         check.add(f"{R}.{key}", "unknown key in a CDS Hooks request")
@@ -45,7 +45,7 @@ def check_request(check: ScenarioCheck, request: dict, service: Service) -> None
             check.add(where, f"the service would refuse it: {exc.diagnostics}")
 
 
-def _fhir_server(check: ScenarioCheck, request: dict) -> None:
+def _fhir_server(check: ScenarioCheck, request: dict[str, Any]) -> None:
     server = request.get("fhirServer")
     if server is not None and not (isinstance(server, str) and server.startswith(("http://", "https://"))):
         check.add(f"{R}.fhirServer", "must be an absolute http(s) URL")
@@ -64,7 +64,7 @@ def _fhir_server(check: ScenarioCheck, request: dict) -> None:
         check.add(f"{R}.fhirAuthorization.token_type", "must be 'Bearer'")
 
 
-def _draft_orders(check: ScenarioCheck, context: dict, hook: str) -> None:
+def _draft_orders(check: ScenarioCheck, context: dict[str, Any], hook: str) -> None:
     bundle = context.get("draftOrders")
     where = f"{R}.context.draftOrders"
     if not isinstance(bundle, dict):
@@ -89,7 +89,7 @@ def _draft_orders(check: ScenarioCheck, context: dict, hook: str) -> None:
                 check.add(f"{R}.context.selections[{i}]", f"{selection!r} is not an entry of draftOrders")
 
 
-def _shell(bundle: dict) -> dict:
+def _shell(bundle: dict[str, Any]) -> dict[str, Any]:
     """The Bundle without its entries' resources (those are validated one by one, with their paths)."""
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
@@ -124,7 +124,7 @@ def _prefetch(check: ScenarioCheck, prefetch: Any, service: Service) -> None:
             _search_result(check, where, value, resource_type, params)
 
 
-def _read_result(check: ScenarioCheck, where: str, value: dict, resource_type: str) -> None:
+def _read_result(check: ScenarioCheck, where: str, value: dict[str, Any], resource_type: str) -> None:
     check.resource(where, value)
     if value.get("resourceType") != resource_type:
         check.add(f"{where}.resourceType", f"must be {resource_type} (the prefetch template reads one)")
@@ -132,7 +132,9 @@ def _read_result(check: ScenarioCheck, where: str, value: dict, resource_type: s
         check.add(f"{where}.id", f"{value.get('id')!r} is not context.patientId ({check.patient_id!r})")
 
 
-def _search_result(check: ScenarioCheck, where: str, bundle: dict, resource_type: str, params: dict) -> None:
+def _search_result(
+    check: ScenarioCheck, where: str, bundle: dict[str, Any], resource_type: str, params: dict[str, Any]
+) -> None:
     if bundle.get("resourceType") != "Bundle":
         check.add(f"{where}.resourceType", "must be a Bundle (the prefetch template is a search)")
         return
@@ -153,7 +155,7 @@ def _search_result(check: ScenarioCheck, where: str, bundle: dict, resource_type
         _matches_query(check, path, resource, params)
 
 
-def _matches_query(check: ScenarioCheck, path: str, resource: dict, params: dict) -> None:
+def _matches_query(check: ScenarioCheck, path: str, resource: dict[str, Any], params: dict[str, Any]) -> None:
     """Warn about data a FHIR server would not return for the service's prefetch query."""
     statuses = params.get("status")
     if statuses and resource.get("status") not in statuses:
@@ -171,7 +173,7 @@ def _matches_query(check: ScenarioCheck, path: str, resource: dict, params: dict
             check.add(f"{path}.code", "no coding matches the prefetch query's code list", "warning")
 
 
-def _unique_ids(check: ScenarioCheck, request: dict) -> None:
+def _unique_ids(check: ScenarioCheck, request: dict[str, Any]) -> None:
     seen: dict[str, str] = {}
 
     def visit(path: str, resource: Any) -> None:

@@ -7,10 +7,10 @@ from typing import Any, TypeGuard
 from cdshooks.data.elements import as_list, dicts
 
 
-def entry_resources(bundle: dict) -> list[dict]:
+def entry_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     """The resources of a Bundle's entries, minus search outcomes (OperationOutcome warnings)."""
     # One pass, no helper calls per entry: a prefetch Bundle may hold thousands.
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for entry in as_list(bundle.get("entry")):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
@@ -18,7 +18,7 @@ def entry_resources(bundle: dict) -> list[dict]:
     return out
 
 
-def is_outcome(value: Any) -> TypeGuard[dict]:
+def is_outcome(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
@@ -93,7 +93,7 @@ def failed_answer(value: Any, *, search: bool = True) -> bool:
     return bool(outcomes) and not all(benign_outcome(o) for o in outcomes)
 
 
-def _has_error(outcome: dict) -> bool:
+def _has_error(outcome: dict[str, Any]) -> bool:
     """An issue of severity error or fatal (or one that names no severity we know)."""
     for issue in as_list(outcome.get("issue")):
         severity = issue.get("severity") if isinstance(issue, dict) else None
@@ -102,7 +102,7 @@ def _has_error(outcome: dict) -> bool:
     return False
 
 
-def next_link(bundle: dict) -> str | None:
+def next_link(bundle: dict[str, Any]) -> str | None:
     """The Bundle's `next` paging link, if any."""
     for link in dicts(bundle.get("link")):
         if link.get("relation") == "next":
@@ -112,7 +112,7 @@ def next_link(bundle: dict) -> str | None:
     return None
 
 
-def resources_of(value: dict) -> list[dict]:
+def resources_of(value: dict[str, Any]) -> list[dict[str, Any]]:
     """A Bundle's entry resources, or a single resource as a one-element list
     (none for a bare OperationOutcome: it is never patient data)."""
     if is_bundle(value):

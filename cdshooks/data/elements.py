@@ -24,7 +24,7 @@ _NUMERIC = re.compile(
 _COMPARATORS = {"≤": "<=", "≥": ">="}
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> list[Any]:
     """A FHIR array that may have arrived as one object, or not at all."""
     if value is None:
         return []
@@ -33,7 +33,7 @@ def as_list(value: Any) -> list:
     return [value]
 
 
-def dicts(value: Any) -> list[dict]:
+def dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in as_list(value) if isinstance(v, dict)]
 
 

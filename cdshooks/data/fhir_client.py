@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 import orjson
@@ -43,7 +44,7 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class FetchResult:
-    resources: list[dict]
+    resources: list[dict[str, Any]]
     pages: int
     truncated: bool = False  # more pages existed than were read
 
@@ -145,7 +146,7 @@ def connection_reason(exc: requests.RequestException) -> str:
     return f"request failed ({type(exc).__name__})"
 
 
-def _get_json(url: str, auth: _Bearer, deadline: float, max_bytes: int) -> dict:
+def _get_json(url: str, auth: _Bearer, deadline: float, max_bytes: int) -> dict[str, Any]:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FetchError(BUDGET_SPENT)
@@ -192,7 +193,7 @@ def fetch_pages(
     if refusal:
         raise FetchError(refusal)
     auth = _Bearer(token)
-    resources: list[dict] = []
+    resources: list[dict[str, Any]] = []
     pages = 0
     current: str | None = url
     while current is not None and pages < max_pages:

@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 from urllib.parse import quote, urljoin
 
 from cdshooks.data.allowlist import allowlist_for
@@ -83,17 +84,17 @@ class DataUnavailable(Exception):
 class Gathered:
     """What arrived per prefetch key; `notes` say what happened (never patient data)."""
 
-    resources: dict[str, list[dict]] = field(default_factory=dict)
+    resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     unavailable: frozenset[str] = frozenset()
     notes: tuple[str, ...] = ()
     reasons: Mapping[str, str] = field(default_factory=dict)  # unavailable key -> why
 
 
-def resolve_template(template: str, context: Mapping) -> str | None:
+def resolve_template(template: str, context: Mapping[str, Any]) -> str | None:
     """Fill the prefetch tokens of `template`; None if any token cannot be resolved."""
     failed = False
 
-    def value_of(match: re.Match) -> str:
+    def value_of(match: re.Match[str]) -> str:
         nonlocal failed
         name = match.group(1)
         value: object = None
@@ -115,7 +116,7 @@ def resolve_template(template: str, context: Mapping) -> str | None:
     return None if failed or "{{" in resolved or "}}" in resolved else resolved
 
 
-def _read_prefetch(value: object, *, search: bool = True) -> list[dict] | None:
+def _read_prefetch(value: object, *, search: bool = True) -> list[dict[str, Any]] | None:
     """Usable resources of one prefetch value, or None when it must be fetched instead."""
     if value is None:
         return []
@@ -128,10 +129,10 @@ def _read_prefetch(value: object, *, search: bool = True) -> list[dict] | None:
 
 def gather(
     templates: Mapping[str, str],
-    context: Mapping,
-    prefetch: Mapping | None,
+    context: Mapping[str, Any],
+    prefetch: Mapping[str, Any] | None,
     fhir_server: str | None,
-    fhir_authorization: Mapping | None,
+    fhir_authorization: Mapping[str, Any] | None,
     policy: FetchPolicy,
     required: Collection[str],
 ) -> Gathered:
@@ -176,7 +177,7 @@ def gather(
 
     pool = executor()
     max_pages = max(policy.max_pages, 1)
-    futures: dict[Future, tuple[str, bool]] = {}  # future -> (key, is_continuation)
+    futures: dict[Future[Any], tuple[str, bool]] = {}  # future -> (key, is_continuation)
     for key, url in queries.items():
         futures[pool.submit(fetch, url, max_pages=max_pages)] = (key, False)
     for key, link in continuations.items():
@@ -194,10 +195,10 @@ def gather(
 
 
 def _from_prefetch(
-    templates: Mapping[str, str], prefetch: Mapping
-) -> tuple[dict[str, list[dict]], dict[str, str], dict[str, str], list[str]]:
+    templates: Mapping[str, str], prefetch: Mapping[str, Any]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], dict[str, str], list[str]]:
     """Split the template keys into usable prefetch, keys to fetch, and Bundles with more pages."""
-    resources: dict[str, list[dict]] = {}
+    resources: dict[str, list[dict[str, Any]]] = {}
     missing: dict[str, str] = {}  # key -> why it has to be fetched
     continuations: dict[str, str] = {}  # key -> `next` link of a prefetched Bundle
     notes: list[str] = []
@@ -221,9 +222,9 @@ def _from_prefetch(
 
 
 def _collect(
-    futures: Mapping[Future, tuple[str, bool]],
+    futures: Mapping[Future[Any], tuple[str, bool]],
     deadline: float,
-    resources: dict[str, list[dict]],
+    resources: dict[str, list[dict[str, Any]]],
     failed: dict[str, str],
     notes: list[str],
     missing: Mapping[str, str],
@@ -258,14 +259,14 @@ def _collect(
         notes.append(f"{key}: {what}, {result.pages} page(s){more}")
 
 
-def _token(fhir_authorization: Mapping | None) -> str | None:
+def _token(fhir_authorization: Mapping[str, Any] | None) -> str | None:
     if not isinstance(fhir_authorization, Mapping):
         return None
     token = fhir_authorization.get("access_token")
     return token if isinstance(token, str) and token else None
 
 
-def _record_failure(key: str, is_more: bool, reason: str, failed: dict, notes: list, why: str) -> None:
+def _record_failure(key: str, is_more: bool, reason: str, failed: dict[str, Any], notes: list[Any], why: str) -> None:
     if is_more:
         # The first page came in the prefetch: keep it, flagged as incomplete.
         notes.append(f"{key}: further pages of prefetched Bundle not read: {reason}")

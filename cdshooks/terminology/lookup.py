@@ -199,7 +199,7 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-def _parse(data: dict) -> ValueSet:
+def _parse(data: dict[str, Any]) -> ValueSet:
     members = []
     for m in data["members"]:
         codes = tuple(

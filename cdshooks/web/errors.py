@@ -66,7 +66,9 @@ class ApiError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, diagnostics: str, *, expression: str | None = None, more_issues: list[dict] | None = None):
+    def __init__(
+        self, diagnostics: str, *, expression: str | None = None, more_issues: list[dict[str, Any]] | None = None
+    ):
         super().__init__(diagnostics)
         self.diagnostics = diagnostics
         self.expression = expression

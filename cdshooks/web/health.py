@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app
@@ -24,7 +25,7 @@ from cdshooks.web.context import EXTENSION
 bp = Blueprint("health", __name__)
 
 
-def _json(body: dict, status: int = 200) -> Response:
+def _json(body: dict[str, Any], status: int = 200) -> Response:
     resp = Response(orjson.dumps(body), status=status, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -93,7 +94,7 @@ def readyz() -> Response:
             current_app.logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
             results[name] = "failed"
     ready = all(v == "ok" for v in results.values())
-    body: dict = {"status": "ok" if ready else "unavailable", "checks": results}
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": results}
     if details:
         body["details"] = details
     return _json(body, 200 if ready else 503)
