@@ -1,20 +1,15 @@
-"""Feedback (CDS Hooks 2.0 §Feedback): validation and durable storage in SQLite.
+"""Feedback (CDS Hooks 2.0 §Feedback): validating a body into entries.
 
-One transaction per request: every entry of a body is stored, or none. WAL mode
-lets gunicorn workers write concurrently; synchronous=FULL so that a 200 means
-the entry survives a crash or restart.
+Storing them is the store's (`cdshooks.store`): one transaction per request,
+every entry of a body or none, each (card, outcome, outcomeTimestamp) once.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeGuard
 
 from cdshooks.protocol import InvalidRequest
@@ -25,38 +20,6 @@ OUTCOMES = ("accepted", "overridden")
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id                   INTEGER PRIMARY KEY,
-    service_id           TEXT NOT NULL,
-    card_uuid            TEXT NOT NULL,
-    outcome              TEXT NOT NULL,
-    accepted_suggestions TEXT NOT NULL,  -- JSON array of suggestion uuids
-    override_system      TEXT,
-    override_code        TEXT,
-    override_display     TEXT,
-    override_comment     TEXT,
-    outcome_timestamp    TEXT NOT NULL,
-    received_at          TEXT NOT NULL,
-    entry_json           TEXT NOT NULL   -- the entry as received
-);
-CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid);
-CREATE INDEX IF NOT EXISTS feedback_identity ON feedback (card_uuid, outcome, outcome_timestamp);
-"""
-# A client that retries a POST (a lost response, a timeout) sends the same entries
-# again: an entry is one (card, outcome, outcomeTimestamp), stored once. Checked
-# inside the write transaction (SQLite serializes writers), so it holds across
-# gunicorn workers; a plain index, not a UNIQUE one, so a file written before
-# this rule (which may hold such repeats) still opens.
-_INSERT = (
-    "INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions,"
-    " override_system, override_code, override_display, override_comment,"
-    " outcome_timestamp, received_at, entry_json)"
-    " SELECT ?,?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS"
-    " (SELECT 1 FROM feedback WHERE card_uuid = ? AND outcome = ? AND outcome_timestamp = ?)"
-)
-
 
 @dataclass(frozen=True)
 class OverrideReason:
@@ -185,83 +148,3 @@ def parse_feedback(body: Any, max_entries: int | None = None) -> list[FeedbackEn
             "feedback",
         )
     return [_entry(raw, f"feedback[{i}]") for i, raw in enumerate(body["feedback"])]
-
-
-class FeedbackStore:
-    """Feedback entries in a SQLite file (created with its folder on first use)."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    with sqlite3.connect(self.path) as conn:
-                        conn.execute("PRAGMA journal_mode=WAL")
-                        conn.executescript(_SCHEMA)
-                    self._ready = True
-        # A connection per call: safe across threads and gunicorn workers.
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.execute("PRAGMA synchronous=FULL")
-        return conn
-
-    def record(self, service_id: str, entries: Iterable[FeedbackEntry], received_at: datetime) -> int:
-        """Store all entries in one transaction; returns how many were new (repeats are kept once)."""
-        received = received_at.isoformat()
-        rows = [
-            (
-                service_id,
-                e.card,
-                e.outcome,
-                json.dumps(list(e.accepted_suggestions)),
-                e.override_reason.system if e.override_reason else None,
-                e.override_reason.code if e.override_reason else None,
-                e.override_reason.display if e.override_reason else None,
-                e.override_reason.comment if e.override_reason else None,
-                e.outcome_timestamp,
-                received,
-                json.dumps(e.raw, separators=(",", ":"), ensure_ascii=False),
-                e.card,
-                e.outcome,
-                e.outcome_timestamp,
-            )
-            for e in entries
-        ]
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                stored = sum(conn.execute(_INSERT, row).rowcount for row in rows)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        return stored
-
-    def entries(self, service_id: str | None = None) -> list[dict[str, Any]]:
-        """Stored entries, oldest first (for inspection and tests)."""
-        if not self.path.exists():
-            return []
-        conn = self._connect()
-        conn.row_factory = sqlite3.Row
-        try:
-            sql = "SELECT * FROM feedback"
-            args: tuple[Any, ...] = ()
-            if service_id is not None:
-                sql, args = sql + " WHERE service_id = ?", (service_id,)
-            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
-        finally:
-            conn.close()
-        out = []
-        for row in rows:
-            d = dict(row)
-            d["accepted_suggestions"] = json.loads(d["accepted_suggestions"])
-            d["entry"] = json.loads(d.pop("entry_json"))
-            out.append(d)
-        return out

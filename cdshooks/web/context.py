@@ -1,4 +1,4 @@
-"""Per-app objects the blueprints need: the Settings and the feedback store."""
+"""Per-app objects the blueprints need: the Settings and the store (feedback, shown cards)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from flask import Flask, current_app
 from cdshooks.config import Settings
 
 if TYPE_CHECKING:
-    from cdshooks.feedback import FeedbackStore
+    from cdshooks.store.model import Store
 
 EXTENSION = "cdshooks"
 
 
-def attach(app: Flask, settings: Settings, feedback_store: FeedbackStore) -> None:
-    """Store the settings and the feedback store on the app."""
-    app.extensions[EXTENSION] = {"settings": settings, "feedback": feedback_store}
+def attach(app: Flask, settings: Settings, store: Store) -> None:
+    """Keep the settings and the store on the app."""
+    app.extensions[EXTENSION] = {"settings": settings, "store": store}
 
 
 def current_settings() -> Settings:
@@ -24,5 +24,6 @@ def current_settings() -> Settings:
     return current_app.extensions[EXTENSION]["settings"]
 
 
-def current_feedback_store() -> FeedbackStore:
-    return current_app.extensions[EXTENSION]["feedback"]
+def current_store() -> Store:
+    """The store of the app serving this request (feedback, the shown-card ledger)."""
+    return current_app.extensions[EXTENSION]["store"]

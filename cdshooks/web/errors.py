@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from cdshooks.data.gather import DataUnavailable
 from cdshooks.feedback import TooManyEntries
 from cdshooks.protocol import InvalidRequest
+from cdshooks.store.model import StoreUnavailable
 from cdshooks.web import request_log
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ _ISSUE_CODE_FOR_STATUS = {
     413: "too-costly",
     415: "not-supported",
     429: "throttled",
+    503: "transient",
 }
 
 
@@ -144,6 +146,17 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "not-supported"
 
 
+class ServiceUnavailable(ApiError):
+    """The store cannot be reached or did not answer in time; the client may retry."""
+
+    status, code = 503, "transient"
+
+    def response(self) -> Response:
+        resp = super().response()
+        resp.headers["Retry-After"] = "5"
+        return resp
+
+
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status >= 500:
@@ -177,6 +190,12 @@ def _data_unavailable(exc: DataUnavailable) -> Response:
     return PreconditionFailed.for_prefetch(exc.reasons, exc.optional).response()
 
 
+def _store_unavailable(exc: StoreUnavailable) -> Response:
+    # The reason (a file name, a driver message) goes to the log, not to the client.
+    log.error("store unavailable: %s", exc)
+    return ServiceUnavailable("The feedback store is unavailable; nothing was stored. Retry later.").response()
+
+
 def register_error_handlers(app: Flask) -> None:
     """The one error map: ApiError, domain exceptions, werkzeug HTTP errors and bugs to OperationOutcomes."""
     app.register_error_handler(ApiError, lambda exc: exc.response())
@@ -184,5 +203,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(InvalidRequest, _invalid_request)
     app.register_error_handler(TooManyEntries, _too_many_entries)
     app.register_error_handler(DataUnavailable, _data_unavailable)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)

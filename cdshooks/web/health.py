@@ -12,15 +12,13 @@ field, never the path or the file's contents) under `details`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app
 
-from cdshooks.web.context import EXTENSION
+from cdshooks.web.context import EXTENSION, current_store
 
 bp = Blueprint("health", __name__)
 
@@ -61,15 +59,8 @@ def _trusted_issuers_usable() -> None:
 
 
 def _feedback_writable() -> None:
-    """Open the store's SQLite file and take (then release) a write lock."""
-    path = Path(current_app.extensions[EXTENSION]["settings"].feedback_db)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=2, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")  # fails on a read-only file or folder
-        conn.execute("ROLLBACK")
-    finally:
-        conn.close()
+    """The store answers, takes (then releases) a write lock, and its schema is current."""
+    current_store().check()
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cdshooks.feedback import FeedbackStore, parse_feedback
+from cdshooks.feedback import parse_feedback
+from cdshooks.store.sqlite import SqliteStore
 
 URL = "/cds-services/tofacitinib-order-select/feedback"
 
@@ -38,7 +39,7 @@ OVERRIDDEN_NO_REASON = {"card": "c-4", "outcome": "overridden", "outcomeTimestam
 
 
 def stored(settings) -> list[dict]:
-    return FeedbackStore(settings.feedback_db).entries()
+    return SqliteStore(settings.feedback_db).entries()
 
 
 def test_spec_examples_are_stored_in_one_call(client, settings):
@@ -141,12 +142,12 @@ def test_one_bad_entry_rejects_the_whole_body(client, settings):
 
 def test_a_failing_write_leaves_nothing_half_written(tmp_path):
     """The second row violates NOT NULL after the first was inserted: both are rolled back."""
-    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store = SqliteStore(tmp_path / "fb.sqlite3")
     good, second = parse_feedback({"feedback": [ACCEPTED, OVERRIDDEN_SPEC]})
     with pytest.raises(sqlite3.IntegrityError):
-        store.record("tofacitinib-order-select", [good, replace(second, card=None)], datetime.now(UTC))
+        store.record_feedback("tofacitinib-order-select", [good, replace(second, card=None)], datetime.now(UTC))
     assert store.entries() == []
-    store.record("tofacitinib-order-select", [good], datetime.now(UTC))
+    store.record_feedback("tofacitinib-order-select", [good], datetime.now(UTC))
     assert len(store.entries()) == 1
 
 
@@ -178,11 +179,11 @@ def test_a_later_outcome_for_the_same_card_is_a_new_entry(client, settings):
 
 
 def test_store_reports_only_new_entries(tmp_path):
-    store = FeedbackStore(tmp_path / "f.sqlite3")
+    store = SqliteStore(tmp_path / "f.sqlite3")
     entries = parse_feedback({"feedback": [ACCEPTED, OVERRIDDEN_SPEC]})
     now = datetime.now(UTC)
-    assert store.record("s", entries, now) == 2
-    assert store.record("s", entries, now) == 0
+    assert store.record_feedback("s", entries, now) == 2
+    assert store.record_feedback("s", entries, now) == 0
 
 
 def test_more_entries_than_the_cap_is_413_and_nothing_is_written(make_app, settings):
@@ -202,3 +203,17 @@ def test_the_default_cap_is_100_entries(client, settings):
     entries = [{**ACCEPTED, "card": f"card-{i}"} for i in range(101)]
     assert client.post(URL, json={"feedback": entries}).status_code == 413
     assert client.post(URL, json={"feedback": entries[:100]}).status_code == 200
+
+
+def test_a_store_that_cannot_be_written_is_503_never_200(make_app, tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    client = make_app(feedback_db=str(blocker / "feedback.sqlite3")).test_client()
+    resp = client.post(URL, json={"feedback": [ACCEPTED]})
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "5"
+    outcome = resp.get_json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["code"] == "transient"
+    assert "not-a-folder" not in resp.get_data(as_text=True)  # where the store lives is not the client's business
+    assert "store unavailable" in caplog.text

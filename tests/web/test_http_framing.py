@@ -12,7 +12,7 @@ import uuid
 import orjson
 import pytest
 
-from cdshooks.feedback import FeedbackStore
+from cdshooks.store.sqlite import SqliteStore
 from tests import fixturekit as k
 from tests.gunicorn_server import parse_response
 
@@ -96,7 +96,7 @@ def test_feedback_shorter_than_its_content_length_is_a_400_and_not_stored(gunico
     body = feedback_body(card)
     raw = head(FEEDBACK, f"Content-Length: {len(body) + 1}") + body
     bad_request(gunicorn_server.send(raw, half_close=True), "Content-Length")
-    store = FeedbackStore(gunicorn_server.env["CDSHOOKS_FEEDBACK_DB"])
+    store = SqliteStore(gunicorn_server.env["CDSHOOKS_FEEDBACK_DB"])
     assert card not in {row["card_uuid"] for row in store.entries()}
     # the control: the same entry with a true Content-Length is stored
     assert parse_response(gunicorn_server.send(head(FEEDBACK, f"Content-Length: {len(body)}") + body))[0] == 200
