@@ -7,6 +7,7 @@ from datetime import datetime
 
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.dosing import daily_dose as dosing
+from cdshooks.clinical.findings import Phrase
 from cdshooks.data.record import MedicationOrder, PatientRecord
 
 
@@ -17,13 +18,14 @@ class TherapyStatus:
     days_on: int | None
 
     @property
-    def text(self) -> str:
-        """One phrase for a card ("new start", "on tofacitinib since 2025-09-17 (day 120)")."""
+    def text(self) -> Phrase:
+        """One phrase for a card ("new start", "on tofacitinib since 2025-09-17 (day 120)"): cards/_phrases.toml,
+        [therapy]."""
         if self.new_start:
-            return "new start (no active tofacitinib order)"
+            return Phrase("therapy.new_start")
         if self.start is None:
-            return "on tofacitinib (start date not on record)"
-        return f"on tofacitinib since {self.start.date().isoformat()} (day {self.days_on})"
+            return Phrase("therapy.start_not_recorded")
+        return Phrase("therapy.since", {"start": self.start.date(), "day": self.days_on})
 
 
 def status(record: PatientRecord) -> TherapyStatus:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from cdshooks.clinical.findings import Action, Suggestion
+from cdshooks.clinical.findings import Action, Phrase, Suggestion
 from cdshooks.data.record import PatientRecord
 from cdshooks.terminology import lookup
 
@@ -126,7 +126,7 @@ def order_labs(key: str, record: PatientRecord, tests: list[str], reason: str, *
     """One suggestion creating a ServiceRequest per panel with a missing part (never one per component),
     and one per test that belongs to no panel."""
     actions = tuple(
-        Action("create", f"Order {o.title if isinstance(o, Panel) else lab_title(o)}",
+        Action("create", Phrase("actions.order_lab", {"order": o.title if isinstance(o, Panel) else lab_title(o)}),
                service_request(record, o, reason))
         for o in orders_for(tests)
     )
