@@ -40,12 +40,25 @@ def is_renewal(record: PatientRecord) -> bool:
     return bool(tofacitinib.selected_drafts(record)) and bool(tofacitinib.active_orders(record))
 
 
-def regimen(order: MedicationOrder) -> str:
-    """"tofacitinib 5 MG Oral Tablet, 10 mg/day" (or "dose not readable")."""
+def _mg_per_day(order: MedicationOrder) -> float | None:
     product = tofacitinib.product(order)
     strength = product.strength_mg if product else None
     reading = dosing.daily_dose(
         order, strength_mg=strength, concentration_mg_per_ml=strength if product and product.solution else None
     )
-    dose = f"{reading.mg_per_day:g} mg/day" if reading.mg_per_day is not None else "dose not readable"
+    return reading.mg_per_day
+
+
+def regimen_described(order: MedicationOrder) -> Phrase:
+    """"tofacitinib 5 MG Oral Tablet, 10 mg/day" (or "dose not readable") for a card: cards/_phrases.toml, [therapy]."""
+    mg = _mg_per_day(order)
+    dose = Phrase("therapy.mg_per_day", {"mg": mg}) if mg is not None else Phrase("therapy.dose_not_readable")
+    return Phrase("therapy.regimen", {"order": order.label, "dose": dose})
+
+
+def regimen(order: MedicationOrder) -> str:
+    """`regimen_described` as one string, for the summary rule that still joins it into its own text;
+    remove it once that rule hands `regimen_described` over."""
+    mg = _mg_per_day(order)
+    dose = f"{mg:g} mg/day" if mg is not None else "dose not readable"
     return f"{order.label}, {dose}"

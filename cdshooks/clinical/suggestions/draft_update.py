@@ -4,7 +4,7 @@ The draft keeps its id, status draft and everything else the EHR sent; the
 medication switches product when the regimen needs another tablet (IR 10 mg ->
 5 mg, XR -> IR), and `dosageInstruction` is replaced by the new regimen. Messy
 drafts (an array field sent as one object, unknown fields) are normalized.
-Validation is done where every emitted resource is validated, in `cdshooks.cards`:
+Validation is done where every emitted resource is validated, in cards.py:
 the action carries a minimal copy as its fallback, for when the whole copy is
 still not valid FHIR R4, and is optional: failing both, there is no suggestion
 (the card's detail carries the advice).
@@ -135,7 +135,7 @@ def new_order(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[str, A
 
     clinical-rules.md, "Dose reductions": only drafts are updated; for an active,
     undrafted order the reduced regimen is a `create`, and the active order must be
-    discontinued or replaced in the EHR. Not validated here (`cdshooks.cards` does):
+    discontinued or replaced in the EHR. Not validated here (cards.py does):
     an action creating it is optional, left out when it is not valid R4.
     """
     res = updated_draft(dose, regimen, patient_id)
