@@ -37,6 +37,11 @@ as one plain line in a summary; None renders as nothing, so an optional sentence
 disappears. Values are escaped so that no HTML from input data reaches a client.
 A `Phrase` key with a dot (`dose_notes.stacked`) names wording several cards
 share, in cards/_phrases.toml.
+
+Suggestion resources are validated here, the one place that does (FHIR R4,
+`cdshooks.fhir_validation`): an `Action.fallback` is used when the resource is
+not valid, and an `optional` action without a valid resource leaves its
+suggestion out (the card still shows); any other invalid resource fails the card.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from typing import Any
 
 from cdshooks.clinical.engine import failure_site
 from cdshooks.clinical.findings import INDICATOR_RANK, Bullets, Finding, Phrase, Series, Suggestion, Table
+from cdshooks.fhir_validation import InvalidResource
 from cdshooks.markdown import Markdown, escape_markdown
 
 TOPIC_SYSTEM = "urn:tofacitinib-cds:rule"
@@ -259,10 +265,9 @@ def render_card(finding: Finding) -> dict[str, Any]:
         detail = fill(detail_t, finding.facts, markdown=True, where=where, template=t).strip()
         if detail:
             card["detail"] = detail
-    if finding.suggestions:
-        card["suggestions"] = [
-            _render_suggestion(t, v, s, finding.facts, validate_resource) for s in finding.suggestions
-        ]
+    suggestions = [_render_suggestion(t, v, s, finding.facts, validate_resource) for s in finding.suggestions]
+    if any(s is not None for s in suggestions):
+        card["suggestions"] = [s for s in suggestions if s is not None]
         behavior = t.part(v, "selection_behavior", "at-most-one")
         if behavior not in SELECTION_BEHAVIORS:
             raise TemplateError(f"{where}: selection_behavior {behavior!r}")
@@ -282,7 +287,8 @@ def render_card(finding: Finding) -> dict[str, Any]:
     return card
 
 
-def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, validate) -> dict[str, Any]:
+def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, validate) -> dict[str, Any] | None:
+    """The suggestion as CDS Hooks JSON; None when an optional action has no valid resource."""
     where = f"cards/{t.topic}.toml[suggestions.{s.key}]"
     spec = t.data.get("suggestions", {}).get(s.key)
     if spec is None:
@@ -300,12 +306,27 @@ def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, vali
         else:
             if a.resource is None:
                 raise TemplateError(f"{where}: {a.type} action without resource")
-            action["resource"] = validate(a.resource)
+            try:
+                action["resource"] = _valid_resource(a.resource, a.fallback, validate)
+            except InvalidResource:
+                if a.optional:
+                    return None  # the card's text carries the advice
+                raise
         actions.append(action)
     out: dict[str, Any] = {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
     if s.is_recommended:
         out["isRecommended"] = True
     return out
+
+
+def _valid_resource(resource: Mapping[str, Any], fallback: Mapping[str, Any] | None, validate) -> dict[str, Any]:
+    """The resource, else the fallback, validated; InvalidResource when neither is valid R4."""
+    try:
+        return validate(resource)
+    except InvalidResource:
+        if fallback is None:
+            raise
+        return validate(fallback)
 
 
 def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import pytest
 
 from cdshooks import cards
 from cdshooks.clinical.findings import Action, Bullets, Finding, Phrase, Series, Suggestion, Table
+from cdshooks.fhir_validation import InvalidResource
 
 EVIDENCE = """
 [USPI]
@@ -25,6 +26,7 @@ and = " and "
 or = " or "
 semicolon = "; "
 space = " "
+comma = ", "
 """
 
 CARD = """
@@ -125,6 +127,7 @@ def test_a_table_without_its_header_row_is_a_template_error():
         (("a", "b", "c"), "and", "a, b and c"),
         (("a", "b"), "or", "a or b"),
         (("a", "b"), "semicolon", "a; b"),
+        (("a", "b", "c"), "comma", "a, b, c"),
     ],
 )
 def test_a_series_runs_values_into_one_line(items, join, expected):
@@ -147,3 +150,38 @@ def test_an_action_description_is_a_phrase_of_the_card():
     )
     action = cards.render_card(finding)["suggestions"][0]["actions"][0]
     assert action["description"] == "Discontinue tofacitinib"
+
+
+def _suggested(action: Action) -> Finding:
+    return Finding(
+        "test-words",
+        {"drug": "tofacitinib", "why": "w", "note": None, "items": None, "rows": None},
+        suggestions=(Suggestion("stop", (action,)),),
+    )
+
+
+VALID = {"resourceType": "MedicationRequest", "status": "draft", "intent": "order",
+         "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": {"text": "tofacitinib"}}
+INVALID = {**VALID, "priority": "not-a-priority"}
+
+
+def test_a_valid_resource_is_emitted_as_it_is():
+    action = cards.render_card(_suggested(Action("update", "x", resource=VALID, fallback={"x": 1})))
+    assert action["suggestions"][0]["actions"][0]["resource"] == VALID
+
+
+def test_the_fallback_is_emitted_when_the_resource_is_not_valid_r4():
+    small = {**VALID, "medicationCodeableConcept": {"text": "tofacitinib 5 mg tablet"}}
+    card_json = cards.render_card(_suggested(Action("update", "x", resource=INVALID, fallback=small)))
+    assert card_json["suggestions"][0]["actions"][0]["resource"] == small
+
+
+def test_an_optional_action_without_a_valid_resource_leaves_only_its_suggestion_out():
+    card_json = cards.render_card(_suggested(Action("update", "x", resource=INVALID, fallback=INVALID, optional=True)))
+    assert card_json["summary"] == "tofacitinib: w"
+    assert "suggestions" not in card_json and "selectionBehavior" not in card_json
+
+
+def test_an_invalid_resource_of_a_required_action_fails_the_card():
+    with pytest.raises(InvalidResource):
+        cards.render_card(_suggested(Action("update", "x", resource=INVALID, fallback=INVALID)))

@@ -46,12 +46,12 @@ class Table:
     rows: tuple[tuple[Any, ...], ...]
 
 
-SeriesJoin = Literal["and", "or", "semicolon", "space"]
+SeriesJoin = Literal["and", "or", "semicolon", "space", "comma"]
 
 
 @dataclass(frozen=True)
 class Series:
-    """Values in one line: "a, b and c" (and), "a or b" (or), "a; b" (semicolon), "a b" (space)."""
+    """Values in one line: "a, b and c" (and), "a or b" (or), "a; b" (semicolon), "a b" (space), "a, b" (comma)."""
 
     items: tuple[Any, ...]
     join: SeriesJoin = "and"
@@ -59,12 +59,21 @@ class Series:
 
 @dataclass(frozen=True)
 class Action:
-    """One FHIR change in a suggestion; `resource` is a complete R4 resource (JSON)."""
+    """One FHIR change in a suggestion; `resource` is a complete R4 resource (JSON).
+
+    `cdshooks.cards` validates the resource (the one place that does). A resource
+    copied from what the EHR sent may not be valid R4: `fallback` is a smaller copy
+    used when `resource` is not valid, and an `optional` action whose resource (and
+    fallback) is not valid leaves its suggestion out instead of failing the card,
+    whose text carries the advice.
+    """
 
     type: ActionType
     description: str | Phrase
     resource: Mapping[str, Any] | None = None
     resource_id: str | None = None  # for delete: "MedicationRequest/123"
+    fallback: Mapping[str, Any] | None = None
+    optional: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from cdshooks.clinical import labs
 from cdshooks.clinical.dosing import daily_dose as dosing
+from cdshooks.clinical.findings import Phrase
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.elements import names
 from cdshooks.data.record import MedicationOrder, PatientRecord
@@ -40,7 +41,22 @@ class SteroidDose:
     basis: str
 
     @property
+    def described(self) -> Phrase:
+        """"prednisone 20 MG Oral Tablet: 20 mg/day" for a card (cards/_phrases.toml, [glucocorticoids])."""
+        if self.mg_per_day is None:
+            return Phrase("glucocorticoids.unread", {"order": self.order.label, "basis": self.basis})
+        eq = (Phrase("glucocorticoids.prednisone_equivalent", {"mg": self.prednisone_eq_mg_day})
+              if self.drug != "prednisone" else None)
+        # A weight-based order shows its arithmetic, so the weight used can be checked.
+        # A taper says which step was read (the one in force today).
+        shown = "mg/kg" in self.basis or self.basis.startswith("taper read")
+        how = Phrase("glucocorticoids.read_from", {"basis": self.basis}) if shown else None
+        return Phrase("glucocorticoids.dose", {"order": self.order.label, "mg": self.mg_per_day, "eq": eq, "how": how})
+
+    @property
     def label(self) -> str:
+        """`described` as one string, for the rules that still join it into their own text (infection,
+        start_risks); remove it once they hand `described` over."""
         if self.mg_per_day is None:
             return f"{self.order.label} (dose not readable: {self.basis})"
         eq = f", {self.prednisone_eq_mg_day:g} mg/day prednisone-equivalent" if self.drug != "prednisone" else ""

@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from cdshooks.clinical import tofacitinib as tofa
+from cdshooks.clinical.findings import Phrase
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from cdshooks.data.dates import parse_datetime
 from cdshooks.data.record import Administration, MedicationOrder, PatientRecord
@@ -121,9 +122,28 @@ class DrugHit:
         return self.order.is_draft
 
     @property
-    def label(self) -> str:
+    def described(self) -> Phrase:
         """"fluconazole (Diflucan 200 mg tablet, draft order)" for the card; an administration:
-        "rituximab given 2026-03-02 (Rituxan 1000 mg infusion, administration record)"."""
+        "rituximab given 2026-03-02 (Rituxan 1000 mg infusion, administration record)"
+        (cards/_phrases.toml, [drug_hits] and [drug_roles])."""
+        given: Phrase | None = None
+        if isinstance(self.order, Administration) and self.given is not None:
+            given = Phrase("drug_hits.given", {"date": self.given.date()})
+            where = Phrase("drug_hits.administration")
+        elif self.given is not None:
+            where = Phrase("drug_hits.completed", {"date": self.given.date()})
+        else:
+            where = Phrase("drug_hits.draft" if self.drafted else "drug_hits.active")
+        role = Phrase("drug_hits.role", {"role": Phrase(f"drug_roles.{self.value_set}")}) if self.role else None
+        facts = {"ingredient": self.ingredient, "given": given, "role": role, "where": where}
+        if self.order.label.lower() == self.ingredient.lower():
+            return Phrase("drug_hits.hit", facts)
+        return Phrase("drug_hits.hit_named", {**facts, "name": self.order.label})
+
+    @property
+    def label(self) -> str:
+        """`described` as one string, for the rules that still join it into their own text
+        (pregnancy, hepatitis_b, start_risks); remove it, and ROLES, once they hand `described` over."""
         given = ""
         if isinstance(self.order, Administration) and self.given is not None:
             given, where = f" given {self.given.date().isoformat()}", "administration record"

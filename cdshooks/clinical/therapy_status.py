@@ -7,6 +7,7 @@ from datetime import datetime
 
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.dosing import daily_dose as dosing
+from cdshooks.clinical.findings import Phrase
 from cdshooks.data.record import MedicationOrder, PatientRecord
 
 
@@ -17,13 +18,14 @@ class TherapyStatus:
     days_on: int | None
 
     @property
-    def text(self) -> str:
-        """One phrase for a card ("new start", "on tofacitinib since 2025-09-17 (day 120)")."""
+    def text(self) -> Phrase:
+        """One phrase for a card ("new start", "on tofacitinib since 2025-09-17 (day 120)"): cards/_phrases.toml,
+        [therapy]."""
         if self.new_start:
-            return "new start (no active tofacitinib order)"
+            return Phrase("therapy.new_start")
         if self.start is None:
-            return "on tofacitinib (start date not on record)"
-        return f"on tofacitinib since {self.start.date().isoformat()} (day {self.days_on})"
+            return Phrase("therapy.start_not_recorded")
+        return Phrase("therapy.since", {"start": self.start.date(), "day": self.days_on})
 
 
 def status(record: PatientRecord) -> TherapyStatus:
@@ -38,12 +40,25 @@ def is_renewal(record: PatientRecord) -> bool:
     return bool(tofacitinib.selected_drafts(record)) and bool(tofacitinib.active_orders(record))
 
 
-def regimen(order: MedicationOrder) -> str:
-    """"tofacitinib 5 MG Oral Tablet, 10 mg/day" (or "dose not readable")."""
+def _mg_per_day(order: MedicationOrder) -> float | None:
     product = tofacitinib.product(order)
     strength = product.strength_mg if product else None
     reading = dosing.daily_dose(
         order, strength_mg=strength, concentration_mg_per_ml=strength if product and product.solution else None
     )
-    dose = f"{reading.mg_per_day:g} mg/day" if reading.mg_per_day is not None else "dose not readable"
+    return reading.mg_per_day
+
+
+def regimen_described(order: MedicationOrder) -> Phrase:
+    """"tofacitinib 5 MG Oral Tablet, 10 mg/day" (or "dose not readable") for a card: cards/_phrases.toml, [therapy]."""
+    mg = _mg_per_day(order)
+    dose = Phrase("therapy.mg_per_day", {"mg": mg}) if mg is not None else Phrase("therapy.dose_not_readable")
+    return Phrase("therapy.regimen", {"order": order.label, "dose": dose})
+
+
+def regimen(order: MedicationOrder) -> str:
+    """`regimen_described` as one string, for the summary rule that still joins it into its own text;
+    remove it once that rule hands `regimen_described` over."""
+    mg = _mg_per_day(order)
+    dose = f"{mg:g} mg/day" if mg is not None else "dose not readable"
     return f"{order.label}, {dose}"

@@ -2,13 +2,15 @@
 
 import pytest
 
+from cdshooks import cards
 from cdshooks.clinical.dosing import regimens as rg
 from cdshooks.clinical.dosing.daily_dose import daily_dose
 from cdshooks.clinical.suggestions.draft_update import update_action, updated_draft
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as T
 from cdshooks.data import parsers
-from cdshooks.fhir_validation import validate_resource
+from cdshooks.fhir_validation import InvalidResource, validate_resource
 from tests import fixturekit as k
+from tests.clinical.dose_kit import by_topic, record
 
 
 def dose_of(resource) -> rg.OrderDose:
@@ -136,12 +138,27 @@ def test_messy_draft_is_normalized_and_keeps_its_data():
 
 
 def test_invalid_extra_content_falls_back_to_a_minimal_valid_draft():
+    # cdshooks.cards validates (the one place that does): the whole copy is not valid, its fallback is
     r = draft(k.TOFA_10MG, 10, 2)
     r["priority"] = "not-a-priority"
     r["vendorField"] = {"x": 1}
     action = update_action(dose_of(r), rg.IR_5_BID, k.PATIENT_ID)
-    assert action is not None and "priority" not in action.resource
-    validate_resource(action.resource)
+    with pytest.raises(InvalidResource):
+        validate_resource(action.resource)
+    assert action.optional and action.fallback is not None and "priority" not in action.fallback
+    validate_resource(action.fallback)
+    [f] = by_topic(record(drafts=[r]), "dose-escalation")
+    [emitted] = [a["resource"] for s in cards.render_card(f)["suggestions"] for a in s["actions"]]
+    assert emitted == action.fallback
+
+
+def test_a_draft_with_no_valid_copy_gets_its_card_without_the_suggestion():
+    r = draft(k.TOFA_10MG, 10, 2)
+    r["authoredOn"] = "yesterday"  # kept by the minimal copy too
+    [f] = by_topic(record(drafts=[r]), "dose-escalation")
+    assert f.suggestions  # the rule offers it; cards, which validates, leaves it out
+    card = cards.render_card(f)
+    assert "suggestions" not in card and card["summary"].startswith("Tofacitinib 10 mg BID")
 
 
 def test_contained_medication_is_replaced_when_the_product_changes():

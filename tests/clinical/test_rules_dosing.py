@@ -11,6 +11,7 @@ from cdshooks.data import parsers
 from cdshooks.fhir_validation import validate_resource
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics
+from tests.clinical.wording import fact, rendered
 
 D, dosage = k.tofacitinib_draft, k.dosage
 
@@ -50,8 +51,8 @@ def test_escalation_notes_a_prior_standard_dose_trial():
     draft = D(product=k.TOFA_10MG, dosages=[dosage(10, "mg", 2)])
     [without_trial] = by_topic(record(drafts=[draft]), "dose-escalation")
     [with_trial] = by_topic(record(k.base_resources() + [prior], drafts=[draft]), "dose-escalation")
-    assert "No prior" in without_trial.facts["prior_trial"]
-    assert "prior order" in with_trial.facts["prior_trial"] and "stopped" in with_trial.facts["prior_trial"]
+    assert "No prior" in fact(without_trial, "prior_trial")
+    assert "prior order" in fact(with_trial, "prior_trial") and "stopped" in fact(with_trial, "prior_trial")
 
 
 def test_only_selected_drafts_are_checked():
@@ -74,11 +75,11 @@ def test_renal_fires_and_suppresses_guidance():
     rec = record(k.base_resources() + [k.condition("c", "CKD stage 4", "N18.4")], drafts=[D()])
     assert topics(rec) == ["dose-renal"]
     [f] = by_topic(rec, "dose-renal")
-    assert f.facts["target"] == "5 mg once daily" and len(f.suggestions) == 1
+    assert fact(f, "target") == "5 mg once daily" and len(f.suggestions) == 1
 
 
 def offered(f) -> list[tuple[str, str]]:
-    return [(s.facts["suggested"], s.facts["choice"]) for s in f.suggestions]
+    return [(s.facts["suggested"], rendered(s.facts["choice"], f.topic, markdown=False)) for s in f.suggestions]
 
 
 def test_reductions_for_two_reasons_stack_and_every_card_offers_the_same():
@@ -93,8 +94,8 @@ def test_reductions_for_two_reasons_stack_and_every_card_offers_the_same():
     # come down two steps to the floor, so there is one choice, and it is not "standard"
     assert all(offered(f) == [("5 mg once daily", "the adjusted dose")] for f in found)
     for f in found:
-        assert "renal impairment and CYP3A4 inhibition stack" in f.facts["consensus_note"]
-        assert "Several dose rules" in f.facts["consensus_note"]
+        assert "renal impairment and CYP3A4 inhibition stack" in fact(f, "consensus_note")
+        assert "Several dose rules" in fact(f, "consensus_note")
 
 
 def test_escalation_with_a_cyp_inhibitor_gets_two_labelled_choices_on_every_card():
@@ -106,8 +107,8 @@ def test_escalation_with_a_cyp_inhibitor_gets_two_labelled_choices_on_every_card
     for f in cards:
         assert offered(f) == [("5 mg BID", "keep the escalation, adjusted"), ("5 mg once daily", "standard dose, adjusted")]
         assert [s.is_recommended for s in f.suggestions] == [False, True]
-        assert "standard dose, adjusted: 5 mg once daily" in f.facts["choices"]
-        assert "the standard dose: 5 mg once daily" not in f.facts["choices"]
+        assert "**standard dose, adjusted: 5 mg once daily**" in fact(f, "choices")
+        assert "the standard dose: 5 mg once daily" not in fact(f, "choices")
 
 
 def test_escalation_with_renal_impairment_keeps_the_choice_and_accepting_it_is_still_flagged():
@@ -147,7 +148,7 @@ def test_unreadable_dose_still_warns_for_renal_without_a_suggestion():
     rec = record(k.base_resources() + [k.condition("c", "CKD stage 5", "N18.5")], drafts=[D(dosages=[])])
     assert topics(rec) == ["dose-renal", "dose-unverified"]
     [f] = by_topic(rec, "dose-renal")
-    assert not f.suggestions and "5 mg once daily" in f.facts["target"]
+    assert not f.suggestions and "5 mg once daily" in fact(f, "target")
 
 
 # --- every dosing/interaction fixture: suggestion resources valid and recomputing ---
@@ -216,6 +217,6 @@ def test_five_mg_bid_with_an_inhibitor_names_the_escalation_adjusted_override():
     fluconazole = k.med_request("f", "fluconazole 200 mg tablet", None, dosages=[dosage(200, "mg", 1)])
     [f] = by_topic(record(k.base_resources() + [fluconazole], drafts=[D()]), "dose-cyp-inhibitor")
     assert offered(f) == [("5 mg once daily", "the adjusted dose")]
-    assert "Escalation adjusted for the inhibitor" in f.facts["escalation_note"]
+    assert "Escalation adjusted for the inhibitor" in fact(f, "escalation_note")
     [g] = by_topic(record(k.base_resources() + [fluconazole], drafts=[D(dosages=[dosage(5, "mg", 1)])]), "dose-cyp-inhibitor")
-    assert g.facts["escalation_note"] == ""
+    assert g.facts["escalation_note"] is None and fact(g, "escalation_note") == ""

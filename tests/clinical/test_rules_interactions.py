@@ -4,6 +4,7 @@ import pytest
 
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics
+from tests.clinical.wording import fact
 
 D, dosage = k.tofacitinib_draft, k.dosage
 
@@ -30,7 +31,7 @@ def test_tofacitinib_drafted_while_other_active(topic, name):
     rec = record(k.base_resources() + [other(name)], drafts=[D()])
     assert topic in topics(rec)
     [f] = [f for f in by_topic(rec, topic)]
-    assert f.facts["drugs"] in f.facts["drug_list"]
+    assert f.facts["drugs"] in fact(f, "drug_list")
 
 
 @pytest.mark.parametrize("topic, name", CLASSES)
@@ -105,7 +106,7 @@ def test_cyp_inhibitor_drafted_on_active_tofacitinib_never_deletes_the_anti_infe
     res = a.resource
     assert res["resourceType"] == "MedicationRequest" and res["status"] == "draft" and "id" not in res
     assert res["dosageInstruction"][0]["timing"]["repeat"]["frequency"] == 1  # 5 mg BID -> 5 mg once daily
-    assert "5 mg BID must be reduced to **the adjusted dose: 5 mg once daily**" in f.facts["reduction"]
+    assert "5 mg BID must be reduced to **the adjusted dose: 5 mg once daily**" in fact(f, "reduction")
 
 
 def test_cyp_inhibitor_with_tofacitinib_draft_updates_only_the_draft():

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.dosing.daily_dose import DoseReading, daily_dose
+from cdshooks.clinical.findings import Phrase
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder
 from cdshooks.terminology import lookup
@@ -74,11 +75,11 @@ class OrderDose:
         return mg * (XR_TO_IR if self.product.extended_release else 1.0)
 
     @property
-    def regimen_label(self) -> str:
-        """"5 mg BID", "XR 11 mg once daily", or "7.5 mg/day" for unusual regimens."""
+    def regimen_label(self) -> str | Phrase:
+        """"5 mg BID", "XR 11 mg once daily", or "7.5 mg/day" for unusual regimens (unread: a Phrase)."""
         r = self.reading
         if r.mg_per_day is None:
-            return "dose not determinable"
+            return Phrase("dosing.dose_not_determinable")
         if r.dose_mg is not None and r.per_day is not None and float(r.per_day).is_integer():
             return Regimen(r.dose_mg, int(r.per_day), self.product.extended_release).label
         xr = "XR " if self.product.extended_release else ""

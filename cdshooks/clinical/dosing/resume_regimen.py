@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cdshooks.clinical import hepatic, renal, tofacitinib
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.dosing.regimens import Regimen
+from cdshooks.clinical.findings import Phrase, Series
 from cdshooks.clinical.interacting_drugs import drug_names, find_class
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -26,21 +27,21 @@ class Resume:
 
     interrupted: str  # "5 mg once daily", or the order's label when unread
     regimen: str | None
-    reasons: tuple[str, ...]  # the reductions that apply, named
+    reasons: tuple[Phrase, ...]  # the reductions that apply, named
     escalated: bool = False  # the interrupted regimen was above the label's 5 mg BID (XR 11)
 
 
-def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[str, ...]:
-    """The dose reductions that apply to this patient, named for the card."""
+def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[Phrase, ...]:
+    """The dose reductions that apply to this patient, named for the card (cards/_phrases.toml, [dose_reasons])."""
     reasons = []
     if renal.assess(record, th).impaired(th):
-        reasons.append("renal impairment")
+        reasons.append(Phrase("dose_reasons.renal"))
     hi = hepatic.assess(record)
     if hi is not None and not hi.severe:
-        reasons.append("moderate hepatic impairment")
+        reasons.append(Phrase("dose_reasons.hepatic"))
     hits = find_class(record, "dose-cyp-inhibitor", th)
     if hits:
-        reasons.append(f"CYP3A4 inhibition ({drug_names(hits)})")
+        reasons.append(Phrase("dose_reasons.cyp_drugs", {"drugs": drug_names(hits)}))
     return tuple(reasons)
 
 
@@ -65,25 +66,25 @@ def resume(record: PatientRecord, th: Thresholds) -> tuple[Resume, ...]:
     return tuple(out)
 
 
-def describe(items: tuple[Resume, ...]) -> str:
-    """"5 mg once daily (the regimen interrupted, already the reduced dose for renal impairment)" for the card."""
+def describe(items: tuple[Resume, ...]) -> Series | Phrase:
+    """"5 mg once daily (the regimen interrupted, already the reduced dose for renal impairment)" for the card
+    (cards/_phrases.toml, [resume])."""
     parts = []
     for item in items:
-        why = f"; {', '.join(item.reasons)}" if item.reasons else ""
+        reasons = Series(item.reasons, "comma")
+        facts = {"regimen": item.regimen, "interrupted": item.interrupted, "reasons": reasons}
         if item.regimen is None:
-            parts.append(f"the regimen of {item.interrupted} (its dose could not be read: never a higher dose{why})")
+            why = Phrase("resume.why", {"reasons": reasons}) if item.reasons else None
+            parts.append(Phrase("resume.unread", {**facts, "why": why}))
         elif item.regimen == item.interrupted and item.reasons:
             # a reduction applies but the patient is already on it (or below): say so, naming the reason
-            parts.append(f"{item.regimen} (the regimen interrupted, already the reduced dose for "
-                         f"{', '.join(item.reasons)})")
+            parts.append(Phrase("resume.already_reduced", facts))
         elif item.regimen == item.interrupted:
-            parts.append(f"{item.regimen} (the regimen interrupted)")
+            parts.append(Phrase("resume.interrupted", facts))
         elif item.escalated:
-            reduced = f", reduced for {', '.join(item.reasons)}" + (", stacked" if len(item.reasons) > 1 else "")
-            parts.append(f"{item.regimen} (the label's dose{reduced if item.reasons else ''}; "
-                         f"the escalation {item.interrupted} is not resumed)")
+            reduced = (Phrase("resume.reduced_for_stacked" if len(item.reasons) > 1 else "resume.reduced_for", facts)
+                       if item.reasons else None)
+            parts.append(Phrase("resume.not_escalated", {**facts, "reduced": reduced}))
         else:
-            parts.append(f"{item.regimen} (reduced from {item.interrupted} for {', '.join(item.reasons)}, stacked)"
-                         if len(item.reasons) > 1 else
-                         f"{item.regimen} (reduced from {item.interrupted} for {item.reasons[0]})")
-    return "; ".join(parts) or "the regimen the patient was on (no active order read), never a higher dose"
+            parts.append(Phrase("resume.reduced_stacked" if len(item.reasons) > 1 else "resume.reduced", facts))
+    return Series(tuple(parts), "semicolon") if parts else Phrase("resume.no_order")

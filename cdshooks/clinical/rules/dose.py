@@ -15,15 +15,9 @@ from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.dosing.regimens import OrderDose
 from cdshooks.clinical.engine import postprocessor, rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series
 from cdshooks.clinical.interacting_drugs import counts
-from cdshooks.clinical.suggestions.dose_choices import (
-    bullet_list,
-    offer_choices,
-    order_facts,
-    reduction_finding,
-    suppress_guidance,
-)
+from cdshooks.clinical.suggestions.dose_choices import offer_choices, order_facts, reduction_finding, suppress_guidance
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
 
@@ -49,7 +43,7 @@ def dose_band(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
         facts = order_facts(dose)
         ir = dose.ir_equivalent_mg_day
         if ir is None:
-            facts["problem"] = dose.reading.problem or "the dose could not be read"
+            facts["problem"] = dose.reading.problem or Phrase("unread")
             yield Finding("dose-unverified", facts, order_id=dose.order.id)
             continue
         band = regimens.band(ir, t)
@@ -64,19 +58,16 @@ def dose_band(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
             yield Finding("dose-above-max", facts, order_id=dose.order.id)
 
 
-def _prior_trial(record: PatientRecord, t: Thresholds) -> str:
+def _prior_trial(record: PatientRecord, t: Thresholds) -> Phrase:
     for o in tofa.record_orders(record):
         if o.status not in _PRIOR_STATUSES:
             continue
         prior = regimens.read(o)
         ir = prior.ir_equivalent_mg_day if prior else None
         if prior is not None and ir is not None and ir >= t.dose_guidance_max_mg_day:
-            when = o.authored_on.date().isoformat() if o.authored_on else "date not recorded"
-            return f"A prior order at the standard dose is on record: {prior.regimen_label} ({o.status}, {when})."
-    return (
-        "No prior tofacitinib order at 10 mg/day is on record: escalation is being ordered "
-        "without a documented trial of the standard dose."
-    )
+            when = o.authored_on.date() if o.authored_on else Phrase("date_not_recorded")
+            return Phrase("prior_trial", {"prior_regimen": prior.regimen_label, "status": o.status, "when": when})
+    return Phrase("no_prior_trial")
 
 
 @rule("order-select", "order-sign")
@@ -95,27 +86,31 @@ def dose_renal(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
 
 def _renal_facts(rf: renal.RenalFunction, t: Thresholds) -> dict[str, object]:
     """The value, its date and the method used (or the conditions), for the dose-renal card."""
-    lines = []
+    lines: list[Phrase] = []
     if rf.value is not None:
-        lines.append(f"{rf.method}: {rf.value:g} {rf.unit} (fires at {t.renal_clcr_max_ml_min:g} or less)")
-        lines += [f"input: {i}" for i in rf.inputs]
+        lines.append(Phrase("renal_value", {"method": rf.method, "value": rf.value, "unit": rf.unit,
+                                            "max": t.renal_clcr_max_ml_min}))
+        lines += [Phrase("renal_input", {"input": i}) for i in rf.inputs]
         if rf.missing:
-            lines.append(f"Cockcroft-Gault not computed: missing {', '.join(rf.missing)}")
+            lines.append(Phrase("renal_cg_missing", {"missing": Series(tuple(rf.missing), "comma")}))
     for p in rf.conditions:
-        codes = ", ".join(c.code for c in p.codings if c.code)
-        lines.append(f"condition: {p.text or 'renal condition'}" + (f" ({codes})" if codes else ""))
+        codes = tuple(c.code for c in p.codings if c.code)
+        condition = p.text or Phrase("renal_condition")
+        lines.append(Phrase("renal_condition_coded", {"condition": condition, "codes": Series(codes, "comma")})
+                     if codes else Phrase("renal_condition_line", {"condition": condition}))
     by_value = rf.value is not None and rf.value <= t.renal_clcr_max_ml_min
+    short: Phrase | Series
     if by_value and rf.method == renal.COCKCROFT_GAULT:
-        short = f"CLcr {rf.value:g} mL/min, Cockcroft-Gault"
+        short = Phrase("renal_short_cg", {"value": rf.value})
     elif by_value:
-        short = f"eGFR {rf.value:g}, approximation"
+        short = Phrase("renal_short_egfr", {"value": rf.value})
     else:
-        short = ", ".join(rf.condition_names)
+        short = Series(tuple(rf.condition_names), "comma")
     return {
         "renal_summary": short,
-        "renal_method": rf.method if by_value else "conditions on record",
-        "renal_basis": bullet_list(lines),
-        "dialysis_note": "On hemodialysis: give the dose after dialysis." if rf.dialysis else "",
+        "renal_method": rf.method if by_value else Phrase("renal_by_conditions"),
+        "renal_basis": Bullets(tuple(lines)),
+        "dialysis_note": Phrase("dialysis") if rf.dialysis else None,
     }
 
 
@@ -128,7 +123,7 @@ def dose_hepatic(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
     hi = hepatic.assess(record)
     if hi is None:
         return
-    facts = {"child_pugh": hi.child_pugh, "hepatic_basis": bullet_list(list(hi.basis))}
+    facts = {"child_pugh": hi.child_pugh, "hepatic_basis": Bullets(tuple(hi.basis))}
     for dose in doses:
         if hi.severe:
             yield Finding("dose-hepatic", {**order_facts(dose), **facts}, variant="severe", order_id=dose.order.id)
@@ -163,7 +158,7 @@ def dose_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Finding]:
             yield Finding("dose-renal", {**order_facts(dose), **_renal_facts(rf, t)}, variant="on-therapy",
                           order_id=dose.order.id)
         if hi is not None and not hi.severe:
-            facts = {"child_pugh": hi.child_pugh, "hepatic_basis": bullet_list(list(hi.basis))}
+            facts = {"child_pugh": hi.child_pugh, "hepatic_basis": Bullets(tuple(hi.basis))}
             yield Finding("dose-hepatic", {**order_facts(dose), **facts}, variant="on-therapy", order_id=dose.order.id)
 
 

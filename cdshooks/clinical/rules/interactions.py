@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from cdshooks.cards import phrases
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.dosing.resume_regimen import reduction_reasons
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Action, Finding, Suggestion
+from cdshooks.clinical.findings import Action, Bullets, Finding, Phrase, Series, Suggestion
 from cdshooks.clinical.interacting_drugs import (
     CLASSES,
     DrugHit,
@@ -31,11 +30,10 @@ from cdshooks.clinical.interacting_drugs import (
     tofacitinib_orders,
 )
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggestions.dose_choices import and_list, bullet_list, describe, order_facts, reduction_finding
+from cdshooks.clinical.suggestions.dose_choices import describe, order_facts, reduction_finding, stacked_note
 from cdshooks.clinical.suggestions.reduced_order import agent_class, reduced_tofacitinib_orders
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder, PatientRecord, Vaccination
-from cdshooks.markdown import Markdown, escape_markdown
 from cdshooks.terminology import lookup
 
 # Classes whose drafted drug the card offers to remove (the catalog's "remove the draft").
@@ -44,19 +42,22 @@ from cdshooks.terminology import lookup
 _REMOVE_DRAFTED = frozenset({"ddi-jak-duplicate", "ddi-live-vaccine"})
 
 
-def _tofacitinib_label(orders: tuple[MedicationOrder, ...], now: datetime) -> str:
+def _tofacitinib_label(orders: tuple[MedicationOrder, ...], now: datetime) -> Series:
+    """"Xeljanz 5 mg tablet (5 mg BID); ..." (cards/_phrases.toml, interactions.tofacitinib_order)."""
     labels = []
     for o in orders:
         dose = regimens.read(o, now)
-        labels.append(f"{o.label} ({dose.regimen_label if dose else 'dose not read'})")
-    return "; ".join(labels)
+        regimen = dose.regimen_label if dose else Phrase("interactions.dose_not_read")
+        labels.append(Phrase("interactions.tofacitinib_order", {"order": o.label, "regimen": regimen}))
+    return Series(tuple(labels), "semicolon")
 
 
-def _facts(hits: list[DrugHit], tofa_orders: tuple[MedicationOrder, ...], direction: str, now: datetime) -> dict:
+def _facts(hits: list[DrugHit], tofa_orders: tuple[MedicationOrder, ...], direction: Phrase,
+           now: datetime) -> dict[str, object]:
     return {
         "drugs": drug_names(hits),
-        "drug_list": bullet_list([h.label for h in hits]),
-        "tofacitinib": _tofacitinib_label(tofa_orders, now) or "tofacitinib",
+        "drug_list": Bullets(tuple(h.described for h in hits)),
+        "tofacitinib": _tofacitinib_label(tofa_orders, now) if tofa_orders else Phrase("interactions.tofacitinib"),
         "direction": direction,
     }
 
@@ -64,7 +65,7 @@ def _facts(hits: list[DrugHit], tofa_orders: tuple[MedicationOrder, ...], direct
 def _remove(order: MedicationOrder, what: str) -> Suggestion | None:
     if not order.reference:
         return None
-    action = Action("delete", f"Remove the draft order for {what}", resource_id=order.reference)
+    action = Action("delete", Phrase("actions.remove_draft", {"drug": what}), resource_id=order.reference)
     return Suggestion("remove-draft", (action,), facts={"removed": what})
 
 
@@ -80,12 +81,11 @@ def interactions_on_orders(record: PatientRecord, t: Thresholds) -> Iterator[Fin
             yield from _cyp_inhibitor(record, tofa, hits, t)
             continue
         if tofa.drafts and any(h.given is not None for h in hits):
-            direction = ("Tofacitinib is being ordered while the patient has an order for, or was recently given, "
-                         "the drug(s) below.")
+            direction = Phrase("interactions.tofacitinib_drafted_recently_given")
         elif tofa.drafts:
-            direction = "Tofacitinib is being ordered while the patient has an order for the drug(s) below."
+            direction = Phrase("interactions.tofacitinib_drafted")
         else:
-            direction = "The drug(s) below are being ordered while the patient is on tofacitinib."
+            direction = Phrase("interactions.other_drafted")
         suggestions: list[Suggestion] = []
         if topic in _REMOVE_DRAFTED:
             # Drafts are MedicationOrders (an Administration is never drafted); the isinstance narrows the type.
@@ -124,23 +124,19 @@ def _cyp_inhibitor(record: PatientRecord, tofa: TofacitinibOrders, hits: list[Dr
         for draft in tofa.drafts:
             dose = regimens.read(draft, record.now)
             if dose is not None:
-                facts = _facts(hits, (draft,), "Tofacitinib is being ordered with a CYP3A4 inhibitor.", record.now)
+                facts = _facts(hits, (draft,), Phrase("direction_tofacitinib_drafted"), record.now)
                 facts["why"] = _cyp_mechanism(hits)
-                facts["class_note"] = _AZOLE_NOTE if cls == "antifungal" else ""
+                facts["class_note"] = Phrase("azole_note") if cls == "antifungal" else None
                 facts["escalation_note"] = _escalation_adjusted_note(dose)
                 yield reduction_finding("dose-cyp-inhibitor", dose, facts)
         return
     reasons = reduction_reasons(record, t)
-    facts = _facts(hits, tofa.active, "The inhibitor is being ordered while the patient is on tofacitinib.", record.now)
+    facts = _facts(hits, tofa.active, Phrase("direction_inhibitor_drafted"), record.now)
     facts["reduction"] = _active_reduction(tofa.active, reasons, t, record.now)
-    facts["stacked_note"] = (phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons))
-                             if len(reasons) > 1 else "")
+    facts["stacked_note"] = stacked_note(reasons) if len(reasons) > 1 else None
     facts["why"] = _cyp_mechanism(hits)
     facts["agent_class"] = cls
-    facts["infection_note"] = (
-        "An active serious infection is on record (see that card): hold tofacitinib for the course."
-        if _serious_infection(record) else ""
-    )
+    facts["infection_note"] = Phrase("infection_note") if _serious_infection(record) else None
     # Not an anti-infective (fluvoxamine, an antidepressant; diltiazem with fluoxetine): no
     # "course" and no infection to treat, so the card does not speak of either.
     variant = "inhibitor-drafted-other" if cls == "other" else "inhibitor-drafted"
@@ -159,68 +155,76 @@ def _already_reduced(active: tuple[MedicationOrder, ...], now: datetime) -> bool
     return bool(doses) and all(d is not None and d.reading.readable and regimens.reduced(d) is None for d in doses)
 
 
-def _duration(cls: str) -> str:
+def _duration(cls: str) -> Phrase:
     """How long the reduced order is for, in the new-order label."""
-    return "while the inhibitor is taken" if cls == "other" else "for the course"
+    return Phrase("duration_while_taken" if cls == "other" else "duration_course")
 
 
-def _escalation_adjusted_note(dose: regimens.OrderDose) -> str:
+def _escalation_adjusted_note(dose: regimens.OrderDose) -> Phrase | None:
     """5 mg BID (XR 11) with the inhibitor may be an escalation already adjusted: say how to record that."""
     if dose.ir_equivalent_mg_day is not None and abs(dose.ir_equivalent_mg_day - regimens.IR_5_BID.mg_per_day) < 0.01:
-        return ("If this order is the escalation (10 mg BID) adjusted for the inhibitor, it gives the exposure of "
-                "10 mg BID: record that with the override reason \"Escalation adjusted for the inhibitor\".")
-    return ""
-
-
-_AZOLE_NOTE = "Azoles are common here: fungal infections were frequent in the MDA5 cohorts."
+        return Phrase("escalation_adjusted_note")
+    return None
 
 
 _BOOSTERS = ("ritonavir", "cobicistat")
 
 
-def _inhibitor_name(hit: DrugHit) -> str:
-    """The drug that inhibits: "nirmatrelvir/ritonavir" for Paxlovid (the booster is the inhibitor)."""
+def _inhibitor(hit: DrugHit) -> tuple[str, bool, str | None]:
+    """(ingredient, boosted, booster): Paxlovid is nirmatrelvir boosted by ritonavir (the booster is the
+    inhibitor); the booster is None when the order does not say which."""
     member = next((m for m in lookup.load(hit.value_set).members if m.name == hit.ingredient), None)
     if member is None or not member.properties.get("boosted"):
-        return hit.ingredient
+        return hit.ingredient, False, None
     text = " ".join(n for n in hit.order.names if n).lower()
-    booster = next((b for b in _BOOSTERS if b in text), "ritonavir or cobicistat")
-    return f"{hit.ingredient}/{booster}"
+    return hit.ingredient, True, next((b for b in _BOOSTERS if b in text), None)
 
 
-def _cyp_mechanism(hits: list[DrugHit]) -> str:
+def _inhibitor_name(ingredient: str, boosted: bool, booster: str | None) -> str | Phrase:
+    """The drug that inhibits: "nirmatrelvir/ritonavir" for Paxlovid."""
+    if not boosted:
+        return ingredient
+    return Phrase("boosted", {"drug": ingredient, "booster": booster or Phrase("booster_unknown")})
+
+
+def _cyp_mechanism(hits: list[DrugHit]) -> Phrase:
     """Why the dose is reduced, naming the drugs: "a moderate CYP3A4 inhibitor (diltiazem) together
     with a strong CYP2C19 inhibitor (fluoxetine)"."""
-    def names(value_set: str) -> str:
-        return ", ".join(dict.fromkeys(_inhibitor_name(h) for h in hits if h.value_set == value_set))
+    def names(value_set: str) -> Series | None:
+        found = dict.fromkeys(_inhibitor(h) for h in hits if h.value_set == value_set)
+        return Series(tuple(_inhibitor_name(*i) for i in found), "comma") if found else None
 
     parts = []
     if strong := names("strong-cyp3a4-inhibitors"):
-        parts.append(f"a strong CYP3A4 inhibitor ({strong})")
+        parts.append(Phrase("mechanism_strong", {"drugs": strong}))
     if both := names("moderate-cyp3a4-strong-cyp2c19-inhibitors"):
-        parts.append(f"a drug that is both a moderate CYP3A4 and a strong CYP2C19 inhibitor ({both})")
+        parts.append(Phrase("mechanism_both", {"drugs": both}))
     moderate, c19 = names("moderate-cyp3a4-inhibitors"), names("strong-cyp2c19-inhibitors")
     if moderate and c19:
-        parts.append(f"a moderate CYP3A4 inhibitor ({moderate}) together with a strong CYP2C19 inhibitor ({c19})")
-    return "; and ".join(parts) or "a CYP3A4 inhibitor"
+        parts.append(Phrase("mechanism_moderate_with_c19", {"moderate": moderate, "c19": c19}))
+    if not parts:
+        return Phrase("mechanism_unknown")
+    why = parts[0]
+    for part in parts[1:]:
+        why = Phrase("mechanism_and", {"first": why, "then": part})
+    return why
 
 
-def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[str, ...], t: Thresholds,
-                      now: datetime) -> Markdown:
+def _active_reduction(active: tuple[MedicationOrder, ...], reasons: tuple[Phrase, ...], t: Thresholds,
+                      now: datetime) -> Series:
     """What the active tofacitinib regimen must become if the inhibitor is given (the reductions stacked)."""
     parts = []
     for o in active:
         dose = regimens.read(o, now)
         if dose is None or not dose.reading.readable:
-            parts.append(escape_markdown(f"{o.label}: dose not readable; the reduced dose is 5 mg once daily "
-                                         "(5 mg BID from 10 mg BID)"))
+            parts.append(Phrase("reduction_unreadable", {"order": o.label}))
             continue
         offered = regimens.choices(dose, len(reasons), t)
         if not offered:
-            parts.append(escape_markdown(f"{dose.regimen_label}: already at the reduced dose, no change needed"))
+            parts.append(Phrase("reduction_none", {"current": dose.regimen_label}))
         else:
-            parts.append(f"{escape_markdown(dose.regimen_label)} must be reduced to {describe(offered)}")
-    return Markdown("; ".join(parts))
+            parts.append(Phrase("reduction_to", {"current": dose.regimen_label, "offered": describe(offered)}))
+    return Series(tuple(parts), "semicolon")
 
 
 @rule("patient-view")
@@ -233,7 +237,7 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         hits = [h for h in find_class(record, topic, t) if not h.drafted]
         if not raises_card(hits, value_sets):
             continue
-        facts = _facts(hits, tofa.active, "The patient is on tofacitinib and on the drug(s) below.", record.now)
+        facts = _facts(hits, tofa.active, Phrase("interactions.on_chart"), record.now)
         variant, order_id = _variant(topic, hits), None
         if topic == "dose-cyp-inhibitor" and _already_reduced(tofa.active, record.now):
             continue  # patient-view shows what needs action now: the active order is already reduced
@@ -242,7 +246,7 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
             facts["why"] = _cyp_mechanism(hits)
             facts["duration"] = _duration(agent_class(hits))
             variant = "on-therapy"
-            facts["consensus_note"] = ""  # set by offer_choices when the card is about one readable order
+            facts["consensus_note"] = None  # set by offer_choices when the card is about one readable order
             dose = regimens.read(tofa.active[0], record.now) if len(tofa.active) == 1 else None
             if dose is not None and dose.reading.readable:
                 # the card is about this order: it offers the same new orders as dose-renal / dose-hepatic
@@ -255,28 +259,17 @@ def interactions_on_chart(record: PatientRecord, t: Thresholds) -> Iterator[Find
         yield Finding(topic, facts, variant=variant, order_id=order_id)
 
 
-# clinical-rules.md, ddi-triple-therapy: "With cyclosporine: it raises tofacitinib exposure (AUC about
-# +73%, USPI clinical pharmacology)". Never a word about stopping the calcineurin inhibitor.
-_CYCLOSPORINE = Markdown(
-    "**With cyclosporine:** it raises tofacitinib exposure (AUC about +73%, USPI clinical pharmacology). Alone, "
-    "as a moderate CYP3A4 inhibitor, it needs no tofacitinib dose change (with a strong CYP2C19 inhibitor it "
-    "does: see the CYP inhibitor card); watch closely for dose-related harms (infections, lymphopenia, neutropenia)."
-)
+def _cyclosporine_note(hits: list[DrugHit]) -> Phrase | None:
+    """With cyclosporine the card says what it adds (cards/ddi-triple-therapy.toml, clinical-rules.md)."""
+    return Phrase("cyclosporine_note") if any(h.ingredient == "cyclosporine" for h in hits) else None
 
 
-def _cyclosporine_note(hits: list[DrugHit]) -> Markdown:
-    return _CYCLOSPORINE if any(h.ingredient == "cyclosporine" for h in hits) else Markdown("")
-
-
-def _administrations_note(record: PatientRecord, t: Thresholds) -> Markdown:
+def _administrations_note(record: PatientRecord, t: Thresholds) -> Phrase | None:
     """Without the administration records (the optional `administrations` prefetch key), the card's
     agents and its IVIG wording rest on orders alone: say what was not checked."""
     if "administrations" not in record.unavailable:
-        return Markdown("")
-    return Markdown(
-        "**Not checked:** administration records could not be read, so cyclophosphamide or IVIG given in the "
-        f"last {t.triple_therapy_recent_exposure_days} days without an order on record is not listed."
-    )
+        return None
+    return Phrase("administrations_not_checked", {"days": t.triple_therapy_recent_exposure_days})
 
 
 def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresholds, *, new_start: bool) -> str:
@@ -288,10 +281,7 @@ def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresho
     facts["regimen"] = name
     facts["ltbi_basis"] = basis
     facts["timing"] = (
-        f"tofacitinib can then start after at least {t.ltbi_min_treatment_days} days of isoniazid. Otherwise, "
-        "tofacitinib can start after the rifamycin course."
-        if new_start else
-        "if the rifamycin regimen is kept, expect less tofacitinib effect for the whole course."
+        Phrase("timing_new_start", {"days": t.ltbi_min_treatment_days}) if new_start else Phrase("timing_on_therapy")
     )
     return "ltbi"
 
@@ -300,7 +290,7 @@ _RIFAMYCINS = ("rifampin", "rifapentine")
 _TB_TESTS = ("igra", "tst")
 
 
-def _ltbi_regimen(record: PatientRecord, hits: list[DrugHit]) -> tuple[str, str] | None:
+def _ltbi_regimen(record: PatientRecord, hits: list[DrugHit]) -> tuple[Phrase, Phrase | Series] | None:
     """(regimen, why it is read as latent TB treatment) when the inducer is an LTBI regimen
     (clinical-rules.md, ddi-cyp-inducer: rifampin 4R, isoniazid + rifapentine 3HP/1HP), else None.
 
@@ -316,15 +306,15 @@ def _ltbi_regimen(record: PatientRecord, hits: list[DrugHit]) -> tuple[str, str]
         (m := ltbi_drugs.match(o.codings, o.names)) is not None and m.name == "isoniazid"
         for o in current_orders(record)
     )
-    latent = [m.label for m in matching(record, "latent-tb")]
-    latent += [f"positive {r.test.upper()} on {r.when.date().isoformat()}"
+    latent: list[str | Phrase] = [m.label for m in matching(record, "latent-tb")]
+    latent += [Phrase("ltbi_positive_test", {"test": r.test.upper(), "date": r.when.date()})
                for r in labs.results_any(record, _TB_TESTS) if r.is_positive][:1]
-    with_inh = "isoniazid + " if isoniazid else ""
     if "rifapentine" in rifamycins and (isoniazid or latent):
-        basis = "; ".join(latent) or "rifapentine with isoniazid is a latent TB regimen"
-        return f"{with_inh}rifapentine (3HP/1HP)", basis
+        basis = Series(tuple(latent), "semicolon") if latent else Phrase("ltbi_rifapentine_with_isoniazid")
+        return Phrase("regimen_isoniazid_rifapentine" if isoniazid else "regimen_rifapentine"), basis
     if latent:
-        return f"{with_inh}rifampin ({'3HR' if isoniazid else '4R'})", "; ".join(latent)
+        return Phrase("regimen_isoniazid_rifampin" if isoniazid else "regimen_rifampin"), Series(tuple(latent),
+                                                                                              "semicolon")
     return None
 
 
@@ -361,7 +351,7 @@ def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Findin
         "ddi-live-vaccine",
         facts={
             "vaccines": ", ".join(dict.fromkeys(name for _, _, name, _ in given)),
-            "vaccine_list": bullet_list([_vaccination_label(v, when, name, days) for v, when, name, days in given]),
+            "vaccine_list": Bullets(tuple(_vaccination_label(v, when, name, days) for v, when, name, days in given)),
             "last_date": newest.date().isoformat(),
             "earliest": earliest.isoformat(),
             "weeks": t.live_vaccine_before_start_weeks,
@@ -371,14 +361,15 @@ def recent_live_vaccine(record: PatientRecord, t: Thresholds) -> Iterator[Findin
     )
 
 
-def _vaccination_label(v: Vaccination, when: datetime, name: str, days: int) -> str:
+def _vaccination_label(v: Vaccination, when: datetime, name: str, days: int) -> Phrase:
     """"MMR (M-M-R II, CVX 03), given 2026-01-01 (14 days ago)" for the card."""
     cvx = next((c.code for c in v.codings if c.code and lookup.canonical_system(c.system) == lookup.CVX), None)
     shown = v.text or next((c.display for c in v.codings if c.display), None)
-    parts = [p for p in (shown if shown and shown.lower() != name.lower() else None, cvx and f"CVX {cvx}") if p]
-    what = f" ({', '.join(parts)})" if parts else ""
-    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
-    return f"{name}{what}, given {when.date().isoformat()} ({ago})"
+    parts = tuple(p for p in (shown if shown and shown.lower() != name.lower() else None,
+                              Phrase("vaccine_cvx", {"code": cvx}) if cvx else None) if p)
+    details = Phrase("vaccine_details", {"items": Series(parts, "comma")}) if parts else None
+    ago = Phrase("today") if days == 0 else Phrase("days_ago" if days != 1 else "day_ago", {"days": days})
+    return Phrase("vaccination", {"vaccine": name, "details": details, "date": when.date(), "ago": ago})
 
 
 def _serious_infection(record: PatientRecord) -> bool:

@@ -14,43 +14,42 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from cdshooks.cards import phrases
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.dosing.regimens import Choice, OrderDose
-from cdshooks.clinical.findings import Action, Finding, Suggestion
+from cdshooks.clinical.findings import Action, Finding, Phrase, Series, Suggestion
 from cdshooks.clinical.suggestions.draft_update import new_order, update_action
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.markdown import Markdown, escape_markdown
 
-# Rules that reduce a dose for the patient's condition, and the reason each names.
+# Rules that reduce a dose for the patient's condition, and the reason each names
+# (cards/_phrases.toml, [dose_reasons]).
 CONDITION_TOPICS = {
-    "dose-renal": "renal impairment",
-    "dose-hepatic": "moderate hepatic impairment",
-    "dose-cyp-inhibitor": "CYP3A4 inhibition",
+    "dose-renal": Phrase("dose_reasons.renal"),
+    "dose-hepatic": Phrase("dose_reasons.hepatic"),
+    "dose-cyp-inhibitor": Phrase("dose_reasons.cyp"),
 }
 BAND_TOPICS = frozenset({"dose-escalation", "dose-above-max"})
 REDUCING_TOPICS = frozenset(CONDITION_TOPICS) | BAND_TOPICS
 SUGGESTION_KEY = "change-dose"  # an update of the draft
 NEW_ORDER_KEY = "new-reduced-order"  # a new order replacing an active, undrafted one
 # Said when the order's dose could not be read, so no exact target can be computed.
-GENERIC_REDUCTION = "5 mg once daily (5 mg BID if 10 mg BID was intended; XR 22 mg: XR 11 mg)"
+GENERIC_REDUCTION = Phrase("dosing.generic_reduction")
+NOT_DETERMINABLE = Phrase("dosing.not_determinable")
 
 
 def order_facts(dose: OrderDose) -> dict[str, Any]:
     """What every dose card may show about the order: regimen, daily dose, how it was read."""
     ir = dose.ir_equivalent_mg_day
-    xr_note = " (XR counted as IR-equivalent: XR 11 mg = 10 mg/day)" if dose.product.extended_release else ""
     return {
         "product": dose.order.label,
         "regimen": dose.regimen_label,
-        "mg_day": dose.reading.mg_per_day if dose.reading.mg_per_day is not None else "not determinable",
-        "ir_mg_day": round(ir, 2) if ir is not None else "not determinable",
-        "xr_note": xr_note,
+        "mg_day": dose.reading.mg_per_day if dose.reading.mg_per_day is not None else NOT_DETERMINABLE,
+        "ir_mg_day": round(ir, 2) if ir is not None else NOT_DETERMINABLE,
+        "xr_note": Phrase("dosing.xr_counted") if dose.product.extended_release else None,
         "basis": dose.reading.basis,
-        "target": "",
-        "choices": "",
-        "consensus_note": "",
+        "target": None,
+        "choices": None,
+        "consensus_note": None,
         "_dose": dose,
     }
 
@@ -68,11 +67,6 @@ def reduction_finding(topic: str, dose: OrderDose, facts: dict[str, Any], varian
         variant = "adjusted"
         f["target"] = dose.regimen_label
     return Finding(topic, f, variant=variant, order_id=dose.order.id)
-
-
-def bullet_list(lines: list[str]) -> Markdown:
-    """A Markdown bullet list of values from input data (escaped)."""
-    return Markdown("\n".join(f"- {escape_markdown(line)}" for line in lines))
 
 
 def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds) -> list[Finding]:
@@ -94,14 +88,14 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
             continue  # already at the adjusted dose: the cards say so, nothing to change
         notes = []
         if len(reasons) > 1:
-            notes.append(phrases()["dose_notes"]["stacked"].format(reasons=and_list(reasons)))
+            notes.append(stacked_note(reasons))
         if len(group) > 1:
-            topics = ", ".join(dict.fromkeys(f.topic for f in group))
-            notes.append(phrases()["dose_notes"]["several_cards"].format(topics=topics))
+            topics = Series(tuple(dict.fromkeys(f.topic for f in group)), "comma")
+            notes.append(Phrase("dose_notes.several_cards", {"topics": topics}))
         facts = {
-            "target": " or ".join(c.regimen.label for c in offered),
+            "target": Series(tuple(c.regimen.label for c in offered), "or"),
             "choices": describe(offered),
-            "consensus_note": " ".join(notes),
+            "consensus_note": Series(tuple(notes), "space"),
         }
         suggestions = choice_suggestions(dose, offered, record.patient_id)
         for i, f in zip(indices, group, strict=True):
@@ -109,20 +103,20 @@ def offer_choices(findings: list[Finding], record: PatientRecord, t: Thresholds)
     return out
 
 
-def choice_name(choice: Choice) -> str:
+def stacked_note(reasons: Iterable[Phrase]) -> Phrase:
+    """The reductions for several reasons stack (cards/_phrases.toml, dose_notes.stacked)."""
+    return Phrase("dose_notes.stacked", {"reasons": Series(tuple(reasons), "and")})
+
+
+def choice_name(choice: Choice) -> Phrase:
     """"keep the escalation, adjusted" and the like, from cards/_phrases.toml."""
-    return phrases()["dose_choices"][choice.kind]
+    return Phrase(f"dose_choices.{choice.kind}")
 
 
-def describe(offered: Iterable[Choice]) -> Markdown:
+def describe(offered: Iterable[Choice]) -> Series:
     """"**keep the escalation, adjusted: 5 mg BID** or **standard dose, adjusted: 5 mg once daily**"."""
-    return Markdown(" or ".join(f"**{escape_markdown(choice_name(c))}: {c.regimen.label}**" for c in offered))
-
-
-def and_list(items: Iterable[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return Series(tuple(Phrase("dose_offer.choice", {"name": choice_name(c), "regimen": c.regimen.label})
+                        for c in offered), "or")
 
 
 def choice_suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id: str) -> tuple[Suggestion, ...]:
@@ -132,31 +126,23 @@ def choice_suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id:
         if dose.order.is_draft:
             key, action = SUGGESTION_KEY, update_action(dose, choice.regimen, patient_id)
         else:
-            resource = new_order(dose, choice.regimen, patient_id)
-            key, action = (
-                NEW_ORDER_KEY,
-                Action(
-                    "create",
-                    f"Order tofacitinib {choice.regimen.label}; discontinue the active {dose.regimen_label} order",
-                    resource=resource,
-                )
-                if resource is not None
-                else None,
+            # optional: without a valid resource there is no suggestion, and the card's text carries the advice
+            description = Phrase("actions.new_order", {"regimen": choice.regimen.label, "current": dose.regimen_label})
+            key, action = NEW_ORDER_KEY, Action("create", description, resource=new_order(dose, choice.regimen,
+                                                                                      patient_id), optional=True)
+        # the lower choice is the recommended one: escalation is for refractory disease only
+        out.append(
+            Suggestion(
+                key,
+                (action,),
+                is_recommended=n == len(offered) - 1,
+                facts={
+                    "suggested": choice.regimen.label,
+                    "choice": choice_name(choice),
+                    "current": dose.regimen_label,
+                },
             )
-        if action is not None:  # no valid resource: the card's text carries the advice
-            # the lower choice is the recommended one: escalation is for refractory disease only
-            out.append(
-                Suggestion(
-                    key,
-                    (action,),
-                    is_recommended=n == len(offered) - 1,
-                    facts={
-                        "suggested": choice.regimen.label,
-                        "choice": choice_name(choice),
-                        "current": dose.regimen_label,
-                    },
-                )
-            )
+        )
     return tuple(out)
 
 

@@ -3,9 +3,11 @@
 The draft keeps its id, status draft and everything else the EHR sent; the
 medication switches product when the regimen needs another tablet (IR 10 mg ->
 5 mg, XR -> IR), and `dosageInstruction` is replaced by the new regimen. Messy
-drafts (an array field sent as one object, unknown fields) are normalized;
-if the result is still not valid FHIR R4 a minimal copy is tried, and failing
-that there is no suggestion (the card's detail carries the advice).
+drafts (an array field sent as one object, unknown fields) are normalized.
+Validation is done where every emitted resource is validated, in cards.py:
+the action carries a minimal copy as its fallback, for when the whole copy is
+still not valid FHIR R4, and is optional: failing both, there is no suggestion
+(the card's detail carries the advice).
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cdshooks.clinical.dosing.regimens import OrderDose, Regimen
-from cdshooks.clinical.findings import Action
-from cdshooks.fhir_validation import InvalidResource, validate_resource
+from cdshooks.clinical.findings import Action, Phrase
 from cdshooks.terminology import lookup
 from cdshooks.terminology.lookup import RXNORM, UCUM
 
@@ -81,19 +82,14 @@ def updated_draft(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[st
     return res
 
 
-def update_action(dose: OrderDose, regimen: Regimen, patient_id: str) -> Action | None:
-    """An `update` Action with a valid resource, or None when no valid resource can be made."""
+def update_action(dose: OrderDose, regimen: Regimen, patient_id: str) -> Action:
+    """An optional `update` Action: the whole updated draft, and a minimal copy should it not be valid R4."""
     full = updated_draft(dose, regimen, patient_id)
     minimal = {k: full[k] for k in (*_MINIMAL_FIELDS, *_MEDICATION_FIELDS, "dosageInstruction") if k in full}
     if isinstance(full.get("medicationReference"), Mapping) and full.get("contained"):
         minimal["contained"] = full["contained"]
-    for candidate in (full, minimal):
-        try:
-            resource = validate_resource(candidate)
-        except InvalidResource:
-            continue
-        return Action("update", f"Change the draft to tofacitinib {regimen.label}", resource=resource)
-    return None
+    return Action("update", Phrase("actions.change_draft", {"regimen": regimen.label}), resource=full,
+                  fallback=minimal, optional=True)
 
 
 def _needs_new_product(dose: OrderDose, regimen: Regimen) -> bool:
@@ -134,12 +130,13 @@ _NOT_COPIED = ("id", "meta", "identifier", "text", "groupIdentifier", "priorPres
                "eventHistory", "dispenseRequest", "substitution", "basedOn", "authoredOn")
 
 
-def new_order(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[str, Any] | None:
+def new_order(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[str, Any]:
     """A new draft MedicationRequest at `regimen`, copied from an active order and pointing back at it.
 
     clinical-rules.md, "Dose reductions": only drafts are updated; for an active,
     undrafted order the reduced regimen is a `create`, and the active order must be
-    discontinued or replaced in the EHR. None when no valid R4 resource results.
+    discontinued or replaced in the EHR. Not validated here (cards.py does):
+    an action creating it is optional, left out when it is not valid R4.
     """
     res = updated_draft(dose, regimen, patient_id)
     for key in _NOT_COPIED:
@@ -148,7 +145,4 @@ def new_order(dose: OrderDose, regimen: Regimen, patient_id: str) -> dict[str, A
     res["intent"] = "order"
     if dose.order.reference:
         res["priorPrescription"] = {"reference": dose.order.reference}
-    try:
-        return validate_resource(res)
-    except InvalidResource:
-        return None
+    return res

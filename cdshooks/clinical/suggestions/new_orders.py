@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from cdshooks.clinical.findings import Action, Suggestion
+from cdshooks.clinical.findings import Action, Phrase, Series, Suggestion
 from cdshooks.data.record import PatientRecord
 from cdshooks.terminology import lookup
 
@@ -97,8 +97,16 @@ def lab_short(test: str) -> str:
     return entry.short if entry else test
 
 
+def short_names(tests: list[str], lipid_tests: tuple[str, ...]) -> Series:
+    """Short names for a summary; a whole missing lipid panel reads as "lipids" (cards/_phrases.toml, [labs])."""
+    whole_panel = set(lipid_tests) <= set(tests)
+    names: list[str | Phrase] = [lab_short(t) for t in tests if not (whole_panel and t in lipid_tests)]
+    return Series(tuple(names + ([Phrase("labs.lipids")] if whole_panel else [])), "comma")
+
+
 def short_list(tests: list[str], lipid_tests: tuple[str, ...]) -> str:
-    """Short names for a summary; a whole missing lipid panel reads as "lipids"."""
+    """`short_names` as one string, for the rules that still use it (screening, monitoring); remove it
+    once they hand `short_names` over."""
     whole_panel = set(lipid_tests) <= set(tests)
     names = [lab_short(t) for t in tests if not (whole_panel and t in lipid_tests)]
     return ", ".join(names + (["lipids"] if whole_panel else []))
@@ -126,7 +134,7 @@ def order_labs(key: str, record: PatientRecord, tests: list[str], reason: str, *
     """One suggestion creating a ServiceRequest per panel with a missing part (never one per component),
     and one per test that belongs to no panel."""
     actions = tuple(
-        Action("create", f"Order {o.title if isinstance(o, Panel) else lab_title(o)}",
+        Action("create", Phrase("actions.order_lab", {"order": o.title if isinstance(o, Panel) else lab_title(o)}),
                service_request(record, o, reason))
         for o in orders_for(tests)
     )

@@ -8,6 +8,7 @@ from cdshooks.clinical.dosing.resume_regimen import reduction_reasons
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics
+from tests.clinical.wording import rendered
 
 D = k.tofacitinib_draft
 
@@ -136,7 +137,8 @@ def test_patient_view_names_the_pair():
 
 def test_the_pair_is_a_reduction_reason_for_resuming_after_neutropenia():
     res = k.base_resources(on_tofacitinib=True) + [other("diltiazem 120 mg", oid="mod"), other("fluoxetine 20 mg", oid="c19")]
-    assert reduction_reasons(record(res), DEFAULT_THRESHOLDS) == ("CYP3A4 inhibition (diltiazem, fluoxetine)",)
+    reasons = reduction_reasons(record(res), DEFAULT_THRESHOLDS)
+    assert [rendered(r, "lab-neutropenia") for r in reasons] == ["CYP3A4 inhibition (diltiazem, fluoxetine)"]
 
 
 @pytest.mark.parametrize("drug, duration", [("fluvoxamine 100 mg tablet", "while the inhibitor is taken"),

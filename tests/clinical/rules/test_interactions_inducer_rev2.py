@@ -7,6 +7,7 @@ import pytest
 from cdshooks import cards
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics
+from tests.clinical.wording import fact
 
 D = k.tofacitinib_draft
 LATENT = k.condition("c-ltbi", "Latent tuberculosis", "Z22.7", "11999007")
@@ -38,7 +39,7 @@ def test_3hp_names_the_regimen_and_the_isoniazid_only_alternative_at_a_new_start
     res = k.base_resources() + [other("isoniazid 300 mg tablet", oid="inh"), other("rifapentine 150 mg tablet", oid="rpt")]
     f, c = inducer_card(record(res, drafts=[D()]))
     assert f.variant == "ltbi"
-    assert f.facts["regimen"] == "isoniazid + rifapentine (3HP/1HP)"
+    assert fact(f, "regimen") == "isoniazid + rifapentine (3HP/1HP)"
     assert c["summary"] == ("Tofacitinib with isoniazid + rifapentine (3HP/1HP) for latent TB: strong CYP3A4 inducer; "
                             "isoniazid alone avoids the interaction")
     assert len(c["summary"]) < 140
@@ -51,14 +52,14 @@ def test_3hp_names_the_regimen_and_the_isoniazid_only_alternative_at_a_new_start
 def test_rifampin_with_latent_tb_on_record_is_4r(evidence):
     base = k.base_resources() + [LATENT] if evidence == "condition" else positive_igra(k.base_resources())
     f, c = inducer_card(record(base + [other("rifampin 300 mg capsule")], drafts=[D()]))
-    assert f.variant == "ltbi" and f.facts["regimen"] == "rifampin (4R)"
+    assert f.variant == "ltbi" and fact(f, "regimen") == "rifampin (4R)"
     assert ("Latent tuberculosis (Z22.7)" if evidence == "condition" else "positive IGRA on 2025-11-06") in c["detail"]
 
 
 def test_rifampin_with_isoniazid_and_latent_tb_is_3hr():
     res = positive_igra(k.base_resources()) + [other("rifampin 300 mg", oid="rif"), other("isoniazid 300 mg", oid="inh")]
     f, _ = inducer_card(record(res, drafts=[D()]))
-    assert f.facts["regimen"] == "isoniazid + rifampin (3HR)"
+    assert fact(f, "regimen") == "isoniazid + rifampin (3HR)"
 
 
 def test_rifampin_without_latent_tb_keeps_the_plain_card():

@@ -5,6 +5,7 @@ import pytest
 from cdshooks import cards
 from tests import fixturekit as k
 from tests.clinical.dose_kit import by_topic, record, topics
+from tests.clinical.wording import fact
 
 D = k.tofacitinib_draft
 
@@ -43,7 +44,7 @@ def test_without_ivig_the_card_says_nothing_about_it():
 def test_ivig_drafted_with_tacrolimus_on_active_tofacitinib():
     res = k.base_resources(on_tofacitinib=True) + [drug("tacrolimus 1 mg capsule", oid="tac")]
     [f] = by_topic(record(res, drafts=[drug(IVIG, "draft")]), "ddi-triple-therapy")
-    assert "IVIG (" in f.facts["drug_list"] and "draft order" in f.facts["drug_list"]
+    assert "IVIG (" in fact(f, "drug_list") and "draft order" in fact(f, "drug_list")
 
 
 def test_ivig_on_patient_view_beside_mycophenolate():
