@@ -406,7 +406,7 @@ def test_feedback_names_a_returned_card_and_its_suggestion(client, app):
     ]}
     url = f"/cds-services/{scenario['service']}/feedback"
     assert client.post(url, json=feedback).status_code == 200
-    stored = app.extensions[EXTENSION]["feedback"].entries(scenario["service"])
+    stored = app.extensions[EXTENSION]["store"].entries(scenario["service"])
     assert [(e["card_uuid"], e["outcome"]) for e in stored] == [(card["uuid"], "accepted"), (card["uuid"], "overridden")]
     assert stored[0]["accepted_suggestions"] == [suggestion]
     assert (stored[1]["override_code"], stored[1]["override_comment"]) == (reason["code"], "Discussed")
