@@ -24,6 +24,7 @@ from typing import Any
 
 from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.findings import Phrase
+from cdshooks.clinical.rules.topics import CLASSES, COMBINATIONS
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from cdshooks.data.dates import parse_datetime
 from cdshooks.data.record import Administration, MedicationOrder, PatientRecord
@@ -32,27 +33,8 @@ from cdshooks.terminology import lookup
 # A draft with one of these statuses is not being ordered.
 ENDED_STATUSES = frozenset({"stopped", "cancelled", "completed", "entered-in-error", "on-hold", "revoked"})
 
-# Interaction topics and the value sets of their drug classes (clinical-rules.md, Interactions).
-# A drug of any of these value sets counts alone; see COMBINATIONS for the classes that also
-# count as a pair of drugs.
-CLASSES: dict[str, tuple[str, ...]] = {
-    "dose-cyp-inhibitor": ("strong-cyp3a4-inhibitors", "moderate-cyp3a4-strong-cyp2c19-inhibitors"),
-    "ddi-cyp-inducer": ("strong-cyp3a4-inducers",),
-    "ddi-jak-duplicate": ("jak-inhibitors-other",),
-    "ddi-biologic": ("biologic-dmards",),
-    "ddi-rituximab": ("rituximab",),
-    "ddi-immunosuppressant": ("potent-immunosuppressants",),
-    "ddi-triple-therapy": ("triple-therapy-agents",),
-    "ddi-live-vaccine": ("live-vaccines",),
-}
-
-
-# Two drugs that together count for a topic (clinical-rules.md, `dose-cyp-inhibitor`; USPI: "one
-# or more concomitant medications that result in both moderate inhibition of CYP3A4 and potent
-# inhibition of CYP2C19"): a drug of the first value set with a drug of the second, two orders.
-COMBINATIONS: dict[str, tuple[str, str]] = {
-    "dose-cyp-inhibitor": ("moderate-cyp3a4-inhibitors", "strong-cyp2c19-inhibitors"),
-}
+# CLASSES (topic -> value sets) and COMBINATIONS (topic -> a pair of value sets) are the
+# rules': the topic codes are named in clinical/rules/ only.
 
 # What a drug of a value set does, for the card (the CYP classes: the reason the dose is reduced).
 ROLES: dict[str, str] = {

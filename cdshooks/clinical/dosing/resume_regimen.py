@@ -17,6 +17,7 @@ from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.dosing.regimens import Regimen
 from cdshooks.clinical.findings import Phrase, Series
 from cdshooks.clinical.interacting_drugs import drug_names, find_class
+from cdshooks.clinical.rules.topics import DOSE_CYP_INHIBITOR
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
 
@@ -39,7 +40,7 @@ def reduction_reasons(record: PatientRecord, th: Thresholds) -> tuple[Phrase, ..
     hi = hepatic.assess(record)
     if hi is not None and not hi.severe:
         reasons.append(Phrase("dose_reasons.hepatic"))
-    hits = find_class(record, "dose-cyp-inhibitor", th)
+    hits = find_class(record, DOSE_CYP_INHIBITOR, th)
     if hits:
         reasons.append(Phrase("dose_reasons.cyp_drugs", {"drugs": drug_names(hits)}))
     return tuple(reasons)

@@ -17,6 +17,7 @@ from typing import Any
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.dosing.regimens import Choice, OrderDose
 from cdshooks.clinical.findings import Action, Finding, Phrase, Series, Suggestion
+from cdshooks.clinical.rules import topics
 from cdshooks.clinical.suggestions.draft_update import new_order, update_action
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -24,11 +25,11 @@ from cdshooks.data.record import PatientRecord
 # Rules that reduce a dose for the patient's condition, and the reason each names
 # (cards/_phrases.toml, [dose_reasons]).
 CONDITION_TOPICS = {
-    "dose-renal": Phrase("dose_reasons.renal"),
-    "dose-hepatic": Phrase("dose_reasons.hepatic"),
-    "dose-cyp-inhibitor": Phrase("dose_reasons.cyp"),
+    topics.DOSE_RENAL: Phrase("dose_reasons.renal"),
+    topics.DOSE_HEPATIC: Phrase("dose_reasons.hepatic"),
+    topics.DOSE_CYP_INHIBITOR: Phrase("dose_reasons.cyp"),
 }
-BAND_TOPICS = frozenset({"dose-escalation", "dose-above-max"})
+BAND_TOPICS = frozenset({topics.DOSE_ESCALATION, topics.DOSE_ABOVE_MAX})
 REDUCING_TOPICS = frozenset(CONDITION_TOPICS) | BAND_TOPICS
 SUGGESTION_KEY = "change-dose"  # an update of the draft
 NEW_ORDER_KEY = "new-reduced-order"  # a new order replacing an active, undrafted one
@@ -148,5 +149,5 @@ def choice_suggestions(dose: OrderDose, offered: tuple[Choice, ...], patient_id:
 
 def suppress_guidance(findings: list[Finding]) -> list[Finding]:
     """Drop `dose-guidance` for an order when another dose-* topic fires for it (ddi-* do not count)."""
-    other = {f.order_id for f in findings if f.topic.startswith("dose-") and f.topic != "dose-guidance"}
-    return [f for f in findings if not (f.topic == "dose-guidance" and f.order_id in other)]
+    other = {f.order_id for f in findings if f.topic.startswith("dose-") and f.topic != topics.DOSE_GUIDANCE}
+    return [f for f in findings if not (f.topic == topics.DOSE_GUIDANCE and f.order_id in other)]
