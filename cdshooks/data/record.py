@@ -8,10 +8,13 @@ suggestion can return the whole draft resource updated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+if TYPE_CHECKING:  # data.observations reads Observations into the LabResults defined here
+    from cdshooks.data.observations import ObservationIndex
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -240,9 +243,9 @@ class PatientRecord(Derived):
                   the orders that do not count (doNotPerform, intent plan/proposal),
                   which the builder lists in `skipped`.
     drafts:       MedicationRequests from draftOrders (order-select/sign).
-    observations: newest first (undated last); entered-in-error and cancelled
-                  removed. Built records hold a `data.observations.ObservationIndex`,
-                  which reads each result only when it is first asked for.
+    observations: the Observations in a `data.observations.ObservationIndex` (the
+                  only kind), which reads each result only when it is first asked
+                  for; entered-in-error, cancelled and registered ones are never indexed.
     conditions:   clinically active and not refuted / entered-in-error.
     allergies:    AllergyIntolerances active (or with no clinical status) and not
                   refuted / entered-in-error; the optional `allergies` prefetch key
@@ -261,7 +264,7 @@ class PatientRecord(Derived):
     sex: str | None = None
     medications: tuple[MedicationOrder, ...] = ()
     drafts: tuple[MedicationOrder, ...] = ()
-    observations: Sequence[LabResult] = ()
+    observations: ObservationIndex = field(kw_only=True)
     conditions: tuple[Problem, ...] = ()
     # Every Condition that is not refuted or entered in error, whatever its clinicalStatus:
     # a history of malignancy or of diverticulitis counts when resolved (clinical-rules.md).
