@@ -4,7 +4,7 @@
 `latest(record, test, within_days=90)` -> the newest one in the window. Test
 keys are the member names of the `lab-tests` value set. Entered-in-error,
 cancelled and registered (pending) results are already gone (the record
-builder drops them; dropped here too, for records built by hand). A result
+builder never indexes them: `data.record.DROPPED_OBSERVATION_STATUSES`). A result
 that only says the test was not performed ("Test not performed", "TNP") is
 not a result either. Preliminary results are usable but
 flagged so a card can say so. A result without any date cannot be placed in
@@ -27,13 +27,10 @@ from collections.abc import Hashable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 from cdshooks.memo import bounded_memo
 from cdshooks.terminology import lookup
 from cdshooks.terminology.units import COUNT, Measurement, display_unit, to_canonical
-
-UNUSABLE_STATUSES = DROPPED_OBSERVATION_STATUSES
 
 # Coded answers (SNOMED qualifiers, HL7 v3 ObservationInterpretation).
 _POSITIVE_CODES = frozenset({"260373001", "10828004", "11214006", "52101004", "POS", "DET", "RR"})
@@ -193,7 +190,7 @@ def _test_key(codings: tuple[Coding, ...], text: str | None) -> str | None:
 
 
 def _to_result(lab: LabResult, test: str) -> Result | None:
-    if lab.effective is None or lab.status in UNUSABLE_STATUSES:
+    if lab.effective is None:
         return None
     if lab.value is None and not lab.value_text and not lab.value_codings and not lab.interpretation:
         return None  # nothing measured (dataAbsentReason, unreadable value): not a result

@@ -26,6 +26,12 @@ from cdshooks.data.elements import (
     text,
 )
 from cdshooks.data.record import (
+    ACTIVE_CLINICAL_STATUSES,
+    DROPPED_ADMINISTRATION_STATUSES,
+    DROPPED_IMMUNIZATION_STATUSES,
+    DROPPED_OBSERVATION_STATUSES,
+    DROPPED_VERIFICATION_STATUSES,
+    INACTIVE_ALLERGY_STATUSES,
     Administration,
     Allergy,
     Coding,
@@ -34,17 +40,6 @@ from cdshooks.data.record import (
     Problem,
     Vaccination,
 )
-
-# registered: ordered or received, no result yet (a pending result is not a result).
-DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
-ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
-DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
-DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
-# A MedicationAdministration with one of these statuses was never given (clinical-rules.md,
-# Recent exposure); the other statuses are kept and the rules say which count.
-DROPPED_ADMINISTRATION_STATUSES = frozenset({"entered-in-error", "not-done"})
-# AllergyIntolerance.clinicalStatus values that mean it no longer applies (a missing status counts as active).
-INACTIVE_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
 
 
 class Unreadable(ValueError):

@@ -25,6 +25,23 @@ ACTIVE_MED_STATUSES = frozenset({"active"})
 # (clinical-rules.md, "Orders that do not count"); drafts count whatever their intent.
 NOT_ORDER_INTENTS = frozenset({"plan", "proposal"})
 
+# Status vocabularies of the record: the builder (data.parsers) reads statuses with them, so a
+# rule never sees a resource they drop and need not filter it again.
+# Observation.status of a result that does not count; registered: ordered or received, no
+# result yet (a pending result is not a result).
+DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
+# Condition.clinicalStatus codes that keep a Condition in `PatientRecord.conditions`.
+ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
+# verificationStatus codes that drop a Condition or an AllergyIntolerance altogether.
+DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
+# Immunization.status of a vaccine that was not given.
+DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+# A MedicationAdministration with one of these statuses was never given (clinical-rules.md,
+# Recent exposure); the other statuses are kept and the rules say which count.
+DROPPED_ADMINISTRATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+# AllergyIntolerance.clinicalStatus values that mean it no longer applies (a missing status counts as active).
+INACTIVE_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
+
 
 class Coding(NamedTuple):
     """system, code, display; a tuple so that hashing it (value-set lookups, memos) costs no Python call."""
