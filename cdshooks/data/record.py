@@ -89,6 +89,11 @@ class MedicationOrder(Derived):
             name matching when codes are missing or local.
     dosage_instructions: the raw `dosageInstruction` list (dicts); the dosing
             module computes daily doses from it.
+    route_names: the names of its instructions' routes (each route's text, then
+            its coding displays), read leniently by the builder.
+    course_end: the latest end of `dispenseRequest.validityPeriod` or of a
+            `dosageInstruction.timing.repeat.boundsPeriod` (the last dose falls on
+            or before it); None without either.
     """
 
     id: str | None
@@ -104,6 +109,8 @@ class MedicationOrder(Derived):
     # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
     resource_type: str = "MedicationRequest"
     do_not_perform: bool = False  # MedicationRequest.doNotPerform: an order NOT to give the drug
+    route_names: tuple[str, ...] = ()
+    course_end: datetime | None = None
     # Values computed from this order once per call (`derived`: several rules read one draft's dose).
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
