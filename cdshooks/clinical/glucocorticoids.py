@@ -17,7 +17,6 @@ from cdshooks.clinical import labs
 from cdshooks.clinical.dosing import daily_dose as dosing
 from cdshooks.clinical.findings import Phrase
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.elements import names
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
@@ -66,11 +65,6 @@ class SteroidDose:
         return f"{self.order.label}: {self.mg_per_day:g} mg/day{eq}{how}"
 
 
-def _route_texts(order: MedicationOrder) -> list[str]:
-    # The lenient reader: EHRs send `"coding": null` or one coding object.
-    return [n for d in order.dosage_instructions for n in names(d.get("route"))]
-
-
 def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None,
                  now: datetime | None = None) -> SteroidDose | None:
     """The order as a systemic glucocorticoid dose, or None if it is not one.
@@ -81,7 +75,7 @@ def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None,
     member = lookup.load("glucocorticoids").match(order.codings, order.names)
     if member is None:
         return None
-    if any(_NON_SYSTEMIC.search(t) for t in [*order.names, *_route_texts(order)] if t):
+    if any(_NON_SYSTEMIC.search(t) for t in [*order.names, *order.route_names] if t):
         return None
     strength = next((float(m.group(1)) for n in order.names if (m := _STRENGTH.search(n))), None)
     reading = dosing.daily_dose(order, strength_mg=strength, body_weight_kg=body_weight_kg, now=now)

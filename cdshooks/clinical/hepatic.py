@@ -3,7 +3,7 @@
 clinical-rules.md: moderate = Child-Pugh B, or cirrhosis without a class;
 severe = Child-Pugh C or hepatic failure. A class stated in a Condition's text
 ("cirrhosis, Child-Pugh C") wins over the cirrhosis code; a stated class A
-means mild (no dose change). Refuted conditions never count.
+means mild (no dose change). Refuted conditions never count (the builder drops them).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from cdshooks.data.parsers import DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
 
@@ -53,8 +52,6 @@ def assess(record: PatientRecord) -> HepaticImpairment | None:
     used: list[Problem] = []
     basis: list[str] = []
     for p in record.conditions:
-        if p.verification_status in DROPPED_VERIFICATION_STATUSES:
-            continue
         members = _matches(p)
         if not members:
             continue

@@ -26,7 +26,6 @@ from cdshooks.clinical import tofacitinib as tofa
 from cdshooks.clinical.findings import Phrase
 from cdshooks.clinical.rules.topics import CLASSES, COMBINATIONS
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from cdshooks.data.dates import parse_datetime
 from cdshooks.data.record import Administration, MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
@@ -219,24 +218,9 @@ def given_on(order: MedicationOrder, now: datetime) -> datetime | None:
     date: an infusion order is usually given within days of it). None when the
     order carries no date at all.
     """
-    resource = order.resource if isinstance(order.resource, Mapping) else {}
-    ends: list[datetime | None] = []
-    dispense = resource.get("dispenseRequest")
-    if isinstance(dispense, Mapping):
-        ends.append(_period_end(dispense.get("validityPeriod")))
-    for d in order.dosage_instructions:
-        timing = d.get("timing") if isinstance(d, Mapping) else None
-        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
-        if isinstance(repeat, Mapping):
-            ends.append(_period_end(repeat.get("boundsPeriod")))
-    found = [e for e in ends if e is not None]
-    if found:
-        return min(max(found), now)
+    if order.course_end is not None:  # read by the builder
+        return min(order.course_end, now)
     return order.authored_on
-
-
-def _period_end(period: Any) -> datetime | None:
-    return parse_datetime(period.get("end")) if isinstance(period, Mapping) else None
 
 
 def recent_exposure(record: PatientRecord, value_sets: tuple[str, ...], days: int) -> list[DrugHit]:

@@ -4,7 +4,7 @@
 `latest(record, test, within_days=90)` -> the newest one in the window. Test
 keys are the member names of the `lab-tests` value set. Entered-in-error,
 cancelled and registered (pending) results are already gone (the record
-builder drops them; dropped here too, for records built by hand). A result
+builder never indexes them: `data.record.DROPPED_OBSERVATION_STATUSES`). A result
 that only says the test was not performed ("Test not performed", "TNP") is
 not a result either. Preliminary results are usable but
 flagged so a card can say so. A result without any date cannot be placed in
@@ -27,14 +27,10 @@ from collections.abc import Hashable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from cdshooks.data.observations import ObservationIndex
-from cdshooks.data.parsers import DROPPED_OBSERVATION_STATUSES
 from cdshooks.data.record import Coding, LabResult, PatientRecord
 from cdshooks.memo import bounded_memo
 from cdshooks.terminology import lookup
 from cdshooks.terminology.units import COUNT, Measurement, display_unit, to_canonical
-
-UNUSABLE_STATUSES = DROPPED_OBSERVATION_STATUSES
 
 # Coded answers (SNOMED qualifiers, HL7 v3 ObservationInterpretation).
 _POSITIVE_CODES = frozenset({"260373001", "10828004", "11214006", "52101004", "POS", "DET", "RR"})
@@ -188,17 +184,13 @@ def _not_performed(lab: LabResult) -> bool:
 
 @bounded_memo(4096)
 def _test_key(codings: tuple[Coding, ...], text: str | None) -> str | None:
+    """The lab-tests key of an Observation code (LOINC first, then code text)."""
     member = lookup.load("lab-tests").match(codings, (text,))
     return member.name if member else None
 
 
-def lab_test_key(lab: LabResult) -> str | None:
-    """The lab-tests key of an Observation (LOINC first, then code text)."""
-    return _test_key(lab.codings, lab.text)
-
-
 def _to_result(lab: LabResult, test: str) -> Result | None:
-    if lab.effective is None or lab.status in UNUSABLE_STATUSES:
+    if lab.effective is None:
         return None
     if lab.value is None and not lab.value_text and not lab.value_codings and not lab.interpretation:
         return None  # nothing measured (dataAbsentReason, unreadable value): not a result
@@ -326,42 +318,19 @@ def _with_derived(measured: Iterator[Result], derived: Iterator[Result]) -> Iter
             d = next(derived, None)
 
 
-def _groups_by_test(index: ObservationIndex) -> dict[str, list[Hashable]]:
-    """The index's code groups by lab test (a few distinct codes, however many results)."""
+def _groups_by_test(record: PatientRecord) -> dict[str, list[Hashable]]:
+    """The record's Observation code groups by lab test (a few distinct codes, however many results)."""
     by_test: dict[str, list[Hashable]] = {}
-    for key, group in index.groups().items():
+    for key, group in record.observations.groups().items():
         test = _test_key(group.codings, group.text)
         if test is not None:
             by_test.setdefault(test, []).append(key)
     return by_test
 
 
-def _labs_by_test(record: PatientRecord) -> dict[str, list[LabResult]]:
-    """A hand-built record's dated observations by test, newest first (ties keep their order)."""
-    grouped: dict[str, list[LabResult]] = {}
-    for lab in record.observations:
-        test = lab_test_key(lab)
-        if test is not None and lab.effective is not None:
-            grouped.setdefault(test, []).append(lab)
-    for found in grouped.values():
-        found.sort(key=_effective, reverse=True)
-    return grouped
-
-
-def _effective(lab: LabResult) -> datetime:
-    return lab.effective  # type: ignore[return-value]  # undated ones are filtered out first
-
-
 def _newest_labs(record: PatientRecord, test: str) -> Iterator[LabResult]:
-    """The dated LabResults of `test`, newest first; a built record reads them only as they are taken."""
-    observations = record.observations
-    if isinstance(observations, ObservationIndex):
-        return observations.newest_first(record.derived(_index_groups_by_test).get(test, ()))
-    return iter(record.derived(_labs_by_test).get(test, ()))
-
-
-def _index_groups_by_test(record: PatientRecord) -> dict[str, list[Hashable]]:
-    return _groups_by_test(record.observations)  # type: ignore[arg-type]  # only called for an index
+    """The dated LabResults of `test`, newest first, read only as they are taken."""
+    return record.observations.newest_first(record.derived(_groups_by_test).get(test, ()))
 
 
 def _results_by_test(record: PatientRecord) -> dict[str, _TestResults]:

@@ -1,5 +1,8 @@
 """Active Conditions that belong to a value set (infections, CV risk, VTE, latent TB).
 
+The record holds only Conditions that may apply: the builder drops refuted and
+entered-in-error ones, and keeps the inactive ones in `condition_history` only.
+
 Codes decide when a Condition carries ICD-10-CM or SNOMED CT codes: "History
 of sepsis" coded Z86.19 is not sepsis, whatever its text says. Name patterns
 are used only for Conditions with local codes or text alone.
@@ -7,9 +10,9 @@ are used only for Conditions with local codes or text alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cdshooks.data.parsers import ACTIVE_CLINICAL_STATUSES, DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
 
@@ -29,26 +32,17 @@ class ProblemMatch:
         return f"{name} ({coded.code})" if coded else name
 
 
-def is_active(problem: Problem) -> bool:
-    """Clinically active (or unstated) and not refuted: the builder's rule, kept for hand-built records."""
-    if problem.clinical_status and problem.clinical_status not in ACTIVE_CLINICAL_STATUSES:
-        return False
-    return problem.verification_status not in DROPPED_VERIFICATION_STATUSES
-
-
 def matching(record: PatientRecord, valueset: str) -> list[ProblemMatch]:
     """Active Conditions matching the value set, in record order."""
-    return _matching([p for p in record.conditions if is_active(p)], valueset)
+    return _matching(record.conditions, valueset)
 
 
 def ever(record: PatientRecord, valueset: str) -> list[ProblemMatch]:
     """Conditions matching the value set whatever their clinicalStatus (a history), unless refuted."""
-    history = record.condition_history or record.conditions  # hand-built records may set only conditions
-    return _matching([p for p in history if p.verification_status not in DROPPED_VERIFICATION_STATUSES],
-                     valueset)
+    return _matching(record.condition_history, valueset)
 
 
-def _matching(problems: list[Problem], valueset: str) -> list[ProblemMatch]:
+def _matching(problems: Iterable[Problem], valueset: str) -> list[ProblemMatch]:
     vs = lookup.load(valueset)
     out = []
     for p in problems:

@@ -16,7 +16,6 @@ from typing import TypedDict
 
 from cdshooks.clinical import labs
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.parsers import DROPPED_VERIFICATION_STATUSES
 from cdshooks.data.record import PatientRecord, Problem
 from cdshooks.terminology import lookup
 from cdshooks.terminology.units import display_unit
@@ -55,12 +54,10 @@ class RenalFunction:
 
 
 def renal_conditions(record: PatientRecord) -> list[tuple[Problem, lookup.Member]]:
-    """Active CKD stage 4/5, ESRD and dialysis conditions."""
+    """Active CKD stage 4/5, ESRD and dialysis conditions (refuted ones never reach the record)."""
     vs = lookup.load("renal-impairment")
     out = []
     for p in record.conditions:
-        if p.verification_status in DROPPED_VERIFICATION_STATUSES:
-            continue
         member = vs.match(p.codings, (p.text,))
         if member is not None:
             out.append((p, member))

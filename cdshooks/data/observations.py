@@ -8,8 +8,9 @@ date and its position. `ObservationIndex.newest_first(groups)` then reads one
 result at a time, newest first, and stops where the caller stops.
 
 The index is also a `Sequence[LabResult]` (every readable Observation, newest
-first, undated last in arrival order), so `PatientRecord.observations` reads
-the same whether the record was built from a request or by hand.
+first, undated last in arrival order), for a reader that wants them all. It is
+what every `PatientRecord.observations` holds: records are only ever built by
+`data.builder` (tests too), so the rules have one way to read results.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class ObservationIndex(Sequence[LabResult]):
         return iter(self._everything())
 
     def __eq__(self, other: object) -> bool:
-        """Equal to any sequence of the same LabResults (a hand-built record's tuple included)."""
+        """Equal to any sequence of the same LabResults (another index included)."""
         if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
             return self._everything() == tuple(other)
         return NotImplemented

@@ -26,6 +26,12 @@ from cdshooks.data.elements import (
     text,
 )
 from cdshooks.data.record import (
+    ACTIVE_CLINICAL_STATUSES,
+    DROPPED_ADMINISTRATION_STATUSES,
+    DROPPED_IMMUNIZATION_STATUSES,
+    DROPPED_OBSERVATION_STATUSES,
+    DROPPED_VERIFICATION_STATUSES,
+    INACTIVE_ALLERGY_STATUSES,
     Administration,
     Allergy,
     Coding,
@@ -34,17 +40,6 @@ from cdshooks.data.record import (
     Problem,
     Vaccination,
 )
-
-# registered: ordered or received, no result yet (a pending result is not a result).
-DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
-ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
-DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
-DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
-# A MedicationAdministration with one of these statuses was never given (clinical-rules.md,
-# Recent exposure); the other statuses are kept and the rules say which count.
-DROPPED_ADMINISTRATION_STATUSES = frozenset({"entered-in-error", "not-done"})
-# AllergyIntolerance.clinicalStatus values that mean it no longer applies (a missing status counts as active).
-INACTIVE_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
 
 
 class Unreadable(ValueError):
@@ -109,6 +104,30 @@ def _medication(resource: Mapping, medications: Mapping[str, Mapping]) -> tuple[
     return tuple(dict.fromkeys(found_codings)), _unique(found_names)
 
 
+def _route_names(dosages: list[dict]) -> tuple[str, ...]:
+    """The names of each instruction's route; EHRs send `"coding": null` or one coding object."""
+    return tuple(n for d in dosages for n in names(d.get("route")))
+
+
+def _period_end(period: Any) -> datetime | None:
+    return parse_datetime(period.get("end")) if isinstance(period, Mapping) else None
+
+
+def _course_end(resource: Mapping, dosages: list[dict]) -> datetime | None:
+    """The latest end of dispenseRequest.validityPeriod or of a dosageInstruction.timing.repeat.boundsPeriod."""
+    ends: list[datetime | None] = []
+    dispense = resource.get("dispenseRequest")
+    if isinstance(dispense, Mapping):
+        ends.append(_period_end(dispense.get("validityPeriod")))
+    for d in dosages:
+        timing = d.get("timing")
+        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
+        if isinstance(repeat, Mapping):
+            ends.append(_period_end(repeat.get("boundsPeriod")))
+    found = [e for e in ends if e is not None]
+    return max(found) if found else None
+
+
 def medication_order(
     resource: Mapping,
     medications: Mapping[str, Mapping],
@@ -118,6 +137,7 @@ def medication_order(
 ) -> MedicationOrder:
     """A MedicationRequest with its medication's codes and every name we can find."""
     found_codings, found_names = _medication(resource, medications)
+    dosages = dicts(resource.get("dosageInstruction"))
     return MedicationOrder(
         id=_id(resource),
         status=_status(resource),
@@ -125,11 +145,13 @@ def medication_order(
         authored_on=parse_datetime(resource.get("authoredOn")),
         codings=found_codings,
         names=found_names,
-        dosage_instructions=tuple(dicts(resource.get("dosageInstruction"))),
+        dosage_instructions=tuple(dosages),
         is_draft=is_draft,
         selected=selected,
         resource=resource,
         do_not_perform=resource.get("doNotPerform") is True,
+        route_names=_route_names(dosages),
+        course_end=_course_end(resource, dosages),
     )
 
 

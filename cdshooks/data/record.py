@@ -8,10 +8,13 @@ suggestion can return the whole draft resource updated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+if TYPE_CHECKING:  # data.observations reads Observations into the LabResults defined here
+    from cdshooks.data.observations import ObservationIndex
 
 from cdshooks.terminology.coding import Coding  # re-exported: the record's codings
 
@@ -23,6 +26,23 @@ ACTIVE_MED_STATUSES = frozenset({"active"})
 # Intents of a record MedicationRequest that is not an order to give the drug
 # (clinical-rules.md, "Orders that do not count"); drafts count whatever their intent.
 NOT_ORDER_INTENTS = frozenset({"plan", "proposal"})
+
+# Status vocabularies of the record: the builder (data.parsers) reads statuses with them, so a
+# rule never sees a resource they drop and need not filter it again.
+# Observation.status of a result that does not count; registered: ordered or received, no
+# result yet (a pending result is not a result).
+DROPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled", "registered"})
+# Condition.clinicalStatus codes that keep a Condition in `PatientRecord.conditions`.
+ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
+# verificationStatus codes that drop a Condition or an AllergyIntolerance altogether.
+DROPPED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
+# Immunization.status of a vaccine that was not given.
+DROPPED_IMMUNIZATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+# A MedicationAdministration with one of these statuses was never given (clinical-rules.md,
+# Recent exposure); the other statuses are kept and the rules say which count.
+DROPPED_ADMINISTRATION_STATUSES = frozenset({"entered-in-error", "not-done"})
+# AllergyIntolerance.clinicalStatus values that mean it no longer applies (a missing status counts as active).
+INACTIVE_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
 
 
 class Derived:
@@ -63,6 +83,11 @@ class MedicationOrder(Derived):
             name matching when codes are missing or local.
     dosage_instructions: the raw `dosageInstruction` list (dicts); the dosing
             module computes daily doses from it.
+    route_names: the names of its instructions' routes (each route's text, then
+            its coding displays), read leniently by the builder.
+    course_end: the latest end of `dispenseRequest.validityPeriod` or of a
+            `dosageInstruction.timing.repeat.boundsPeriod` (the last dose falls on
+            or before it); None without either.
     """
 
     id: str | None
@@ -78,6 +103,8 @@ class MedicationOrder(Derived):
     # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
     resource_type: str = "MedicationRequest"
     do_not_perform: bool = False  # MedicationRequest.doNotPerform: an order NOT to give the drug
+    route_names: tuple[str, ...] = ()
+    course_end: datetime | None = None
     # Values computed from this order once per call (`derived`: several rules read one draft's dose).
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -234,9 +261,9 @@ class PatientRecord(Derived):
                   the orders that do not count (doNotPerform, intent plan/proposal),
                   which the builder lists in `skipped`.
     drafts:       MedicationRequests from draftOrders (order-select/sign).
-    observations: newest first (undated last); entered-in-error and cancelled
-                  removed. Built records hold a `data.observations.ObservationIndex`,
-                  which reads each result only when it is first asked for.
+    observations: the Observations in a `data.observations.ObservationIndex` (the
+                  only kind), which reads each result only when it is first asked
+                  for; entered-in-error, cancelled and registered ones are never indexed.
     conditions:   clinically active and not refuted / entered-in-error.
     allergies:    AllergyIntolerances active (or with no clinical status) and not
                   refuted / entered-in-error; the optional `allergies` prefetch key
@@ -255,7 +282,7 @@ class PatientRecord(Derived):
     sex: str | None = None
     medications: tuple[MedicationOrder, ...] = ()
     drafts: tuple[MedicationOrder, ...] = ()
-    observations: Sequence[LabResult] = ()
+    observations: ObservationIndex = field(kw_only=True)
     conditions: tuple[Problem, ...] = ()
     # Every Condition that is not refuted or entered in error, whatever its clinicalStatus:
     # a history of malignancy or of diverticulitis counts when resolved (clinical-rules.md).

@@ -1,12 +1,12 @@
-"""Small PatientRecords for the dosing and interaction tests, from fixturekit resources."""
+"""Small PatientRecords for the dosing and interaction tests: fixturekit resources through the builder."""
 
 from __future__ import annotations
 
 from cdshooks.clinical import engine
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
-from cdshooks.data import parsers
 from cdshooks.data.record import PatientRecord
 from tests import fixturekit as k
+from tests.clinical.records import build
 
 
 def record(
@@ -18,28 +18,14 @@ def record(
     sex: str = "female",
     age_birth_date: str = "1981-03-02",
 ) -> PatientRecord:
-    """A record like the builder makes: base patient + extra resources, drafts (all selected by default)."""
-    from datetime import date
+    """The builder's record of the base patient (or these resources) and drafts (all selected by default).
 
+    The Patient is always the one of `sex` and `age_birth_date`, whatever `resources` hold.
+    """
     res = k.base_resources(on_tofacitinib=on_tofacitinib) if resources is None else resources
-    by = lambda t: [r for r in res if r["resourceType"] == t]  # noqa: E731
-    labs = [x for x in (parsers.lab_result(o) for o in by("Observation")) if x is not None]
-    labs.sort(key=lambda x: x.effective, reverse=True)
-    return PatientRecord(
-        patient_id=k.PATIENT_ID,
-        now=k.AS_OF,
-        birth_date=date.fromisoformat(age_birth_date),
-        sex=sex,
-        medications=tuple(parsers.medication_order(m, {}) for m in by("MedicationRequest")),
-        drafts=tuple(
-            parsers.medication_order(d, {}, is_draft=True, selected=selected is None or d["id"] in selected)
-            for d in drafts
-        ),
-        observations=tuple(labs),
-        conditions=tuple(p for p in (parsers.problem(c) for c in by("Condition")) if p is not None),
-        condition_history=tuple(p for p in (parsers.any_problem(c) for c in by("Condition")) if p is not None),
-        immunizations=tuple(v for v in (parsers.vaccination(i) for i in by("Immunization")) if v is not None),
-    )
+    others = [r for r in res if r["resourceType"] != "Patient"]
+    return build([k.patient(age_birth_date, sex), *others], drafts, selected=selected, now=k.AS_OF,
+                 patient_id=k.PATIENT_ID)
 
 
 def findings(rec: PatientRecord, hook: str = "order-select"):

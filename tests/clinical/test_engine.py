@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from cdshooks.clinical import engine
 from cdshooks.clinical.findings import Finding
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
-from cdshooks.data.record import PatientRecord
+from tests.clinical.records import build
 
-RECORD = PatientRecord(patient_id="p", now=datetime(2026, 1, 15, tzinfo=UTC))
+RECORD = build(now=datetime(2026, 1, 15, tzinfo=UTC))
 
 
 def test_a_failing_rule_is_logged_without_its_message_and_the_others_still_answer(monkeypatch, caplog):

@@ -1,11 +1,12 @@
 """Lab results: selection by test, ordering, windows, presence reading."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from cdshooks.clinical import labs
-from cdshooks.data.record import Coding, LabResult, PatientRecord
+from cdshooks.data.record import Coding
+from tests.clinical.records import build, observation
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LOINC = "http://loinc.org"
@@ -14,24 +15,14 @@ SNOMED = "http://snomed.info/sct"
 
 def lab(oid, loinc, days_ago, value=None, unit=None, *, status="final", comparator=None,
         value_text=None, value_codings=(), text=None, interpretation=()):
-    return LabResult(
-        id=oid,
-        codings=(Coding(LOINC, loinc),) if loinc else (),
-        status=status,
-        effective=NOW - timedelta(days=days_ago) if days_ago is not None else None,
-        value=value,
-        unit=unit,
-        unit_code=unit,
-        comparator=comparator,
-        value_text=value_text,
-        value_codings=tuple(value_codings),
-        interpretation=tuple(interpretation),
-        text=text,
-    )
+    """An Observation: value_text is sent as valueString, value_codings as valueCodeableConcept."""
+    return observation(oid, [(LOINC, loinc)] if loinc else [], days_ago, value, unit, status=status,
+                       comparator=comparator, value_string=value_text, value_codings=value_codings,
+                       interpretation=interpretation, code_text=text, now=NOW)
 
 
 def record(*observations):
-    return PatientRecord(patient_id="p1", now=NOW, observations=tuple(observations))
+    return build(observations, now=NOW)
 
 
 def test_results_newest_first_and_only_that_test():
@@ -178,8 +169,8 @@ def test_anti_hcv_is_read_under_both_codes_with_its_presence_answer(loinc):
         dict(value_text="not performed - specimen clotted"),
         dict(value_text="not done"),
         # valueCodeableConcept: codes and text joined ("TNP" coded, text "Test not performed")
-        dict(value_text="tnp; test not performed", value_codings=[Coding(None, "TNP", "Test not performed")]),
-        dict(value_text="test not performed", value_codings=[Coding(None, None, "Test not performed")]),
+        dict(value_codings=[Coding(None, "TNP", "Test not performed")]),
+        dict(value_codings=[Coding(None, None, "Test not performed")]),
     ],
 )
 def test_a_test_not_performed_is_not_a_result(kwargs):

@@ -3,50 +3,56 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 from cdshooks.clinical import labs
-from cdshooks.data.record import Coding, LabResult, PatientRecord
-from tests.clinical.records import LOINC, NOW
+from cdshooks.data.parsers import lab_result
+from cdshooks.data.record import PatientRecord
+from cdshooks.terminology import lookup
+from tests.clinical.records import LOINC, build, observation
 
 # Tests the index must tell apart, plus a code that is no lab test of ours.
 _CODES = ["731-0", "751-8", "718-7", "2160-0", "5195-3", "00000-0"]
 
 
-def _scan(record: PatientRecord, test: str) -> list[labs.Result]:
-    """The index-free reading: every observation of `test`, usable, newest first."""
+def _scan(resources: list[dict], test: str) -> list:
+    """The index-free reading: each Observation read on its own, those of `test` that count, newest first."""
     found = []
-    for lab in record.observations:
-        if labs.lab_test_key(lab) == test and lab.effective is not None and lab.status not in labs.UNUSABLE_STATUSES:
+    for resource in resources:
+        lab = lab_result(resource)  # None: a status that does not count
+        member = lookup.load("lab-tests").match(lab.codings, (lab.text,)) if lab is not None else None
+        if member is not None and member.name == test and lab.effective is not None:
             found.append(lab)
     found.sort(key=lambda lab: lab.effective, reverse=True)
     return found
 
 
-def _random_record(seed: int) -> PatientRecord:
+def _random_observations(seed: int) -> list[dict]:
     rng = random.Random(seed)
-    observations = []
-    for i in range(60):
-        observations.append(
-            LabResult(
-                id=f"o{i}",
-                codings=(Coding(LOINC, rng.choice(_CODES)),),
-                status=rng.choice(["final", "final", "preliminary", "cancelled", "entered-in-error"]),
-                # Some results share a date (order among them must be kept), some have none.
-                effective=None if rng.random() < 0.1 else NOW - timedelta(days=rng.randint(0, 20)),
-                value=round(rng.uniform(0.5, 9), 1),
-                unit="10*3/uL",
-            )
+    return [
+        observation(
+            f"o{i}",
+            [(LOINC, rng.choice(_CODES))],
+            # Some results share a date (order among them must be kept), some have none.
+            None if rng.random() < 0.1 else rng.randint(0, 20),
+            round(rng.uniform(0.5, 9), 1),
+            "10*3/uL",
+            status=rng.choice(["final", "final", "preliminary", "cancelled", "entered-in-error"]),
         )
-    return PatientRecord(patient_id="p1", now=NOW, observations=tuple(observations))
+        for i in range(60)
+    ]
+
+
+def _random_record(seed: int) -> PatientRecord:
+    return build(_random_observations(seed))
 
 
 def test_indexed_results_equal_a_scan_newest_first():
     for seed in range(5):
-        record = _random_record(seed)
+        resources = _random_observations(seed)
+        record = build(resources)
         seen = 0
         for test in ("lymphocytes-absolute", "neutrophils-absolute", "hemoglobin", "creatinine", "hbsag"):
-            expected = _scan(record, test)
+            expected = _scan(resources, test)
             got = [r.lab for r in labs.results(record, test)]
             assert got == expected
             assert all(a.effective >= b.effective for a, b in zip(got, got[1:]))
@@ -69,10 +75,10 @@ def test_derived_value_is_computed_once_per_record():
         calls.append(record.patient_id)
         return len(calls)
 
-    record = PatientRecord(patient_id="p1", now=NOW)
+    record = build(patient_id="p1")
     assert record.derived(compute) == 1
     assert record.derived(compute) == 1
-    other = PatientRecord(patient_id="p2", now=NOW)
+    other = build(patient_id="p2")
     assert other.derived(compute) == 2
     assert calls == ["p1", "p2"]
-    assert record == PatientRecord(patient_id="p1", now=NOW)  # the memo is not part of the value
+    assert record == build(patient_id="p1")  # the memo is not part of the value

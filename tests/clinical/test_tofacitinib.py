@@ -1,9 +1,9 @@
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from cdshooks.clinical import tofacitinib as tofa
-from cdshooks.data.record import Coding, MedicationOrder, PatientRecord
+from cdshooks.data.record import Coding, MedicationOrder
 from cdshooks.terminology.lookup import RXNORM
+from tests.clinical.records import build
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
@@ -19,6 +19,15 @@ def order(names=(), codes=(), status="active", authored=None, draft=False, oid="
         dosage_instructions=(),
         is_draft=draft,
     )
+
+
+def request(name, status="active", authored=None, oid="m1"):
+    """A MedicationRequest named `name` only (no code), for a record built by the builder."""
+    r = {"resourceType": "MedicationRequest", "id": oid, "status": status, "intent": "order",
+         "medicationCodeableConcept": {"text": name}}
+    if authored is not None:
+        r["authoredOn"] = authored.isoformat()
+    return r
 
 
 def test_product_by_code_knows_xr_and_strength():
@@ -42,17 +51,17 @@ def test_other_drug_is_not_tofacitinib():
 
 
 def test_start_date_is_earliest_counted_order_and_renewal_does_not_restart():
-    first = order(names=["tofacitinib 5 mg"], status="completed", authored=datetime(2025, 6, 1, tzinfo=UTC), oid="a")
-    renewal = order(names=["tofacitinib 5 mg"], authored=datetime(2025, 12, 1, tzinfo=UTC), oid="b")
-    stopped = order(names=["tofacitinib 5 mg"], status="stopped", authored=datetime(2024, 1, 1, tzinfo=UTC), oid="c")
-    rec = PatientRecord(patient_id="p", now=NOW, medications=(first, renewal, stopped))
+    first = request("tofacitinib 5 mg", status="completed", authored=datetime(2025, 6, 1, tzinfo=UTC), oid="a")
+    renewal = request("tofacitinib 5 mg", authored=datetime(2025, 12, 1, tzinfo=UTC), oid="b")
+    stopped = request("tofacitinib 5 mg", status="stopped", authored=datetime(2024, 1, 1, tzinfo=UTC), oid="c")
+    rec = build([first, renewal, stopped], now=NOW)
     assert tofa.start_date(rec) == datetime(2025, 6, 1, tzinfo=UTC)
     assert not tofa.is_new_start(rec) and tofa.in_context(rec)
 
 
 def test_new_start_starts_now_and_context_needs_a_selected_draft():
-    draft = order(names=["tofacitinib 5 mg tablet"], status="draft", draft=True)
-    rec = PatientRecord(patient_id="p", now=NOW, drafts=(draft,))
+    draft = request("tofacitinib 5 mg tablet", status="draft")
+    rec = build(drafts=[draft], now=NOW)
     assert tofa.is_new_start(rec) and tofa.start_date(rec) == NOW and tofa.in_context(rec)
-    unselected = PatientRecord(patient_id="p", now=NOW, drafts=(replace(draft, selected=False),))
+    unselected = build(drafts=[draft], selected=(), now=NOW)
     assert not tofa.in_context(unselected)

@@ -51,11 +51,12 @@ from cdshooks import protocol
 from cdshooks.clinical import glucocorticoids, interacting_drugs, labs, risk_factors, tofacitinib
 from cdshooks.clinical.dosing import daily_dose as dosing
 from cdshooks.data import dates, elements, gather, parsers
-from cdshooks.data.record import Coding, LabResult, MedicationOrder, PatientRecord, Problem
+from cdshooks.data.record import Coding, MedicationOrder
 from cdshooks.markdown import escape_markdown
 from cdshooks.memo import BoundedMemo
 from cdshooks.terminology import lookup, units
 from cdshooks.web import request_log
+from tests.clinical.records import build, read_order
 
 SIZE = 100_000
 FACTOR = 3000
@@ -151,8 +152,7 @@ def _observation(**fields: Any) -> dict:
 
 
 def _read_labs(resource: dict, test: str) -> list:
-    lab = parsers.lab_result(resource)
-    record = PatientRecord(patient_id="p1", now=NOW, observations=(lab,) if lab else ())
+    record = build([resource], now=NOW)
     out = []
     for r in labs.results(record, test):
         out += [r.answer, r.measurement, labs.induration_mm(r)]
@@ -183,7 +183,11 @@ def tofacitinib_product(s: str) -> Any:
 
 
 def glucocorticoid(s: str) -> Any:
-    return glucocorticoids.steroid_dose(_order("prednisone " + s, route={"text": s}, text="5 mg daily"))
+    name = "prednisone " + s
+    request = {"resourceType": "MedicationRequest", "id": "m1", "status": "draft", "intent": "order",
+               "medicationCodeableConcept": {"text": name, "coding": [{"display": name}]},
+               "dosageInstruction": [{"route": {"text": s}, "text": "5 mg daily"}]}
+    return glucocorticoids.steroid_dose(read_order(request))
 
 
 def unit(s: str) -> Any:
@@ -232,13 +236,13 @@ def local_preparation(s: str) -> Any:
 
 
 def smoking_and_conditions(s: str) -> Any:
-    smoking = LabResult(
-        id="s1", codings=(Coding(LOINC, "72166-2"),), status="final", effective=NOW,
-        value_text=s, value_codings=(Coding(None, None, s),),
-    )
-    condition = Problem(id="c1", codings=(Coding(None, None, s),), text=s, clinical_status="active",
-                        verification_status="confirmed")
-    record = PatientRecord(patient_id="p1", now=NOW, observations=(smoking,), conditions=(condition,))
+    smoking = {"resourceType": "Observation", "id": "s1", "status": "final",
+               "effectiveDateTime": "2026-01-15T12:00:00Z", "code": {"coding": [{"system": LOINC, "code": "72166-2"}]},
+               "valueCodeableConcept": {"coding": [{"display": s}]}}
+    condition = {"resourceType": "Condition", "id": "c1", "code": {"coding": [{"display": s}], "text": s},
+                 "clinicalStatus": {"coding": [{"code": "active"}]},
+                 "verificationStatus": {"coding": [{"code": "confirmed"}]}}
+    record = build([smoking, condition], now=NOW)
     return risk_factors.cv_risk_factors(record)
 
 
@@ -281,8 +285,8 @@ PREGNANCY_STATUS = "pregnancy-status"
 def pregnancy_status(s: str) -> Any:
     from cdshooks.clinical.rules import pregnancy
 
-    lab = parsers.lab_result(_observation(code={"coding": [{"system": LOINC, "code": "82810-3"}]}, valueString=s))
-    record = PatientRecord(patient_id="p1", now=NOW, observations=(lab,))
+    status = _observation(code={"coding": [{"system": LOINC, "code": "82810-3"}]}, valueString=s)
+    record = build([status], now=NOW)
     return [pregnancy.status_answer(r) for r in labs.results(record, PREGNANCY_STATUS)]
 
 

@@ -3,11 +3,11 @@
 from cdshooks import cards
 from cdshooks.clinical.rules import lab_safety, monitoring, screening, summary
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data.record import Coding, Vaccination
-from tests.clinical.records import ago, lab, record, tofa
+
+from tests.clinical.records import lab, record, tofa, vaccination
 
 DRAFT = tofa(0, draft=True)
-RZV = Vaccination("v1", (Coding("http://hl7.org/fhir/sid/cvx", "187"),), "completed", ago(100))
+RZV = vaccination("187", 100)
 REST_OF_WORKUP = [lab("751-8", 5, 4, "10*3/uL"), lab("718-7", 5, 13, "g/dL"), lab("1742-6", 5, 20, "U/L"),
                   lab("1920-8", 5, 20, "U/L"), lab("2160-0", 5, 0.7, "mg/dL"), lab("13457-7", 80, 100, "mg/dL")]
 

@@ -6,8 +6,7 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import hepatitis_b
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data.record import Administration
-from tests.clinical.records import ago, lab, med, record, tofa
+from tests.clinical.records import administration, ago, lab, med, record, tofa
 
 HBSAG, ANTI_HBC, HBV_DNA = "5196-1", "16933-4", "29615-2"
 
@@ -36,14 +35,14 @@ def test_anti_hbc_positive_with_negative_hbsag_is_a_warning_naming_recent_rituxi
 
 def test_a_rituximab_administration_in_the_last_12_months_is_named_with_its_date():
     # clinical-rules.md, Recent exposure: rituximab given as a MedicationAdministration counts for hbv-positive
-    given = Administration(id="a-rtx", status="completed", given=ago(120), codings=(), names=("Rituxan 1000 mg",))
+    given = administration("a-rtx", "Rituxan 1000 mg", 120)
     rec = record(meds=[tofa()], labs=[lab(HBSAG, 30, text="negative"), lab(ANTI_HBC, 30, text="positive")],
                  administrations=(given,))
     [f] = findings(rec)
     detail = cards.render_card(f)["detail"]
     assert "Rituximab in the last 365 days" in detail and "prophylaxis" in detail
     assert f"rituximab given {ago(120).date().isoformat()} (Rituxan 1000 mg, administration record)" in detail
-    old = Administration(id="a-rtx", status="completed", given=ago(400), codings=(), names=("Rituxan 1000 mg",))
+    old = administration("a-rtx", "Rituxan 1000 mg", 400)
     [g] = findings(record(meds=[tofa()], labs=[lab(ANTI_HBC, 30, text="positive")], administrations=(old,)))
     assert "Rituximab in the last" not in cards.render_card(g)["detail"]
 

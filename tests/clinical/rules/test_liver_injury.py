@@ -6,11 +6,7 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import lab_safety
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from tests.clinical.records import lab, record, tofa
-
-
-def with_range(result, high, unit="U/L"):
-    return result._replace(reference_high=high, reference_high_unit=unit)
+from tests.clinical.records import lab, record, tofa, with_range
 
 
 def findings(rec):

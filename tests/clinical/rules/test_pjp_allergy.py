@@ -5,8 +5,8 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import infection
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data.record import Allergy, Coding
-from tests.clinical.records import med, record, tofa
+from cdshooks.data.record import Coding
+from tests.clinical.records import allergy, med, record, tofa
 
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -15,7 +15,7 @@ LONG_GC = [tofa(), med("methylprednisolone 1000 MG Injection", 2, 1000)]
 
 
 def sulfa(text="Sulfa drugs", codings=(), verification="confirmed"):
-    return Allergy("a1", tuple(codings), (text,) if text else (), "active", verification)
+    return allergy("a1", [text] if text else [], codings, verification=verification)
 
 
 def card_for(rec):
@@ -49,21 +49,22 @@ def test_eular_wording_and_why_the_service_fires_from_15_mg():
     ],
 )
 def test_sulfonamide_allergy_suggests_atovaquone_names_the_allergy_and_mentions_dapsone(allergy):
-    f, card = card_for(record(meds=ON_PRED, allergies=(allergy,)))
+    rec = record(meds=ON_PRED, allergies=(allergy,))
+    f, card = card_for(rec)
     assert f.variant == "sulfa-allergy"
     assert medication_texts(card) == ["atovaquone 750 mg/5 mL oral suspension"]
     sr = card["suggestions"][0]["actions"][0]["resource"]
     assert "coding" not in sr["medicationCodeableConcept"]  # never an invented code
     assert sr["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 1500
-    assert allergy.label in card["detail"]
+    assert rec.allergies[0].label in card["detail"]
     assert "dapsone" in card["detail"] and "G6PD" in card["detail"] and "cross-reactivity" in card["detail"]
     assert "TMP-SMX" not in card["suggestions"][0]["label"]
     assert "atovaquone" in card["summary"] and len(card["summary"]) < 140
 
 
 def test_other_allergies_keep_tmp_smx():
-    penicillin = Allergy("a2", (), ("Penicillin",), "active", "confirmed")
-    sulfasalazine = Allergy("a3", (), ("Sulfasalazine",), "active", "confirmed")  # not "sulfa" as a word
+    penicillin = allergy("a2", ["Penicillin"])
+    sulfasalazine = allergy("a3", ["Sulfasalazine"])  # not "sulfa" as a word
     f, card = card_for(record(meds=ON_PRED, allergies=(penicillin, sulfasalazine)))
     assert f.variant == "default"
     assert all("sulfamethoxazole" in t for t in medication_texts(card))

@@ -7,8 +7,7 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import pregnancy
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data.record import Coding, LabResult
-from tests.clinical.records import LOINC, ago, lab, med, problem, record, tofa
+from tests.clinical.records import LOINC, lab, med, observation, problem, record, tofa, when
 
 SNOMED = "http://snomed.info/sct"
 HCG_QUANT, HCG_SERUM, HCG_URINE, STATUS = "21198-7", "2118-8", "2106-3", "82810-3"
@@ -25,12 +24,8 @@ def card_of(rec):
 
 def status(days_ago, code=None, display=None, *, text=None, oid=None):
     """A pregnancy status Observation answered by a coding (SNOMED or LOINC answer) or by text."""
-    codings = (Coding(SNOMED if code and code[0].isdigit() else LOINC, code, display),) if code else ()
-    words = "; ".join(w.lower() for w in (code, display) if w) or None
-    return LabResult(
-        id=oid or f"status-{days_ago}", codings=(Coding(LOINC, STATUS),), status="final", effective=ago(days_ago),
-        value_codings=codings, value_text=text.lower() if text else words,
-    )
+    codings = [(SNOMED if code[0].isdigit() else LOINC, code, display)] if code else []
+    return observation(oid or f"status-{days_ago}", [(LOINC, STATUS)], days_ago, value_codings=codings, value_string=text)
 
 
 def xr(days_ago=120, draft=False):
@@ -39,7 +34,7 @@ def xr(days_ago=120, draft=False):
 
 
 def dated(p, days_ago):
-    return p._replace(onset=ago(days_ago))
+    return {**p, "onsetDateTime": when(days_ago)}
 
 
 # --- hCG -------------------------------------------------------------------------------------
@@ -192,8 +187,8 @@ def test_an_xr_draft_on_active_immediate_release_names_both():
 
 
 def test_lactation_by_snomed_and_by_text():
-    snomed = problem(None, "Mother currently breast-feeding")._replace(
-        codings=(Coding(SNOMED, "169750002", "Mother currently breast-feeding"),))
+    snomed = problem(None, "Mother currently breast-feeding",
+                     codings=[(SNOMED, "169750002", "Mother currently breast-feeding")])
     assert findings(record(meds=[tofa()], conditions=[snomed]))
     assert findings(record(meds=[tofa()], conditions=[problem(None, "Breastfeeding")]))
     assert findings(record(meds=[tofa()], conditions=[problem(None, "Not breastfeeding")])) == []

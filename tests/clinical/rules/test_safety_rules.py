@@ -169,14 +169,10 @@ def test_ebv_strictly_above_threshold():
     assert len(findings(infection.ebv_viremia, above)) == 1
 
 
-def _smoking(code: str, display: str, days_ago: float = 30):
-    from cdshooks.data.record import Coding, LabResult
-    from tests.clinical.records import LOINC, ago
+def _smoking(code: str, display: str, days_ago: float = 30, system: str = "http://snomed.info/sct"):
+    from tests.clinical.records import LOINC, observation
 
-    return LabResult(
-        id=f"smoking-{code}", codings=(Coding(LOINC, "72166-2"),), status="final", effective=ago(days_ago),
-        value_codings=(Coding("http://snomed.info/sct", code, display),), value_text=f"{code}; {display.lower()}",
-    )
+    return observation(f"smoking-{code}", [(LOINC, "72166-2")], days_ago, value_codings=[(system, code, display)])
 
 
 @pytest.mark.parametrize(
@@ -193,15 +189,8 @@ def _smoking(code: str, display: str, days_ago: float = 30):
     ],
 )
 def test_smoking_status_is_decided_by_its_snomed_code(code, display, fires):
-    local = code.startswith("local")
-    rec = record(meds=[tofa()], labs=[_smoking(code, display)], birth=date(1970, 1, 1))
-    if local:
-        from dataclasses import replace
-
-        from cdshooks.data.record import Coding
-
-        rec = replace(rec, observations=tuple(
-            o._replace(value_codings=(Coding("urn:local", code, display),)) for o in rec.observations))
+    system = "urn:local" if code.startswith("local") else "http://snomed.info/sct"
+    rec = record(meds=[tofa()], labs=[_smoking(code, display, system=system)], birth=date(1970, 1, 1))
     assert bool(findings(risk_groups.boxed_cv_thrombosis, rec)) is fires
 
 

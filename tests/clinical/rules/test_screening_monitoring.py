@@ -5,8 +5,7 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import monitoring, screening, summary
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data.record import Coding, Vaccination
-from tests.clinical.records import ago, lab, med, problem, record, tofa
+from tests.clinical.records import code_of, lab, med, problem, record, tofa, vaccination
 
 DRAFT = tofa(0, draft=True)
 WORKUP = [lab("731-0", 5, 1.4, "10*3/uL"), lab("751-8", 5, 4, "10*3/uL"), lab("718-7", 5, 13, "g/dL"),
@@ -14,7 +13,7 @@ WORKUP = [lab("731-0", 5, 1.4, "10*3/uL"), lab("751-8", 5, 4, "10*3/uL"), lab("7
           lab("13457-7", 80, 100, "mg/dL"), lab("71773-6", 100, text="negative"),
           lab("5196-1", 100, text="negative"), lab("16933-4", 100, text="negative"),
           lab("16128-1", 100, text="negative")]
-RZV = Vaccination("v1", (Coding("http://hl7.org/fhir/sid/cvx", "187"),), "completed", ago(100))
+RZV = vaccination("187", 100)
 
 
 def run(fn, rec):
@@ -98,17 +97,18 @@ def test_zoster_silent_when_immunizations_unavailable():
 
 
 def test_baseline_labs_window_30_days():
-    stale = [lab("731-0", 31, 1.4, "10*3/uL")] + [r for r in WORKUP if r.codings[0].code != "731-0"]
+    stale = [lab("731-0", 31, 1.4, "10*3/uL")] + [r for r in WORKUP if code_of(r) != "731-0"]
     (f,) = run(screening.screen_baseline_labs, record(drafts=[DRAFT], labs=stale))
     # revision 2: the stale ALC is ordered as its panel, CBC with differential
     assert [a.resource["code"]["coding"][0]["code"] for a in f.suggestions[0].actions] == ["57021-8"]
 
 
 def test_monitoring_overdue_on_patient_view_and_renewal_only():
-    rec = record(meds=[tofa(60)], labs=[lab("731-0", 62, 1.4, "10*3/uL")])
+    alc = [lab("731-0", 62, 1.4, "10*3/uL")]
+    rec = record(meds=[tofa(60)], labs=alc)
     assert len(run(monitoring.monitor_labs_due_patient_view, rec)) == 1
     assert run(monitoring.monitor_labs_due_renewal, rec) == []  # no renewal draft
-    renewal = record(meds=[tofa(60)], drafts=[DRAFT], labs=rec.observations)
+    renewal = record(meds=[tofa(60)], drafts=[DRAFT], labs=alc)
     assert len(run(monitoring.monitor_labs_due_renewal, renewal)) == 1
 
 
@@ -123,7 +123,7 @@ def test_summary_only_with_active_tofacitinib():
 
 
 def test_indeterminate_igra_is_not_a_negative_screen_and_the_card_says_so():
-    labs_ = [r for r in WORKUP if r.codings[0].code != "71773-6"] + [lab("71773-6", 30, text="indeterminate")]
+    labs_ = [r for r in WORKUP if code_of(r) != "71773-6"] + [lab("71773-6", 30, text="indeterminate")]
     (f,) = run(screening.screen_tb, record(drafts=[DRAFT], labs=labs_, immunizations=(RZV,)))
     card = cards.render_card(f)
     assert card["indicator"] == "warning"

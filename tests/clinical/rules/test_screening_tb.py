@@ -6,7 +6,6 @@ import pytest
 from cdshooks import cards
 from cdshooks.clinical.rules import screening
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from cdshooks.data.parsers import lab_result
 from tests.clinical.records import ago, lab, med, record, tofa
 
 DRAFT = tofa(0, draft=True)
@@ -40,11 +39,11 @@ def test_an_old_positive_with_ltbi_treatment_back_then_is_silent():
 
 def tst(days_ago=30, **value):
     """A TST Observation as EHRs send it: no LOINC code, the test named in code.text."""
-    return lab_result({
+    return {
         "resourceType": "Observation", "id": "tst", "status": "final",
         "code": {"text": "Tuberculin skin test (PPD) induration"},
         "effectiveDateTime": ago(days_ago).isoformat(), **value,
-    })
+    }
 
 
 @pytest.mark.parametrize(

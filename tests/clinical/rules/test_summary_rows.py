@@ -5,7 +5,7 @@ import re
 from cdshooks import cards
 from cdshooks.clinical.rules import summary
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
-from tests.clinical.records import lab, record, tofa
+from tests.clinical.records import code_of, lab, record, tofa
 
 CMV_ND = lab("72493-0", 5, text="not detected")
 WEIGHT = lab("29463-7", 20, 62, "kg")
@@ -45,7 +45,7 @@ def test_nothing_critical_every_due_entry_is_a_date():
 
 
 def test_critical_alc_reads_repeat_now_and_leads_the_summary():
-    labs_ = [r for r in ON_THERAPY if r.codings[0].code != "731-0"] + [lab("731-0", 2, 0.4, "10*3/uL")]
+    labs_ = [r for r in ON_THERAPY if code_of(r) != "731-0"] + [lab("731-0", 2, 0.4, "10*3/uL")]
     card = card_for(labs_)
     assert due_cell(card, "CBC: absolute lymphocytes") == REPEAT
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", due_cell(card, "CBC: absolute neutrophils"))
@@ -53,7 +53,7 @@ def test_critical_alc_reads_repeat_now_and_leads_the_summary():
 
 
 def test_critical_anc_and_cmv_read_repeat_now():
-    labs_ = [r for r in ON_THERAPY if r.codings[0].code not in ("751-8", "72493-0")]
+    labs_ = [r for r in ON_THERAPY if code_of(r) not in ("751-8", "72493-0")]
     labs_ += [lab("751-8", 2, 400, "/uL"), lab("72493-0", 3, 2400, "[IU]/mL")]
     card = card_for(labs_)
     assert due_cell(card, "CBC: absolute neutrophils") == REPEAT
@@ -61,5 +61,5 @@ def test_critical_anc_and_cmv_read_repeat_now():
 
 
 def test_alc_of_exactly_500_is_not_critical():
-    labs_ = [r for r in ON_THERAPY if r.codings[0].code != "731-0"] + [lab("731-0", 2, 0.5, "10*3/uL")]
+    labs_ = [r for r in ON_THERAPY if code_of(r) != "731-0"] + [lab("731-0", 2, 0.5, "10*3/uL")]
     assert REPEAT not in card_for(labs_)["detail"]
