@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 
 
 
-def _flatten(resources: Iterable[Any], skipped: list[SkippedResource]) -> list[dict]:
+def _flatten(resources: Iterable[Any], skipped: list[SkippedResource]) -> list[dict[str, Any]]:
     """Unwrap nested Bundles; drop (and record) what is not a resource at all."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for r in resources:
         rtype = r.get("resourceType") if isinstance(r, dict) else None
         if rtype == "Bundle":
@@ -50,10 +50,10 @@ def _flatten(resources: Iterable[Any], skipped: list[SkippedResource]) -> list[d
     return out
 
 
-def _by_type(gathered: Gathered, skipped: list[SkippedResource]) -> dict[str, list[dict]]:
+def _by_type(gathered: Gathered, skipped: list[SkippedResource]) -> dict[str, list[dict[str, Any]]]:
     """All gathered resources grouped by resourceType, first occurrence of each id kept."""
     seen: set[tuple[str, str]] = set()
-    grouped: dict[str, list[dict]] = {}
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for key in gathered.resources:
         for r in _flatten(gathered.resources[key], skipped):
             rtype, rid = r["resourceType"], r.get("id")
@@ -66,12 +66,12 @@ def _by_type(gathered: Gathered, skipped: list[SkippedResource]) -> dict[str, li
 
 
 def _read_all(
-    resources: Iterable[dict],
-    reader: Callable[[dict], Any],
+    resources: Iterable[dict[str, Any]],
+    reader: Callable[[dict[str, Any]], Any],
     patient_id: str | None,
     skipped: list[SkippedResource],
     subject_field: str = "subject",  # where these resources name their patient
-) -> list:
+) -> list[Any]:
     """Apply a parser to each resource of this patient (any patient if None), recording failures."""
     out = []
     own_reference = f"Patient/{patient_id}"
@@ -97,7 +97,7 @@ def _read_all(
     return out
 
 
-def _is_selected(resource: Mapping, selections: Sequence[str] | None) -> bool:
+def _is_selected(resource: Mapping[str, Any], selections: Sequence[str] | None) -> bool:
     """order-select: is this draft named in `selections`? (order-sign / no id: yes)."""
     if selections is None:
         return True
@@ -109,15 +109,15 @@ def _is_selected(resource: Mapping, selections: Sequence[str] | None) -> bool:
 
 
 def _drafts(
-    draft_resources: list[dict],
+    draft_resources: list[dict[str, Any]],
     selections: Sequence[str] | None,
-    medications: Mapping[str, Mapping],
+    medications: Mapping[str, Mapping[str, Any]],
     skipped: list[SkippedResource],
 ) -> list[MedicationOrder]:
     """The MedicationRequests and drafted Immunizations among draftOrders (other types are not ours)."""
     requests = [r for r in draft_resources if r["resourceType"] in ("MedicationRequest", "Immunization")]
 
-    def read(r: dict) -> MedicationOrder | None:
+    def read(r: dict[str, Any]) -> MedicationOrder | None:
         selected = _is_selected(r, selections)
         if r["resourceType"] == "Immunization":
             return drafted_vaccine(r, selected=selected)
@@ -141,7 +141,7 @@ def _not_counting_dropped(orders: list[MedicationOrder], skipped: list[SkippedRe
     return kept
 
 
-def _demographics(patients: list[dict], patient_id: str, skipped: list[SkippedResource]) -> dict:
+def _demographics(patients: list[dict[str, Any]], patient_id: str, skipped: list[SkippedResource]) -> dict[str, Any]:
     for p in patients:
         if text(p.get("id")) != patient_id:
             skipped.append(SkippedResource("Patient", text(p.get("id")), "not the context patient"))
@@ -160,7 +160,7 @@ def build_record(
     gathered: Gathered,
     *,
     patient_id: str,
-    draft_orders: Sequence[dict],
+    draft_orders: Sequence[dict[str, Any]],
     selections: Sequence[str] | None,
     now: datetime,
 ) -> PatientRecord:
@@ -181,7 +181,7 @@ def build_record(
     # The order being signed may also come back from the record query: count it once.
     record_requests = [r for r in by_type.get("MedicationRequest", []) if text(r.get("id")) not in draft_ids]
 
-    def read_med(r: dict) -> MedicationOrder:
+    def read_med(r: dict[str, Any]) -> MedicationOrder:
         return medication_order(r, medications)
 
     demographics = _demographics(by_type.get("Patient", []), patient_id, skipped)

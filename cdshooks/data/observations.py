@@ -77,7 +77,7 @@ class ObservationIndex(Sequence[LabResult]):
     """Observations of one patient by group, each read into a LabResult at most once."""
 
     def __init__(self) -> None:
-        self._resources: list[dict] = []
+        self._resources: list[dict[str, Any]] = []
         self._dates: list[datetime | None] = []
         self._read: list[Any] = []
         self._keys: list[Hashable] = []  # each one's group key
@@ -86,7 +86,7 @@ class ObservationIndex(Sequence[LabResult]):
         self._all: tuple[LabResult, ...] | None = None
         self.unreadable: list[tuple[str | None, str]] = []  # (id, reason) found while reading
 
-    def add(self, resource: dict) -> None:
+    def add(self, resource: dict[str, Any]) -> None:
         """Index one Observation (left out if its status does not count); Unreadable if it has no code."""
         if not observation_counts(resource):
             return

@@ -46,12 +46,12 @@ class Unreadable(ValueError):
     """A resource with nothing usable in it; the reason names fields, never values."""
 
 
-def _status(resource: Mapping) -> str | None:
+def _status(resource: Mapping[str, Any]) -> str | None:
     status = text(resource.get("status"))
     return status.lower() if status else None
 
 
-def _id(resource: Mapping) -> str | None:
+def _id(resource: Mapping[str, Any]) -> str | None:
     rid = resource.get("id")
     return text(rid) if not isinstance(rid, (int, float)) else str(rid)
 
@@ -60,7 +60,11 @@ def _unique(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
 
-def _medication_resource(order: Mapping, ref: Any, medications: Mapping[str, Mapping]) -> Mapping | None:
+def _medication_resource(
+    order: Mapping[str, Any],
+    ref: Any,
+    medications: Mapping[str, Mapping[str, Any]],
+) -> Mapping[str, Any] | None:
     """The Medication a medicationReference points to: contained (`#id`) or in any Bundle."""
     if not isinstance(ref, dict):
         return None
@@ -74,7 +78,10 @@ def _medication_resource(order: Mapping, ref: Any, medications: Mapping[str, Map
     return medications.get(med_id) if med_id else None
 
 
-def _medication(resource: Mapping, medications: Mapping[str, Mapping]) -> tuple[tuple[Coding, ...], tuple[str, ...]]:
+def _medication(
+    resource: Mapping[str, Any],
+    medications: Mapping[str, Mapping[str, Any]],
+) -> tuple[tuple[Coding, ...], tuple[str, ...]]:
     """The codes and names of the medication of a MedicationRequest or MedicationAdministration:
     medicationCodeableConcept, medicationReference (its display, and a contained or bundled
     Medication's code and ingredients), or R5's CodeableReference `medication`."""
@@ -104,7 +111,7 @@ def _medication(resource: Mapping, medications: Mapping[str, Mapping]) -> tuple[
     return tuple(dict.fromkeys(found_codings)), _unique(found_names)
 
 
-def _route_names(dosages: list[dict]) -> tuple[str, ...]:
+def _route_names(dosages: list[dict[str, Any]]) -> tuple[str, ...]:
     """The names of each instruction's route; EHRs send `"coding": null` or one coding object."""
     return tuple(n for d in dosages for n in names(d.get("route")))
 
@@ -113,7 +120,7 @@ def _period_end(period: Any) -> datetime | None:
     return parse_datetime(period.get("end")) if isinstance(period, Mapping) else None
 
 
-def _course_end(resource: Mapping, dosages: list[dict]) -> datetime | None:
+def _course_end(resource: Mapping[str, Any], dosages: list[dict[str, Any]]) -> datetime | None:
     """The latest end of dispenseRequest.validityPeriod or of a dosageInstruction.timing.repeat.boundsPeriod."""
     ends: list[datetime | None] = []
     dispense = resource.get("dispenseRequest")
@@ -129,8 +136,8 @@ def _course_end(resource: Mapping, dosages: list[dict]) -> datetime | None:
 
 
 def medication_order(
-    resource: Mapping,
-    medications: Mapping[str, Mapping],
+    resource: Mapping[str, Any],
+    medications: Mapping[str, Mapping[str, Any]],
     *,
     is_draft: bool = False,
     selected: bool = True,
@@ -163,7 +170,7 @@ def _concept_text(concept: Any) -> str | None:
 _OTHER_VALUES = frozenset({"valueInteger", "valueDecimal", "valueString", "valueCodeableConcept", "valueBoolean"})
 
 
-def _observation_value(resource: Mapping) -> dict[str, Any]:
+def _observation_value(resource: Mapping[str, Any]) -> dict[str, Any]:
     """LabResult value fields from value[x] (Quantity, numeric string, concept, ...)."""
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict) and _OTHER_VALUES.isdisjoint(resource):
@@ -205,14 +212,14 @@ def _observation_value(resource: Mapping) -> dict[str, Any]:
     return out
 
 
-def observation_counts(resource: Mapping) -> bool:
+def observation_counts(resource: Mapping[str, Any]) -> bool:
     """False for an Observation whose status says it does not count (entered in error, cancelled, registered)."""
     if resource.get("status") == "final":  # nearly every result: no need to read the status leniently
         return True
     return _status(resource) not in DROPPED_OBSERVATION_STATUSES
 
 
-def observation_time(resource: Mapping) -> datetime | None:
+def observation_time(resource: Mapping[str, Any]) -> datetime | None:
     """effectiveDateTime, else effectivePeriod.start/end, else effectiveInstant, else issued."""
     return (
         parse_datetime(resource.get("effectiveDateTime"))
@@ -222,7 +229,7 @@ def observation_time(resource: Mapping) -> datetime | None:
     )
 
 
-def lab_result(resource: Mapping) -> LabResult | None:
+def lab_result(resource: Mapping[str, Any]) -> LabResult | None:
     """One Observation read on its own, or None when its status says it does not count.
 
     A built record reads the same lazily (`data.observations.ObservationIndex`).
@@ -238,7 +245,7 @@ def lab_result(resource: Mapping) -> LabResult | None:
 
 
 def read_lab(
-    resource: Mapping, code_codings: tuple[Coding, ...], code_text: str | None, effective: datetime | None
+    resource: Mapping[str, Any], code_codings: tuple[Coding, ...], code_text: str | None, effective: datetime | None
 ) -> LabResult:
     """The LabResult of an Observation whose code and date are already read (see data.observations)."""
     return LabResult(
@@ -273,13 +280,13 @@ def _reference_high(ranges: Any) -> dict[str, Any]:
     return {}
 
 
-def problem(resource: Mapping) -> Problem | None:
+def problem(resource: Mapping[str, Any]) -> Problem | None:
     """A Condition if it is clinically active (or unstated) and not refuted."""
     p = any_problem(resource)
     return p if p is not None and not p.inactive else None
 
 
-def any_problem(resource: Mapping) -> Problem | None:
+def any_problem(resource: Mapping[str, Any]) -> Problem | None:
     """A Condition whatever its clinicalStatus (a history), unless refuted or entered in error."""
     clinical = status_codes(resource.get("clinicalStatus"))
     verification = status_codes(resource.get("verificationStatus"))
@@ -301,7 +308,7 @@ def any_problem(resource: Mapping) -> Problem | None:
     )
 
 
-def drafted_vaccine(resource: Mapping, *, selected: bool) -> MedicationOrder | None:
+def drafted_vaccine(resource: Mapping[str, Any], *, selected: bool) -> MedicationOrder | None:
     """An Immunization in draftOrders, read as a vaccine order (None if entered in error)."""
     if _status(resource) == "entered-in-error":
         return None
@@ -325,7 +332,7 @@ def drafted_vaccine(resource: Mapping, *, selected: bool) -> MedicationOrder | N
     )
 
 
-def vaccination(resource: Mapping) -> Vaccination | None:
+def vaccination(resource: Mapping[str, Any]) -> Vaccination | None:
     """An Immunization that was given (not entered-in-error, not not-done)."""
     status = _status(resource)
     if status in DROPPED_IMMUNIZATION_STATUSES:
@@ -344,7 +351,7 @@ def vaccination(resource: Mapping) -> Vaccination | None:
     )
 
 
-def allergy(resource: Mapping) -> Allergy | None:
+def allergy(resource: Mapping[str, Any]) -> Allergy | None:
     """An AllergyIntolerance unless it is inactive / resolved, refuted or entered in error."""
     clinical = status_codes(resource.get("clinicalStatus"))
     verification = status_codes(resource.get("verificationStatus"))
@@ -377,7 +384,7 @@ def _latest(*times: datetime | None) -> datetime | None:
     return max(found) if found else None
 
 
-def administration_time(resource: Mapping) -> datetime | None:
+def administration_time(resource: Mapping[str, Any]) -> datetime | None:
     """When a MedicationAdministration was given: effectiveDateTime, else the end of
     effectivePeriod, else its start (still running). R5 spells it `occurence[x]`."""
     for prefix in ("effective", "occurence", "occurrence"):
@@ -392,7 +399,10 @@ def administration_time(resource: Mapping) -> datetime | None:
     return None
 
 
-def medication_administration(resource: Mapping, medications: Mapping[str, Mapping]) -> Administration | None:
+def medication_administration(
+    resource: Mapping[str, Any],
+    medications: Mapping[str, Mapping[str, Any]],
+) -> Administration | None:
     """A MedicationAdministration, or None when it was not given (not-done, entered-in-error).
 
     Unreadable without a medication code or name, or without a date (given when is what

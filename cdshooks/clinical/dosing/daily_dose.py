@@ -370,7 +370,7 @@ def _mapping(x: Any) -> Mapping[str, Any]:
     return x if isinstance(x, Mapping) else {}
 
 
-def _list(x: Any) -> list:
+def _list(x: Any) -> list[Any]:
     """FHIR arrays as EHRs send them: a list, a single object, or nothing."""
     if x is None:
         return []

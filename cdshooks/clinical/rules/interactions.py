@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.dosing import regimens
@@ -272,7 +273,9 @@ def _administrations_note(record: PatientRecord, t: Thresholds) -> Phrase | None
     return Phrase("administrations_not_checked", {"days": t.triple_therapy_recent_exposure_days})
 
 
-def _inducer(record: PatientRecord, hits: list[DrugHit], facts: dict, t: Thresholds, *, new_start: bool) -> str:
+def _inducer(
+    record: PatientRecord, hits: list[DrugHit], facts: dict[str, Any], t: Thresholds, *, new_start: bool
+) -> str:
     """The ddi-cyp-inducer variant: "ltbi" when the inducer is latent TB treatment (its facts added)."""
     regimen = _ltbi_regimen(record, hits)
     if regimen is None:
