@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import logging
 import tomllib
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -57,6 +56,7 @@ from importlib import resources
 from string import Formatter
 from typing import Any
 
+from cdshooks.card_identity import card_uuid, suggestion_uuid
 from cdshooks.clinical.engine import failure_site
 from cdshooks.clinical.findings import INDICATOR_RANK, Bullets, Finding, Phrase, Series, Suggestion, Table
 from cdshooks.fhir_validation import InvalidResource
@@ -232,8 +232,8 @@ def _table(value: Table, ctx: _Context) -> str:
     return "\n".join(out)
 
 
-def render_card(finding: Finding) -> dict[str, Any]:
-    """One CDS Hooks card (no null or empty fields)."""
+def render_card(finding: Finding, patient_id: str = "") -> dict[str, Any]:
+    """One CDS Hooks card (no null or empty fields); its uuid is stable (cdshooks.card_identity)."""
     from cdshooks.fhir_validation import validate_resource  # deferred: pydantic import cost
 
     t = template(finding.topic)
@@ -250,8 +250,9 @@ def render_card(finding: Finding) -> dict[str, Any]:
     if source_key not in ev:
         raise TemplateError(f"{where}: unknown evidence key {source_key!r}")
     source = ev[source_key]
+    card_id = card_uuid(patient_id, finding, t.data.get("identity_ignores", ()))
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
+        "uuid": card_id,
         "summary": summary,
         "indicator": indicator,
         "source": {
@@ -265,7 +266,10 @@ def render_card(finding: Finding) -> dict[str, Any]:
         detail = fill(detail_t, finding.facts, markdown=True, where=where, template=t).strip()
         if detail:
             card["detail"] = detail
-    suggestions = [_render_suggestion(t, v, s, finding.facts, validate_resource) for s in finding.suggestions]
+    suggestions = [
+        _render_suggestion(t, v, s, finding.facts, validate_resource, suggestion_uuid(card_id, s.key, i))
+        for i, s in enumerate(finding.suggestions)
+    ]
     if any(s is not None for s in suggestions):
         card["suggestions"] = [s for s in suggestions if s is not None]
         behavior = t.part(v, "selection_behavior", "at-most-one")
@@ -287,7 +291,9 @@ def render_card(finding: Finding) -> dict[str, Any]:
     return card
 
 
-def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, validate) -> dict[str, Any] | None:
+def _render_suggestion(
+    t: CardTemplate, variant: str, s: Suggestion, facts, validate, suggestion_id: str
+) -> dict[str, Any] | None:
     """The suggestion as CDS Hooks JSON; None when an optional action has no valid resource."""
     where = f"cards/{t.topic}.toml[suggestions.{s.key}]"
     spec = t.data.get("suggestions", {}).get(s.key)
@@ -313,7 +319,7 @@ def _render_suggestion(t: CardTemplate, variant: str, s: Suggestion, facts, vali
                     return None  # the card's text carries the advice
                 raise
         actions.append(action)
-    out: dict[str, Any] = {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
+    out: dict[str, Any] = {"label": label, "uuid": suggestion_id, "actions": actions}
     if s.is_recommended:
         out["isRecommended"] = True
     return out
@@ -329,13 +335,13 @@ def _valid_resource(resource: Mapping[str, Any], fallback: Mapping[str, Any] | N
         return validate(fallback)
 
 
-def render_cards(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def render_cards(findings: Iterable[Finding], patient_id: str = "") -> list[dict[str, Any]]:
     """Cards for all findings, critical first, exact duplicates merged."""
     cards = []
     seen: set[tuple[Any, ...]] = set()
     for f in findings:
         try:
-            card = render_card(f)
+            card = render_card(f, patient_id)
         except Exception as exc:  # noqa: BLE001 - like a failing rule: one card must not take the others down
             _log_render_failure(f, exc)
             continue

@@ -38,4 +38,4 @@ def run_hook(service: Service, hook_request: HookRequest, settings: Settings, no
         now=now,
     )
     findings = engine.evaluate(record, hook_request.hook, settings.thresholds)
-    return {"cards": cards.render_cards(findings)}
+    return {"cards": cards.render_cards(findings, hook_request.patient_id)}

@@ -106,8 +106,9 @@ def test_card_has_every_required_field_and_no_empty_ones():
     assert check_card(card, "card") == []
 
 
-def test_every_card_gets_a_fresh_uuid():
-    assert cards.render_card(dose_finding())["uuid"] != cards.render_card(dose_finding())["uuid"]
+def test_the_same_finding_for_the_same_patient_is_the_same_card():
+    assert cards.render_card(dose_finding(), "p1")["uuid"] == cards.render_card(dose_finding(), "p1")["uuid"]
+    assert cards.render_card(dose_finding(), "p1")["uuid"] != cards.render_card(dose_finding(), "p2")["uuid"]
 
 
 def test_empty_detail_is_left_out():

@@ -1,0 +1,66 @@
+"""Stable card identity: the same advice for the same patient and facts has the same uuid on every call.
+
+A card's uuid is a name-based UUID (uuid5) of the patient id, the topic, the
+template variant, the finding's indicator and order, and the finding's facts
+(the values, dates, codes and resource ids the rule used), never the service or
+the hook: the same advice on order-select, order-sign and patient-view is one
+card, so a client that hides a dismissed card keeps it hidden and feedback
+traces back to its topic. New facts (a newer result, a different dose) give a
+new uuid. Facts whose name starts with "_" are the rules' working values, not
+part of the advice; a card file may list facts that change with the clock
+alone (`identity_ignores`, e.g. days on therapy), which would otherwise give
+the same advice a new uuid every day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from cdshooks.clinical.findings import Finding
+
+# Fixed for the life of the service: changing it changes every card's uuid (and ends every suppression).
+NAMESPACE = uuid.UUID("6f1d3c1e-5b0a-4c55-9a43-2f0d8e7b9c21")
+
+
+def canonical(value: Any) -> Any:
+    """A JSON value that is equal for equal facts (no object ids, sets sorted, dates as text)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return canonical(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.compare}
+        return [type(value).__name__, canonical(fields)]
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple
+        return [type(value).__name__, canonical(value._asdict())]
+    if isinstance(value, (set, frozenset)):
+        return sorted((canonical(v) for v in value), key=orjson.dumps)
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return repr(value)
+
+
+def card_uuid(patient_id: str, finding: Finding, ignored: Collection[str] = ()) -> str:
+    """The uuid of the card a finding becomes, for this patient."""
+    facts = {k: v for k, v in finding.facts.items() if not k.startswith("_") and k not in ignored}
+    name = orjson.dumps(
+        [patient_id, finding.topic, finding.variant, finding.indicator, finding.order_id, canonical(facts)],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return str(uuid.uuid5(NAMESPACE, name.decode()))
+
+
+def suggestion_uuid(card: str, key: str, index: int) -> str:
+    """A suggestion's uuid: its card's, its template key and its place (acceptedSuggestions trace back)."""
+    return str(uuid.uuid5(NAMESPACE, f"{card}/{key}/{index}"))
