@@ -108,10 +108,10 @@ def xr_gi_narrowing(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
         )
 
 
-def _tube_routes(order: MedicationOrder) -> list[str]:
+def _tube_routes(order: MedicationOrder) -> list[str | Phrase]:
     """The instructions' routes that mean an enteral tube (by SNOMED code, or by name: "NG", "PEG")."""
     routes = lookup.load("enteral-tube-routes")
-    out = []
+    out: list[str | Phrase] = []
     for d in order.dosage_instructions:
         route = d.get("route") if isinstance(d, dict) else None
         if not isinstance(route, dict):
@@ -119,5 +119,5 @@ def _tube_routes(order: MedicationOrder) -> list[str]:
         coded = codings(route)
         label = text(route.get("text")) or next((c.display for c in coded if c.display), None)
         if routes.match(coded, [label]) is not None:
-            out.append(label or next((c.code for c in coded if c.code), "enteral tube"))
+            out.append(label or next((c.code for c in coded if c.code), None) or Phrase("route_unnamed"))
     return out
