@@ -49,7 +49,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache, lru_cache
 from importlib import resources
@@ -152,9 +152,15 @@ def _display(value: Any) -> str:
 
 
 def fill(
-    text: str, facts: Mapping[str, Any], *, markdown: bool, where: str, template: CardTemplate | None = None
+    text: str, facts: Mapping[str, Any], *, markdown: bool, where: str, template: CardTemplate | None = None,
+    lead: bool | None = None,
 ) -> str:
-    """Fill `{name}` placeholders; a missing fact is a template error, not a blank."""
+    """Fill `{name}` placeholders; a missing fact is a template error, not a blank.
+
+    `lead` (see _Context): None for a card template, where each fact stands alone; for a
+    phrase, whether the phrase itself leads, which its first placeholder inherits only
+    when nothing comes before it.
+    """
     out: list[str] = []
     for literal, field_name, spec, _conversion in Formatter().parse(text):
         out.append(literal)
@@ -162,7 +168,8 @@ def fill(
             continue
         if field_name not in facts:
             raise TemplateError(f"{where}: no value for placeholder {{{field_name}}}")
-        out.append(_render(facts[field_name], spec or "", _Context(facts, markdown, where, template)))
+        leads = True if lead is None else lead and not "".join(out)
+        out.append(_render(facts[field_name], spec or "", _Context(facts, markdown, where, template, leads)))
     return "".join(out)
 
 
@@ -172,6 +179,10 @@ class _Context:
     markdown: bool
     where: str
     template: CardTemplate | None
+    # The value opens its own piece of text (a fact of the template, a bullet, a table cell,
+    # the start of a phrase): only there can a leading ">" open a block quote, so only
+    # there is it escaped; inside a sentence it is shown as written.
+    lead: bool = True
 
 
 def _render(value: Any, spec: str, ctx: _Context) -> str:
@@ -181,12 +192,17 @@ def _render(value: Any, spec: str, ctx: _Context) -> str:
     if isinstance(value, Phrase):
         where = f"{ctx.where}[phrases.{value.key}]"
         return fill(_phrase_text(ctx.template, value.key, where), {**ctx.facts, **value.facts},
-                    markdown=ctx.markdown, where=where, template=ctx.template)
+                    markdown=ctx.markdown, where=where, template=ctx.template, lead=ctx.lead)
     if isinstance(value, Bullets):
-        items = [r for r in (_render(i, "", ctx) for i in value.items) if r]
+        items = [r for r in (_render(i, "", replace(ctx, lead=True)) for i in value.items) if r]
         return "\n".join(f"- {r}" for r in items) if ctx.markdown else _joined(items, "semicolon")
     if isinstance(value, Series):
-        return _joined([r for r in (_render(i, "", ctx) for i in value.items) if r], value.join)
+        parts: list[str] = []
+        for i in value.items:  # only the first value shown can lead
+            r = _render(i, "", ctx if not parts else replace(ctx, lead=False))
+            if r:
+                parts.append(r)
+        return _joined(parts, value.join)
     if isinstance(value, Table):
         return _table(value, ctx)
     if isinstance(value, Markdown):
@@ -195,7 +211,9 @@ def _render(value: Any, spec: str, ctx: _Context) -> str:
     if ctx.markdown:
         # One line: a newline in input data must not open a Markdown block
         # (heading, code block, list) inside the card.
-        return escape_markdown(" ".join(rendered.split()))
+        text = " ".join(rendered.split())
+        escaped = escape_markdown(text)
+        return escaped[1:] if not ctx.lead and text.startswith(">") else escaped  # mid-sentence: ">" as written
     return " ".join(rendered.replace("<", "‹").replace(">", "›").split())  # noqa: RUF001
 
 
@@ -219,7 +237,7 @@ def _joined(items: list[str], join: str) -> str:
 
 
 def _table(value: Table, ctx: _Context) -> str:
-    rows = [[_render(cell, "", ctx) for cell in row] for row in value.rows]
+    rows = [[_render(cell, "", replace(ctx, lead=True)) for cell in row] for row in value.rows]
     if not rows:
         return ""
     if not ctx.markdown:

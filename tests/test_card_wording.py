@@ -185,3 +185,20 @@ def test_an_optional_action_without_a_valid_resource_leaves_only_its_suggestion_
 def test_an_invalid_resource_of_a_required_action_fails_the_card():
     with pytest.raises(InvalidResource):
         cards.render_card(_suggested(Action("update", "x", resource=INVALID, fallback=INVALID)))
+
+
+def test_a_leading_gt_is_escaped_where_a_value_opens_the_text_and_shown_as_written_inside_a_sentence():
+    # ">" opens a block quote only at the start of a line: a fact of the template, a bullet, a
+    # table cell and the start of a phrase escape it; a value inside a sentence shows it as written.
+    assert card(note=">5")["detail"] == "\\>5"
+    assert card(note=Phrase("preliminary", {"date": ">5"}))["detail"] == "The result of >5 is preliminary."
+    assert card(note=Phrase("plain", {"drug": Phrase("bold", {"drug": ">5"})}))["detail"] == "on **Stop >5**"
+    assert card(items=Bullets((">5", Phrase("stop", {"drug": ">5"}))))["detail"] == "- \\>5\n- Discontinue >5"
+    assert card(rows=Table("results", ((">5", ">6"),)))["detail"].endswith("| \\>5 | \\>6 |")
+
+
+def test_in_a_series_only_the_first_value_shown_can_open_the_text():
+    assert card(note=Series((None, ">5", ">6"), "semicolon"))["detail"] == "\\>5; >6"
+    assert card(note=Phrase("preliminary", {"date": Series((">5", ">6"))}))["detail"] == (
+        "The result of >5 and >6 is preliminary."
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from cdshooks.clinical import labs
+from cdshooks.clinical.findings import Phrase
 from cdshooks.clinical.problem_list import matching
 from cdshooks.data.record import LabResult, PatientRecord
 from cdshooks.terminology import lookup
@@ -31,24 +32,24 @@ def _smoking_member(lab: LabResult) -> lookup.Member | None:
     return vs.match(lab.value_codings, texts)
 
 
-def smoking_answer(record: PatientRecord) -> str | None:
-    """The newest smoking-status answer if it says current or former smoker."""
+def smoking_answer(record: PatientRecord) -> Phrase | None:
+    """The newest smoking-status answer if it says current or former smoker (boxed-cv-thrombosis wording)."""
     newest = labs.latest(record, "smoking-status")
     if newest is None:
         return None
     member = _smoking_member(newest.lab)
     if member is None:
         return None
-    return f"{member.name} (smoking status {newest.when.date().isoformat()})"
+    return Phrase("smoking", {"answer": member.name, "date": newest.when})
 
 
-def cv_risk_factors(record: PatientRecord) -> list[str]:
-    """Each CV risk factor found, as shown on the card (no duplicates)."""
-    found = [m.label for m in matching(record, "cv-risk-factors")]
+def cv_risk_factors(record: PatientRecord) -> list[str | Phrase]:
+    """Each CV risk factor found, as shown on the card (no duplicate Conditions)."""
+    found: list[str | Phrase] = list(dict.fromkeys(m.label for m in matching(record, "cv-risk-factors")))
     smoking = smoking_answer(record)
     if smoking:
         found.append(smoking)
-    return list(dict.fromkeys(found))
+    return found
 
 
 def thrombosis_history(record: PatientRecord) -> list[str]:

@@ -9,14 +9,13 @@ from collections.abc import Iterable
 
 from cdshooks.clinical import cmv, labs, tofacitinib
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Action, Finding, Suggestion
-from cdshooks.clinical.glucocorticoids import exposure
+from cdshooks.clinical.findings import Action, Bullets, Finding, Phrase, Series, Suggestion, Table
+from cdshooks.clinical.glucocorticoids import SteroidDose, exposure
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.suggestions.new_orders import atovaquone_request, order_labs, tmp_smx_request
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import Allergy, PatientRecord
-from cdshooks.markdown import bullets, sentence, table
 from cdshooks.terminology import lookup
 
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")
@@ -34,39 +33,41 @@ def active_serious_infection(record: PatientRecord, th: Thresholds) -> Iterable[
     yield Finding(
         "infection-active",
         facts={
-            "infections": ", ".join(dict.fromkeys(m.concept for m in found)),
-            "conditions": bullets(
-                f"{m.label}" + (f", onset {m.problem.onset.date().isoformat()}" if m.problem.onset else "")
+            "infections": tuple(dict.fromkeys(m.concept for m in found)),
+            "conditions": Bullets(tuple(
+                Phrase("with_onset", {"condition": m.label, "onset": m.problem.onset}) if m.problem.onset else m.label
                 for m in found
-            ),
+            )),
             "therapy": therapy.text,
         },
         variant="default" if therapy.new_start else "on-therapy",
     )
 
 
-def _cmv_trend(trend) -> object:
+def _cmv_trend(trend: tuple[labs.Result, ...]) -> Table:
     rows = []
     for r in trend:
         notes = []
         if r.preliminary:
-            notes.append("preliminary")
+            notes.append(Phrase("trend_preliminary"))
         if r.measurement is not None and not cmv.in_iu(r):
-            notes.append("copies/mL: not compared with IU thresholds")
+            notes.append(Phrase("trend_copies"))
         elif r.measurement is None and not r.not_detected:
-            notes.append("no amount in IU/mL: not compared with IU thresholds")
-        rows.append((r.when.date().isoformat(), r.value_label, "; ".join(notes)))
-    return table(("Date", "CMV DNA", "Note"), rows)
+            notes.append(Phrase("trend_no_amount"))
+        rows.append((r.when, r.value_label, Series(tuple(notes), "semicolon")))
+    return Table("trend", tuple(rows))
 
 
-def _newer_note(v: cmv.Viremia) -> str | None:
+def _result_on(r: labs.Result) -> Phrase:
+    return Phrase("result_on", {"result": r.value_label, "when": r.when})
+
+
+def _newer_note(v: cmv.Viremia) -> Phrase | None:
     """The newer results that cannot be compared with the threshold: they do not replace this one."""
     if not v.newer:
         return None
-    shown = "; ".join(f"{r.value_label} on {r.when.date().isoformat()}" for r in v.newer)
-    if len(v.newer) == 1:
-        return f"The newer result ({shown}) cannot be compared with the threshold and does not replace this one."
-    return f"The newer results ({shown}) cannot be compared with the threshold and do not replace this one."
+    shown = Series(tuple(_result_on(r) for r in v.newer), "semicolon")
+    return Phrase("newer_one" if len(v.newer) == 1 else "newer_several", {"newer": shown})
 
 
 def _cmv_order(record: PatientRecord, reason: str, key: str = "order-cmv-pcr") -> Suggestion:
@@ -76,12 +77,12 @@ def _cmv_order(record: PatientRecord, reason: str, key: str = "order-cmv-pcr") -
 _CMV_VARIANT = {"above-threshold": "default", "rising": "rising", "not-in-iu": "not-in-iu"}
 
 
-def _why_not_comparable(r) -> str:
+def _why_not_comparable(r: labs.Result) -> Phrase:
     if r.measurement is not None:
-        return "Copies/mL are specific to the assay and are not converted to IU/mL."
+        return Phrase("why_copies")
     if r.unconvertible:
-        return "Its unit cannot be converted to IU/mL."
-    return "A qualitative result reports no amount."
+        return Phrase("why_unit")
+    return Phrase("why_qualitative")
 
 
 def _cmv_suggestion(record: PatientRecord, v: cmv.Viremia) -> Suggestion:
@@ -109,23 +110,9 @@ def cmv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "value": v.newest.value_label,
             "date": v.newest.when,
             "threshold": th.cmv_viremia_iu_ml,
-            "previous": f"{previous.value_label} on {previous.when.date().isoformat()}"
-            if previous
-            else "none on record",
+            "previous": _result_on(previous) if previous else Phrase("previous_none"),
             "trend": _cmv_trend(v.trend),
-            "notes": sentence(
-                " ".join(
-                    filter(
-                        None,
-                        (
-                            f"The result of {v.newest.when.date().isoformat()} is preliminary."
-                            if v.newest.preliminary
-                            else None,
-                            _newer_note(v),
-                        ),
-                    )
-                )
-            ),
+            "notes": Series((Phrase("preliminary") if v.newest.preliminary else None, _newer_note(v)), "space"),
             "therapy": status(record).text,
             "lookback_days": th.cmv_lookback_days,
             "rising_window_days": th.cmv_rising_window_days,
@@ -152,7 +139,7 @@ def cmv_pcr_due(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     if not s.overdue:
         return
     phase = _PHASE_TEXT[s.phase].format(interval=s.interval_days, weeks=th.cmv_early_phase_weeks)
-    last = f"{s.last.value_label} on {s.last.when.date().isoformat()}" if s.last else "no CMV PCR on record"
+    last = Phrase("last", {"result": s.last.value_label, "when": s.last.when}) if s.last else Phrase("last_none")
     yield Finding(
         "cmv-pcr-due",
         variant="baseline" if s.phase == "baseline" else "default",
@@ -185,7 +172,7 @@ def ebv_viremia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "value": newest.value_label,
             "date": newest.when,
             "threshold": th.ebv_viremia_iu_ml,
-            "preliminary_note": sentence("The result is preliminary." if newest.preliminary else None),
+            "preliminary_note": Phrase("preliminary") if newest.preliminary else None,
         },
     )
 
@@ -196,9 +183,9 @@ def _on_pjp_prophylaxis(record: PatientRecord) -> bool:
     return any(vs.match(o.codings, o.names) for o in current)
 
 
-def _short(dose) -> str:
-    eq = "" if dose.drug == "prednisone" else f" ({dose.prednisone_eq_mg_day:g} mg prednisone-eq)"
-    return f"{dose.drug.capitalize()} {dose.mg_per_day:g} mg/day{eq}"
+def _short(dose: SteroidDose) -> Phrase:
+    facts = {"drug": dose.drug.capitalize(), "mg": dose.mg_per_day, "eq_mg": dose.prednisone_eq_mg_day}
+    return Phrase("dose_short" if dose.drug == "prednisone" else "dose_short_eq", facts)
 
 
 def sulfonamide_allergies(record: PatientRecord) -> list[Allergy]:
@@ -211,14 +198,14 @@ def _tmp_smx_suggestions(record: PatientRecord) -> tuple[Suggestion, ...]:
     return (
         Suggestion(
             "tmp-smx-daily",
-            (Action("create", "TMP-SMX 80/400 mg once daily", tmp_smx_request(record)),),
+            (Action("create", Phrase("action_tmp_smx_daily"), tmp_smx_request(record)),),
             is_recommended=True,
         ),
         Suggestion(
             "tmp-smx-three-weekly",
             (
                 Action(
-                    "create", "TMP-SMX 160/800 mg three times weekly", tmp_smx_request(record, three_times_weekly=True)
+                    "create", Phrase("action_tmp_smx_three_weekly"), tmp_smx_request(record, three_times_weekly=True)
                 ),
             ),
         ),
@@ -238,15 +225,17 @@ def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     if not exp.reaches_threshold:
         return
     doses = [d.label for d in exp.high_dose] + [
-        f"{d.label} (pulse, ordered {d.order.authored_on.date().isoformat()})"
+        Phrase("pulse_dose", {"dose": d.label, "ordered": d.order.authored_on})
         for d in exp.pulses
         if d.order.authored_on is not None  # always: exposure() counts only dated pulses
     ]
     allergies_known = "allergies" not in record.unavailable
     sulfa = sulfonamide_allergies(record) if allergies_known else []
     facts = {
-        "glucocorticoid": _short(exp.high_dose[0]) if exp.high_dose else f"{_short(exp.pulses[0])} pulse",
-        "doses": bullets(doses),
+        "glucocorticoid": (
+            _short(exp.high_dose[0]) if exp.high_dose else Phrase("pulse", {"dose": _short(exp.pulses[0])})
+        ),
+        "doses": Bullets(tuple(doses)),
         "threshold": th.pjp_prednisone_eq_mg_day,
         "pulse_mg": th.pjp_pulse_methylpred_mg_day,
         "pulse_days": th.pjp_pulse_lookback_days,
@@ -257,15 +246,17 @@ def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             variant="sulfa-allergy",
             facts=facts
             | {
-                "allergy": "; ".join(a.label for a in sulfa),
-                "allergy_list": bullets(
-                    a.label + (f" ({a.verification_status})" if a.verification_status else "") for a in sulfa
-                ),
+                "allergy": Series(tuple(a.label for a in sulfa), "semicolon"),
+                "allergy_list": Bullets(tuple(
+                    Phrase("allergy_status", {"allergy": a.label, "status": a.verification_status})
+                    if a.verification_status else a.label
+                    for a in sulfa
+                )),
             },
             suggestions=(
                 Suggestion(
                     "atovaquone-daily",
-                    (Action("create", "Atovaquone 1500 mg once daily", atovaquone_request(record)),),
+                    (Action("create", Phrase("action_atovaquone_daily"), atovaquone_request(record)),),
                     is_recommended=True,
                 ),
             ),

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.dosing import resume_regimen
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.markdown import bullets, sentence
 from cdshooks.terminology.units import cells_per_ul
 
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")
@@ -31,7 +31,7 @@ def _count_facts(r: Result, cells: float) -> dict:
         "cells": f"{cells:,.0f}",
         "value": r.value_label,
         "date": r.when,
-        "preliminary_note": sentence("The result is preliminary." if r.preliminary else None),
+        "preliminary_note": Phrase("preliminary") if r.preliminary else None,
     }
 
 
@@ -58,7 +58,8 @@ def lymphopenia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     else:
         return
     facts = _count_facts(r, cells) | {
-        "alc": "ALC (derived)" if r.derived_from else "ALC",  # from the lymphocyte % and the WBC (labs.py)
+        # derived: from the lymphocyte % and the WBC (labs.py)
+        "alc": Phrase("alc_derived") if r.derived_from else Phrase("alc"),
         "therapy": therapy.text,
         "critical_below": f"{th.alc_critical_below:,.0f}",
         "info_below": f"{th.alc_info_below:,.0f}",
@@ -114,23 +115,20 @@ def anemia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         return
     hb = r.measurement.value
     therapy = status(record)
-    reasons: list[str] = []
+    reasons: list[Phrase] = []
     if therapy.new_start:
         if hb < th.hb_new_start_below_g_dl:
-            reasons.append(f"Hb {hb:g} g/dL is below {th.hb_new_start_below_g_dl:g} g/dL: do not initiate")
+            reasons.append(Phrase("below_new_start"))
         variant = "new-start"
     else:
         if hb < th.hb_warning_below_g_dl:
-            reasons.append(f"Hb {hb:g} g/dL is below {th.hb_warning_below_g_dl:g} g/dL")
+            reasons.append(Phrase("below_warning"))
         pre = pretreatment_hb(record, th)
         # pretreatment_hb only returns a measured result; the check narrows the Optional.
         if pre is not None and pre.measurement is not None and r.when >= (tofacitinib.start_date(record) or r.when):
             fall = round(pre.measurement.value - hb, 2)
             if fall > th.hb_fall_g_dl:
-                reasons.append(
-                    f"Hb fell {fall:g} g/dL from the pre-treatment value "
-                    f"{pre.measurement.value:g} g/dL ({pre.when.date().isoformat()})"
-                )
+                reasons.append(Phrase("fall", {"fall": fall, "pre_hb": pre.measurement.value, "pre_date": pre.when}))
         variant = "default" if hb < th.hb_warning_below_g_dl else "fall"
     if not reasons:
         return
@@ -140,12 +138,12 @@ def anemia(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         facts={
             "hb": f"{hb:g}",
             "date": r.when,
-            "reasons": bullets(reasons),
+            "reasons": Bullets(tuple(reasons)),
             "therapy": therapy.text,
             "fall_g_dl": th.hb_fall_g_dl,
             "warning_below": th.hb_warning_below_g_dl,
             "new_start_below": th.hb_new_start_below_g_dl,
-            "preliminary_note": sentence("The result is preliminary." if r.preliminary else None),
+            "preliminary_note": Phrase("preliminary") if r.preliminary else None,
         },
     )
 
@@ -166,10 +164,14 @@ class LiverTest:
             raise ValueError(f"{self.name} result without a measurement")
         return measurement.value / self.uln
 
-    def line(self) -> str:
-        where = "the lab's reference range" if self.uln_from_lab else "no reference range sent: the default"
-        return (f"{self.name} {self.result.value_label} on {self.result.when.date().isoformat()}: "
-                f"{self.multiple:.1f} x ULN (ULN {self.uln:g} U/L, {where})")
+    def facts(self) -> dict[str, Any]:
+        return {"test": self.name, "value": self.result.value_label, "date": self.result.when,
+                "multiple": self.multiple, "uln": self.uln}
+
+    def line(self) -> Phrase:
+        """The liver-injury card's bullet for this test, naming where its ULN came from."""
+        where = Phrase("uln_from_lab") if self.uln_from_lab else Phrase("uln_default")
+        return Phrase("test_line", self.facts() | {"where": where})
 
 
 def liver_tests(record: PatientRecord, th: Thresholds) -> list[LiverTest]:
@@ -193,21 +195,18 @@ def liver_injury(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     if not high:
         return
     therapy = status(record)
-    hbv = [f"{r.lab.text or r.test.upper()} positive on {r.when.date().isoformat()}"
-           for r in labs.results_any(record, ("hbsag", "anti-hbc")) if r.is_positive][:2]
-    facts = {
-        "tests": " and ".join(f"{t.name} {t.result.value_label} ({t.multiple:.1f} x ULN) on "
-                              f"{t.result.when.date().isoformat()}" for t in high),
-        "test_list": bullets(t.line() for t in high),
+    hbv = tuple(Phrase("hbv_marker", {"marker": r.lab.text or r.test.upper(), "date": r.when})
+                for r in labs.results_any(record, ("hbsag", "anti-hbc")) if r.is_positive)[:2]
+    facts: dict[str, Any] = {
+        "tests": Series(tuple(Phrase("test_short", t.facts()) for t in high), "and"),
+        "test_list": Bullets(tuple(t.line() for t in high)),
         "multiple": f"{th.liver_injury_uln_multiple:g}",
         "therapy": therapy.text,
-        "hbv_note": sentence(
-            f"Hepatitis B marker on record ({'; '.join(hbv)}): check HBV DNA for reactivation." if hbv else
-            "Check HBV DNA for reactivation when anti-HBc or HBsAg is positive (none positive on record)."),
+        "hbv_note": Phrase("hbv_note", {"markers": Series(hbv, "semicolon")}) if hbv else Phrase("hbv_note_none"),
     }
     ck = labs.latest(record, "ck", within_days=th.lab_lookback_days)
     # Not in the catalog row: AST and ALT also come from muscle, and these patients have myositis.
-    facts["ck_note"] = sentence(
-        f"Newest CK: {ck.value_label} on {ck.when.date().isoformat()}." if ck is not None and ck.measurement else
-        "No CK within 90 days.")
+    facts["ck_note"] = (
+        Phrase("ck_note", {"ck": ck.value_label, "ck_date": ck.when}) if ck is not None and ck.measurement
+        else Phrase("ck_none"))
     yield Finding("liver-injury", facts=facts, variant="default" if therapy.new_start else "on-therapy")

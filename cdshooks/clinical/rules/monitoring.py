@@ -6,13 +6,12 @@ from collections.abc import Iterable
 
 from cdshooks.clinical import tofacitinib
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Finding, Phrase, Table
 from cdshooks.clinical.monitoring_plan import LIPID_TESTS, plan
 from cdshooks.clinical.suggestions.new_orders import order_labs, order_names, short_list
 from cdshooks.clinical.therapy_status import is_renewal, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.markdown import table
 
 
 def monitoring_applies(record: PatientRecord, hook_is_patient_view: bool) -> bool:
@@ -37,23 +36,23 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             continue
         last = p.schedule.last
         basis = (
-            f"day {th.monitor_first_window_start_day}-{th.monitor_first_window_end_day} window closed without a result"
+            Phrase("basis_window_missed")
             if p.schedule.first_window_missed
-            else f"last result {last.when.date().isoformat()}, interval {p.repeat_days} days"
+            else Phrase("basis_last", {"last_date": last.when, "interval": p.repeat_days})
             if last
-            else "no result"
+            else Phrase("basis_no_result")
         )
-        rows.append((p.name, due.isoformat(), basis))
+        rows.append((p.name, due, basis))
     to_order = list(dict.fromkeys(t for p in overdue for t in p.order))
     since = min(dues)
     yield Finding(
         "monitor-labs-due",
         facts={
-            "tests": ", ".join(p.name for p in overdue),
+            "tests": tuple(p.name for p in overdue),
             "tests_short": short_list([t for p in overdue for t in p.tests], LIPID_TESTS),
             "since": since,
-            "overdue_table": table(("Test", "Due since", "Basis"), rows),
-            "orders": ", ".join(order_names(to_order)),
+            "overdue_table": Table("overdue", tuple(rows)),
+            "orders": tuple(order_names(to_order)),
             "therapy": status(record).text,
             "first_day": th.monitor_first_window_start_day,
             "last_day": th.monitor_first_window_end_day,

@@ -38,14 +38,13 @@ from dataclasses import dataclass
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series
 from cdshooks.clinical.interacting_drugs import DrugHit, find
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import ProblemMatch, matching
 from cdshooks.clinical.therapy_status import status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.markdown import Markdown, bullets, escape_markdown, sentence
 from cdshooks.terminology import lookup
 
 TOPIC = "pregnancy-lactation"
@@ -72,9 +71,10 @@ class Reading:
     answer: str
 
     @property
-    def label(self) -> str:
-        """"hCG (21198-7) 250 IU/L on 2026-01-10", "pregnancy status (82810-3) Not pregnant on ..."."""
-        return f"{_test_name(self)} ({_loinc(self.result)}): {self.value} on {self.result.when.date().isoformat()}"
+    def label(self) -> Phrase:
+        """"hCG (21198-7): 250 IU/L on 2026-01-10", "pregnancy status (82810-3): Not pregnant on ..."."""
+        return Phrase("reading", {"test": _test_name(self), "code": _loinc(self.result), "result": self.value,
+                                  "when": self.result.when})
 
     @property
     def value(self) -> str:
@@ -84,13 +84,13 @@ class Reading:
         return r.value_label
 
 
-def _test_name(reading: Reading) -> str:
-    return "pregnancy status" if reading.kind == "status" else "hCG"
+def _test_name(reading: Reading) -> Phrase:
+    return Phrase("test_status") if reading.kind == "status" else Phrase("test_hcg")
 
 
-def _loinc(r: Result) -> str:
+def _loinc(r: Result) -> str | Phrase:
     code = next((c.code for c in r.lab.codings if c.code and lookup.canonical_system(c.system) == lookup.LOINC), None)
-    return code or (r.lab.text or "local code")
+    return code or r.lab.text or Phrase("local_code")
 
 
 def status_answer(r: Result) -> str | None:
@@ -177,32 +177,30 @@ def _condition_code(m: ProblemMatch) -> str | None:
     return next((c.code for c in m.problem.codings if c.code), None)
 
 
-def _condition_short(m: ProblemMatch, what: str) -> str:
-    """"Pregnancy (O09.90, since 2025-11-16)" for the summary."""
-    parts = [p for p in (_condition_code(m),) if p]
+def _condition_short(m: ProblemMatch, what: str) -> Phrase:
+    """"Pregnancy (O09.90, since 2025-11-16)" for the summary; `what` is "pregnancy" or "lactation"."""
+    code, when = _condition_code(m), _condition_date(m)
+    form = "coded_since" if code and when else "coded" if code else "since" if when else "listed"
+    return Phrase(f"short_{form}", {"what": Phrase(what), "code": code, "since": when})
+
+
+def _condition_line(m: ProblemMatch, what: str) -> Phrase:
     when = _condition_date(m)
-    if when is not None:
-        parts.append(f"since {when.date().isoformat()}")
-    return f"{what} ({', '.join(parts)})" if parts else f"{what} on the problem list"
+    facts = {"what": Phrase(what), "condition": m.label, "since": when}
+    return Phrase("condition_line_since" if when is not None else "condition_line", facts)
 
 
-def _condition_line(m: ProblemMatch, what: str) -> str:
-    when = _condition_date(m)
-    since = f", since {when.date().isoformat()}" if when is not None else ""
-    return f"{what} on the problem list: {m.label}{since}"
-
-
-def _reading_short(reading: Reading) -> str:
+def _reading_short(reading: Reading) -> Phrase:
     """"hCG 250 IU/L on 2026-01-10", "Positive hCG on ...", "Pregnancy status 'Pregnant' on ..."."""
-    day = reading.result.when.date().isoformat()
+    facts = {"result": reading.value, "when": reading.result.when}
     if reading.kind == "status":
-        return f"Pregnancy status '{reading.value}' on {day}"
+        return Phrase("short_status", facts)
     if reading.result.measurement is not None:
-        return f"hCG {reading.value} on {day}"
-    return f"Positive hCG on {day}"
+        return Phrase("short_hcg", facts)
+    return Phrase("short_hcg_positive", facts)
 
 
-def _breastfeeding_hours(record: PatientRecord) -> tuple[str, str]:
+def _breastfeeding_hours(record: PatientRecord) -> tuple[Phrase, Phrase]:
     """(summary phrase, detail phrase) of USPI 8.2 for the tofacitinib products in context."""
     orders = (*tofacitinib.selected_drafts(record), *tofacitinib.active_orders(record))
     released = set()
@@ -210,12 +208,8 @@ def _breastfeeding_hours(record: PatientRecord) -> tuple[str, str]:
         dose = regimens.read(order, record.now)
         if dose is not None:
             released.add(dose.product.extended_release)
-    if released == {True}:
-        return "36 h", "for at least 36 hours after the last dose of tofacitinib XR"
-    if released == {True, False}:
-        return ("36 h", "for at least 36 hours after the last XR dose (18 hours after the last "
-                        "immediate-release dose)")
-    return "18 h", "for at least 18 hours after the last dose (immediate-release tablets or oral solution)"
+    products = "xr" if released == {True} else "mixed" if released == {True, False} else "ir"
+    return Phrase(f"hours_short_{products}"), Phrase(f"hours_{products}")
 
 
 def _teratogens(record: PatientRecord, th: Thresholds) -> list[DrugHit]:
@@ -223,14 +217,18 @@ def _teratogens(record: PatientRecord, th: Thresholds) -> list[DrugHit]:
     return [h for h in find(record, ("triple-therapy-agents",), th) if h.ingredient in TERATOGENS]
 
 
-def _orders_line(record: PatientRecord) -> str:
+def _orders_line(record: PatientRecord) -> Series:
     orders = (*tofacitinib.selected_drafts(record), *tofacitinib.active_orders(record))
-    shown = []
+    shown: dict[tuple[str, bool, bool], Phrase] = {}  # once each: a draft may also be read as an order
     for order in orders:
         dose = regimens.read(order, record.now)
-        release = "XR" if dose is not None and dose.product.extended_release else "immediate release"
-        shown.append(f"{order.label} ({'draft' if order.is_draft else 'active order'}, {release})")
-    return "; ".join(dict.fromkeys(shown))
+        xr = dose is not None and dose.product.extended_release
+        shown.setdefault((order.label, order.is_draft, xr), Phrase("order_line", {
+            "order": order.label,
+            "kind": Phrase("draft") if order.is_draft else Phrase("active_order"),
+            "release": Phrase("xr") if xr else Phrase("ir"),
+        }))
+    return Series(tuple(shown.values()), "semicolon")
 
 
 @rule("order-select", "order-sign", "patient-view")
@@ -250,68 +248,60 @@ def pregnancy_lactation(record: PatientRecord, th: Thresholds) -> Iterable[Findi
         return
 
     therapy = status(record)
-    lines = [_condition_line(m, "Pregnancy") for m in pregnancy]
+    lines = [_condition_line(m, "pregnancy") for m in pregnancy]
     for kind in ("status", "hcg"):  # the newest reading of each kind, whatever it says
         first = next((x for x in found if x.kind == kind), None)
         if first is not None:
-            lines.append(first.label + (" (preliminary)" if first.result.preliminary else ""))
-    lines += [_condition_line(m, "Lactation") for m in lactation]
-    lines += [f"hCG {r.value_label} on {r.when.date().isoformat()}: not compared with "
-              f"{th.hcg_positive_above_iu_l:g} IU/L" for r in _unread_hcg(record, th)]
+            lines.append(Phrase("preliminary", {"reading": first.label}) if first.result.preliminary else first.label)
+    lines += [_condition_line(m, "lactation") for m in lactation]
+    lines += [Phrase("hcg_not_compared", {"result": r.value_label, "when": r.when}) for r in _unread_hcg(record, th)]
 
     if observed is not None:
         finding = _reading_short(observed)
     elif pregnancy:
-        finding = _condition_short(pregnancy[0], "Pregnancy")
+        finding = _condition_short(pregnancy[0], "pregnancy")
     else:
-        finding = _condition_short(lactation[0], "Lactation")
+        finding = _condition_short(lactation[0], "lactation")
     hours_short, hours = _breastfeeding_hours(record)
     teratogens = _teratogens(record, th)
     facts = {
         "finding": finding,
-        "basis": bullets(lines),
+        "basis": Bullets(tuple(lines)),
         "threshold": f"{th.hcg_positive_above_iu_l:g}",
         "window": th.hcg_lookback_days,
         "hours": hours,
         "hours_short": hours_short,
         "tofacitinib": _orders_line(record),
         "therapy": therapy.text,
-        "action": sentence(_action(therapy.new_start)),
-        "conflict_note": sentence(_conflict_note(pregnancy, observed, newest)),
+        "action": Phrase("action_new_start") if therapy.new_start else Phrase("action_continue"),
+        "conflict_note": _conflict_note(pregnancy, observed, newest),
         "teratogen_note": _teratogen_note(teratogens, pregnant),
     }
     variant = "default" if pregnant and not lactation else ("lactation" if not pregnant else "pregnancy-and-lactation")
     yield Finding(TOPIC, facts=facts, variant=variant)
 
 
-def _action(new_start: bool) -> str:
-    if new_start:
-        return ("Before starting tofacitinib, confirm the pregnancy and weigh the benefit for the mother against "
-                "the potential risk to the fetus, with obstetrics / maternal-fetal medicine.")
-    return ("Review whether to continue tofacitinib: weigh the benefit for the mother against the potential risk "
-            "to the fetus, with obstetrics / maternal-fetal medicine.")
-
-
-def _conflict_note(pregnancy: list[ProblemMatch], observed: Reading | None, newest: Reading | None) -> str | None:
+def _conflict_note(pregnancy: list[ProblemMatch], observed: Reading | None, newest: Reading | None) -> Phrase | None:
     """A pregnancy known from the problem list only, while a newer reading says not pregnant."""
     if observed is not None or not pregnancy or newest is None or newest.answer != NOT_PREGNANT:
         return None
     dates = [_condition_date(m) for m in pregnancy]
     if all(d is not None and d >= newest.result.when for d in dates):
         return None
-    return (f"Newer on record: {newest.label}. If the pregnancy has ended or was excluded, resolve the Condition "
-            "on the problem list.")
+    return Phrase("conflict", {"newer": newest.label})
 
 
-def _teratogen_note(hits: list[DrugHit], pregnant: bool) -> Markdown:
-    """"**Also current:** mycophenolate (...). Mycophenolate is teratogenic: ..." ("" when none)."""
+def _teratogen_note(hits: list[DrugHit], pregnant: bool) -> Phrase | None:
+    """"**Also current:** mycophenolate (...). Mycophenolate is teratogenic: ..." (None when none)."""
     if not hits:
-        return Markdown("")
+        return None
     drugs = list(dict.fromkeys(h.ingredient for h in hits))
-    named = " and ".join(drugs)
-    verb = "is" if len(drugs) == 1 else "are"
-    advice = ("review with the prescriber and obstetrics now" if pregnant
-              else "effective contraception matters for it too" if len(drugs) == 1
-              else "effective contraception matters for them too")
-    text = f"{'; '.join(h.label for h in hits)}. {named[0].upper()}{named[1:]} {verb} teratogenic: {advice}."
-    return Markdown(f"**Also current:** {escape_markdown(text)}")
+    drugs[0] = drugs[0][:1].upper() + drugs[0][1:]  # it opens a sentence
+    several = len(drugs) > 1
+    advice = ("advice_pregnant" if pregnant else "advice_contraception_several" if several
+              else "advice_contraception_one")
+    return Phrase("teratogens_several" if several else "teratogen", {
+        "hits": Series(tuple(h.label for h in hits), "semicolon"),
+        "drugs": Series(tuple(drugs), "and"),
+        "advice": Phrase(advice),
+    })

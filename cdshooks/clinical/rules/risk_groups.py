@@ -6,11 +6,10 @@ from collections.abc import Iterable
 
 from cdshooks.clinical import tofacitinib
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series
 from cdshooks.clinical.risk_factors import cv_risk_factors, thrombosis_history
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.markdown import bullets
 
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")
 
@@ -33,14 +32,14 @@ def boxed_cv_thrombosis(record: PatientRecord, th: Thresholds) -> Iterable[Findi
     risks = cv_risk_factors(record) if record.age is not None and record.age >= th.age_cv_risk_years else []
     if not thrombosis and not risks:
         return
-    named = risks + [f"prior thrombosis: {t}" for t in thrombosis]
+    named = (*risks, *(Phrase("prior_thrombosis", {"condition": t}) for t in thrombosis))
     yield Finding(
         "boxed-cv-thrombosis",
         facts={
-            "age": record.age if record.age is not None else "unknown",
+            "age": record.age if record.age is not None else Phrase("age_unknown"),
             "age_threshold": th.age_cv_risk_years,
-            "factors": "; ".join(named),
-            "factor_list": bullets(named),
+            "factors": Series(named, "semicolon"),
+            "factor_list": Bullets(named),
         },
         variant="default" if risks else "thrombosis",
     )

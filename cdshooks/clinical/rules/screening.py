@@ -8,11 +8,11 @@ be had (`record.unavailable`), the rule stays silent rather than guess.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cdshooks.clinical import labs, tofacitinib
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series
 from cdshooks.clinical.intervals import months_as_days
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
@@ -20,7 +20,6 @@ from cdshooks.clinical.suggestions.new_orders import lab_short, lab_title, order
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
 from cdshooks.data.record import MedicationOrder, PatientRecord
-from cdshooks.markdown import Markdown, bullets
 from cdshooks.terminology import lookup
 
 ORDER_HOOKS = ("order-select", "order-sign")
@@ -61,22 +60,24 @@ def tb_answer(r: Result, th: Thresholds) -> str | None:
     return r.answer
 
 
-def _describe(r: Result, th: Thresholds) -> str:
-    when = r.when.date().isoformat()
+def _describe(r: Result, th: Thresholds) -> Phrase:
+    """An IGRA or TST result as screen-tb shows it; a TST by its induration, with how it was read."""
     if r.test == "igra":
-        return f"IGRA {r.value_label} on {when}"
+        return Phrase("igra", {"result": r.value_label, "when": r.when})
     mm = labs.induration_mm(r)
     if mm is None:
-        return f"TST {r.value_label} on {when}"
+        return Phrase("tst", {"result": r.value_label, "when": r.when})
     lab = r.lab
-    size = f"{lab.comparator or ''}{mm:g} mm induration"
-    if lab.value is not None and not (lab.unit or lab.unit_code):
-        size += " (no unit reported: a TST is read in mm)"
     stated = r.answer
-    if stated and stated != tb_answer(r, th):
-        cutoff = th.tst_positive_induration_mm
-        size += f" (reported as {stated}; {cutoff:g} mm counts as positive under immunosuppression)"
-    return f"TST {size} on {when}"
+    return Phrase("tst_induration", {
+        "mm": f"{lab.comparator or ''}{mm:g}",
+        "no_unit": Phrase("tst_no_unit") if lab.value is not None and not (lab.unit or lab.unit_code) else None,
+        "reported": (
+            Phrase("tst_reported", {"stated": stated, "cutoff": th.tst_positive_induration_mm})
+            if stated and stated != tb_answer(r, th) else None
+        ),
+        "when": r.when,
+    })
 
 
 def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[MedicationOrder], list[MedicationOrder]]:
@@ -95,16 +96,16 @@ def _ltbi_treatment(record: PatientRecord, th: Thresholds) -> tuple[list[Medicat
     return done, recent
 
 
-def _treatment_label(o: MedicationOrder) -> str:
-    return f"{o.label} (ordered {o.authored_on.date().isoformat()}, {o.status})"  # type: ignore[union-attr]
+def _treatment_label(o: MedicationOrder) -> Phrase:
+    return Phrase("treatment", {"order": o.label, "ordered": o.authored_on, "status": o.status})
 
 
-def _earliest_start(recent: list[MedicationOrder], th: Thresholds) -> str:
+def _earliest_start(recent: list[MedicationOrder], th: Thresholds) -> datetime | None:
     """The day the minimum treatment is reached, if the active LTBI treatment continues."""
     started = [o.authored_on for o in recent if o.status == "active" and o.authored_on is not None]
     if not started:
-        return ""
-    return (min(started) + timedelta(days=th.ltbi_min_treatment_days)).date().isoformat()
+        return None
+    return min(started) + timedelta(days=th.ltbi_min_treatment_days)
 
 
 @rule(*ORDER_HOOKS)
@@ -115,7 +116,7 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     results = labs.results_any(record, TB_TESTS)
     # A positive test at any time: a positive IGRA/TST does not become negative (a newer
     # negative one does not undo it, and a repeat test is not the answer to it).
-    positives = [_describe(r, th) for r in results if tb_answer(r, th) == "positive"]
+    positives: list[str | Phrase] = [_describe(r, th) for r in results if tb_answer(r, th) == "positive"]
     positives += [m.label for m in matching(record, "latent-tb")]
     if positives:
         treated, recent = _ltbi_treatment(record, th)
@@ -126,12 +127,12 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "screen-tb",
             variant="untreated",
             facts={
-                "positive": "; ".join(positives),
-                "positive_list": bullets(positives),
-                "treatment": "; ".join(map(_treatment_label, recent)) if recent else "no LTBI treatment on record",
-                "start_note": Markdown(
-                    f" If this treatment continues, tofacitinib can start from {start}." if start else ""
+                "positive": Series(tuple(positives), "semicolon"),
+                "positive_list": Bullets(tuple(positives)),
+                "treatment": (
+                    Series(tuple(map(_treatment_label, recent)), "semicolon") if recent else Phrase("no_treatment")
                 ),
+                "start_note": Phrase("start_note", {"start": start}) if start else None,
                 "min_days": th.ltbi_min_treatment_days,
                 "tst_mm": th.tst_positive_induration_mm,
             },
@@ -150,11 +151,10 @@ def screen_tb(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         variant="indeterminate" if indeterminate else "default",
         facts={
             "months": th.tb_screen_lookback_months,
-            "last": _describe(results[0], th) if results else "no IGRA or TST on record",
-            "date": indeterminate.when if indeterminate else "",
-            "indeterminate_note": bullets(
-                [f"The newest result was indeterminate ({_describe(indeterminate, th)}): repeat the IGRA."]
-                if indeterminate else []
+            "last": _describe(results[0], th) if results else Phrase("no_test"),
+            "date": indeterminate.when if indeterminate else None,
+            "indeterminate_note": Bullets(
+                (Phrase("indeterminate", {"result": _describe(indeterminate, th)}),) if indeterminate else ()
             ),
         },
         suggestions=(order_labs("order-igra", record, ["igra"], "TB screening before tofacitinib (IGRA preferred)"),),
@@ -177,9 +177,9 @@ def screen_hbv(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     yield Finding(
         "screen-hbv",
         facts={
-            "missing": ", ".join(names),
-            "missing_short": ", ".join(lab_short(t) for t in missing),
-            "missing_list": bullets(names),
+            "missing": tuple(names),
+            "missing_short": tuple(lab_short(t) for t in missing),
+            "missing_list": Bullets(tuple(names)),
         },
         suggestions=(
             order_labs("order-hepatitis", record, missing, "Hepatitis B and C screening before tofacitinib"),
@@ -202,12 +202,11 @@ def screen_zoster(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             continue
         if member.properties.get("recombinant"):
             return
-        when = f" ({v.occurrence.date().isoformat()})" if v.occurrence else ""
-        other.append(f"{member.name}{when}")
-    yield Finding(
-        "screen-zoster",
-        facts={"other_zoster": bullets(f"On record: {o}; it does not replace the recombinant vaccine." for o in other)},
-    )
+        other.append(
+            Phrase("other_vaccine_dated", {"vaccine": member.name, "given": v.occurrence}) if v.occurrence
+            else Phrase("other_vaccine", {"vaccine": member.name})
+        )
+    yield Finding("screen-zoster", facts={"other_zoster": Bullets(tuple(other))})
 
 
 @rule(*ORDER_HOOKS)
@@ -224,10 +223,10 @@ def screen_baseline_labs(record: PatientRecord, th: Thresholds) -> Iterable[Find
     yield Finding(
         "screen-baseline-labs",
         facts={
-            "missing": ", ".join(names),
+            "missing": tuple(names),
             "missing_short": short_list(missing, LIPID_TESTS),
-            "missing_list": bullets(names),
-            "orders": ", ".join(order_names(missing)),
+            "missing_list": Bullets(tuple(names)),
+            "orders": tuple(order_names(missing)),
             "days": th.baseline_labs_lookback_days,
             "lipid_days": th.baseline_lipids_lookback_days,
         },

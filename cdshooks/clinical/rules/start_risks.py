@@ -14,25 +14,22 @@ from collections.abc import Iterable
 from cdshooks.clinical import glucocorticoids, tofacitinib
 from cdshooks.clinical.dosing import regimens
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding, Suggestion
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Suggestion
 from cdshooks.clinical.interacting_drugs import counts, find
 from cdshooks.clinical.problem_list import ProblemMatch, ever, matching
 from cdshooks.clinical.suggestions.draft_update import update_action
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.elements import codings, text
 from cdshooks.data.record import MedicationOrder, PatientRecord
-from cdshooks.markdown import bullets, sentence
 from cdshooks.terminology import lookup
 
 
-def _with_onset(m: ProblemMatch) -> str:
-    """"Breast cancer (C50.911), onset 2019-03-01, resolved" for the card."""
+def _with_onset(m: ProblemMatch) -> Phrase:
+    """"Breast cancer (C50.911), onset 2019-03-01, no longer active" (each card's `condition_item` phrases)."""
     p = m.problem
     when = p.onset or p.recorded
-    parts = [m.label, f"onset {when.date().isoformat()}" if when else "onset not recorded"]
-    if p.inactive:
-        parts.append("no longer active")
-    return ", ".join(parts)
+    onset = Phrase("onset", {"onset": when}) if when else Phrase("onset_unknown")
+    return Phrase("condition_item_inactive" if p.inactive else "condition_item", {"condition": m.label, "onset": onset})
 
 
 @rule("order-select", "order-sign")
@@ -47,8 +44,8 @@ def malignancy(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
     when = first.problem.onset or first.problem.recorded
     yield Finding("malignancy", {
         "condition": first.problem.text or first.concept,
-        "onset": when.date().isoformat() if when else "onset not recorded",
-        "condition_list": bullets(_with_onset(m) for m in found),
+        "onset": when or Phrase("onset_unknown"),
+        "condition_list": Bullets(tuple(_with_onset(m) for m in found)),
     })
 
 
@@ -63,12 +60,13 @@ def gi_perforation(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
     steroids = [d for o in record.medications if o.status == "active"
                 if (d := glucocorticoids.steroid_dose(o, now=record.now)) is not None]
     nsaids = find(record, ("nsaids",), t)
-    also = [f"glucocorticoid: {d.label}" for d in steroids] + [f"NSAID: {h.label}" for h in nsaids]
+    also = tuple(Phrase("raiser_glucocorticoid", {"drug": d.label}) for d in steroids) + tuple(
+        Phrase("raiser_nsaid", {"drug": h.label}) for h in nsaids)
     yield Finding("gi-perforation", {
         "condition": found[0].problem.text or found[0].concept,
-        "condition_list": bullets(_with_onset(m) for m in found),
-        "raisers": bullets(also),
-        "raisers_note": sentence(None if also else "No active glucocorticoid or NSAID order on record."),
+        "condition_list": Bullets(tuple(_with_onset(m) for m in found)),
+        "raisers": Bullets(also),
+        "raisers_note": None if also else Phrase("no_raisers"),
     })
 
 
@@ -97,10 +95,12 @@ def xr_gi_narrowing(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
             {
                 "regimen": dose.regimen_label,
                 "target": target.label,
-                "why": "an enteral tube"
+                "why": Phrase("why_tube")
                 if tube and not narrowing
                 else (narrowing[0].problem.text or narrowing[0].concept),
-                "condition_list": bullets([_with_onset(m) for m in narrowing] + [f"route: {r}" for r in tube]),
+                "condition_list": Bullets(
+                    (*(_with_onset(m) for m in narrowing), *(Phrase("route", {"route": r}) for r in tube))
+                ),
             },
             variant="tube" if tube else "default",
             order_id=draft.id,
@@ -108,10 +108,10 @@ def xr_gi_narrowing(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
         )
 
 
-def _tube_routes(order: MedicationOrder) -> list[str]:
+def _tube_routes(order: MedicationOrder) -> list[str | Phrase]:
     """The instructions' routes that mean an enteral tube (by SNOMED code, or by name: "NG", "PEG")."""
     routes = lookup.load("enteral-tube-routes")
-    out = []
+    out: list[str | Phrase] = []
     for d in order.dosage_instructions:
         route = d.get("route") if isinstance(d, dict) else None
         if not isinstance(route, dict):
@@ -119,5 +119,5 @@ def _tube_routes(order: MedicationOrder) -> list[str]:
         coded = codings(route)
         label = text(route.get("text")) or next((c.display for c in coded if c.display), None)
         if routes.match(coded, [label]) is not None:
-            out.append(label or next((c.code for c in coded if c.code), "enteral tube"))
+            out.append(label or next((c.code for c in coded if c.code), None) or Phrase("route_unnamed"))
     return out

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from cdshooks.clinical import cmv, labs, renal, tofacitinib
 from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding
+from cdshooks.clinical.findings import Finding, Phrase, Series, Table
 from cdshooks.clinical.monitoring_plan import plan
 from cdshooks.clinical.therapy_status import regimen, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
-from cdshooks.markdown import table
 from cdshooks.terminology.units import cells_per_ul
 
 SHOWN_TESTS = (
@@ -31,7 +31,6 @@ SHOWN_TESTS = (
     ("AST", ("ast",)),
     ("Creatinine", ("creatinine",)),
 )
-REPEAT_NOW = "repeat now (see the critical card)"
 CMV_ROW = "CMV PCR"
 # The monitored CBC rows a critical count belongs to (monitoring_plan names).
 CRITICAL_COUNT_ROWS = {
@@ -40,24 +39,24 @@ CRITICAL_COUNT_ROWS = {
 }
 
 
-def _renal_row(record: PatientRecord, th: Thresholds) -> tuple[str, str, str]:
+def _renal_row(record: PatientRecord, th: Thresholds) -> tuple[Any, ...]:
     rf = renal.assess(record, th)
     if rf.value is None or rf.measured is None:
-        return ("CLcr / eGFR", "not computable", "")
-    if rf.method == renal.COCKCROFT_GAULT:
-        return ("CLcr (Cockcroft-Gault)", f"{rf.value:g} {rf.unit}", rf.measured.date().isoformat())
-    return ("eGFR (approximation)", f"{rf.value:g} {rf.unit}", rf.measured.date().isoformat())
+        return (Phrase("row_renal"), Phrase("not_computable"), None)
+    name = Phrase("row_clcr") if rf.method == renal.COCKCROFT_GAULT else Phrase("row_egfr")
+    return (name, f"{rf.value:g} {rf.unit}", rf.measured)
 
 
-def _result_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, str, str]]:
-    rows = []
+def _result_rows(record: PatientRecord, th: Thresholds) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     for name, tests in SHOWN_TESTS:
         found = labs.results_any(record, tests)
         if not found:
-            rows.append((name, "none on record", ""))
+            rows.append((name, Phrase("none_on_record"), None))
         else:
             r = found[0]
-            rows.append((name, r.value_label + (" (preliminary)" if r.preliminary else ""), r.when.date().isoformat()))
+            value = Phrase("preliminary_value", {"value": r.value_label}) if r.preliminary else r.value_label
+            rows.append((name, value, r.when))
         if tests == ("creatinine",):
             rows.append(_renal_row(record, th))
     return rows
@@ -78,7 +77,7 @@ def critical_rows(record: PatientRecord, th: Thresholds) -> set[str]:
     return out
 
 
-def _due_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, str, date]]:
+def _due_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, Phrase | date, date]]:
     """(test, what is due, sort date); a critical test sorts first and reads "repeat now"."""
     critical = critical_rows(record, th)
     now = record.now.date()
@@ -90,12 +89,12 @@ def _due_rows(record: PatientRecord, th: Thresholds) -> list[tuple[str, str, dat
             entries.append((p.name, p.schedule.overdue, p.schedule.due or now))
     named = {name for name, _, _ in entries}
     entries += [(name, False, now) for name in sorted(critical - named)]  # start date unknown: no plan rows
-    rows = []
+    rows: list[tuple[str, Phrase | date, date]] = []
     for name, overdue, due in entries:
         if name in critical:
-            rows.append((name, REPEAT_NOW, date.min))
+            rows.append((name, Phrase("repeat_now"), date.min))
         else:
-            rows.append((name, ("overdue since " if overdue else "") + due.isoformat(), due))
+            rows.append((name, Phrase("overdue_since", {"due": due}) if overdue else due, due))
     return rows
 
 
@@ -111,15 +110,15 @@ def safety_summary(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     yield Finding(
         "safety-summary",
         facts={
-            "regimen": "; ".join(regimen(o) for o in active),
+            "regimen": Series(tuple(regimen(o) for o in active), "semicolon"),
             "since": (
-                f"since {therapy.start.date().isoformat()} (day {therapy.days_on})"
+                Phrase("since", {"start": therapy.start, "days_on": therapy.days_on})
                 if therapy.start is not None
-                else "start date not on record"
+                else Phrase("no_start")
             ),
             "next_test": next_due[0],
             "next_date": next_due[1],
-            "results_table": table(("Test", "Newest result", "Date"), _result_rows(record, th)),
-            "due_table": table(("Test", "Due"), [(name, text) for name, text, _ in due]),
+            "results_table": Table("results", tuple(_result_rows(record, th))),
+            "due_table": Table("due", tuple((name, text) for name, text, _ in due)),
         },
     )

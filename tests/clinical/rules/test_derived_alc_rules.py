@@ -61,4 +61,5 @@ def test_a_derived_alc_counts_for_monitoring():
 def test_the_summary_shows_the_derived_count_as_derived():
     rec = record(meds=[tofa(200)], labs=pct_and_wbc(10, 25, 6))
     (f,) = summary.safety_summary(rec, TH)
-    assert "| Lymphocytes (ALC) | 1.5 x10^3/µL, derived from lymphocytes 25% x WBC 6 x10^3/µL |" in f.facts["results_table"]
+    detail = cards.render_card(f)["detail"]
+    assert "| Lymphocytes (ALC) | 1.5 x10^3/µL, derived from lymphocytes 25% x WBC 6 x10^3/µL |" in detail

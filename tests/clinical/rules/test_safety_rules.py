@@ -136,7 +136,7 @@ def test_boxed_warning_needs_age_50_for_cv_risk_but_not_for_thrombosis():
     htn = [problem("I10", "Essential hypertension")]
     assert findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=htn, birth=date(1980, 1, 1))) == []
     got = findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=htn, birth=date(1970, 1, 1)))
-    assert "Essential hypertension" in got[0].facts["factors"]
+    assert "Essential hypertension (I10)" in cards.render_card(got[0])["summary"]
     vte = [problem("I26.99", "Pulmonary embolism")]
     assert findings(risk_groups.boxed_cv_thrombosis, record(meds=[tofa()], conditions=vte))[0].variant == "thrombosis"
 

@@ -16,6 +16,10 @@ def run(rec):
     return list(screening.screen_tb(rec, TH))
 
 
+def detail(f) -> str:
+    return cards.render_card(f)["detail"]
+
+
 def test_a_positive_igra_4_years_ago_is_still_positive():
     (f,) = run(record(drafts=[DRAFT], labs=[lab("71773-6", FOUR_YEARS, text="positive")]))
     assert f.variant == "untreated"
@@ -28,7 +32,7 @@ def test_a_newer_negative_igra_does_not_undo_an_old_positive_one():
     labs_ = [lab("71773-6", FOUR_YEARS, text="positive"), lab("71773-6", 60, text="negative")]
     (f,) = run(record(drafts=[DRAFT], labs=labs_))
     assert f.variant == "untreated"
-    assert "IGRA positive on " in f.facts["positive"]
+    assert "- IGRA positive on " in detail(f)
 
 
 def test_an_old_positive_with_ltbi_treatment_back_then_is_silent():
@@ -64,7 +68,7 @@ def tst(days_ago=30, **value):
 def test_a_tst_of_5_mm_or_more_is_positive(value):
     (f,) = run(record(drafts=[DRAFT], labs=[tst(**value)]))
     assert f.variant == "untreated"
-    assert "TST " in f.facts["positive"] and "mm induration" in f.facts["positive"]
+    assert "- TST " in detail(f) and "mm induration" in detail(f)
 
 
 def test_a_tst_of_7_mm_read_as_negative_with_another_cut_off_is_still_positive():
@@ -72,7 +76,7 @@ def test_a_tst_of_7_mm_read_as_negative_with_another_cut_off_is_still_positive()
                   interpretation=[{"coding": [{"code": "NEG"}]}])
     (f,) = run(record(drafts=[DRAFT], labs=[reading]))
     assert f.variant == "untreated"
-    assert "reported as negative; 5 mm counts as positive" in f.facts["positive"]
+    assert "reported as negative; 5 mm counts as positive" in detail(f)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +96,7 @@ def test_a_tst_under_5_mm_read_as_positive_stays_positive():
 
 def test_a_tst_over_a_year_old_under_5_mm_is_no_screen():
     (f,) = run(record(drafts=[DRAFT], labs=[tst(400, valueInteger=4)]))
-    assert f.variant == "default" and f.facts["last"].startswith("TST 4 mm induration")
+    assert f.variant == "default" and "Newest IGRA/TST: TST 4 mm induration" in detail(f)
 
 
 def test_the_untreated_card_asks_for_1_month_of_treatment_and_never_a_repeat_igra():
@@ -139,6 +143,6 @@ def test_an_indeterminate_igra_still_asks_for_a_repeat_and_a_positive_one_never_
 
 def test_a_tst_without_a_unit_says_it_was_read_as_mm():
     (f,) = run(record(drafts=[DRAFT], labs=[tst(valueInteger=7)]))
-    assert "TST 7 mm induration (no unit reported: a TST is read in mm) on " in f.facts["positive"]
+    assert "TST 7 mm induration (no unit reported: a TST is read in mm) on " in detail(f)
     (f,) = run(record(drafts=[DRAFT], labs=[tst(valueQuantity={"value": 7, "unit": "mm"})]))
-    assert "no unit reported" not in f.facts["positive"]
+    assert "no unit reported" not in detail(f)
