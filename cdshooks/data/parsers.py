@@ -38,6 +38,7 @@ from cdshooks.data.record import (
     LabResult,
     MedicationOrder,
     Problem,
+    Route,
     Vaccination,
 )
 
@@ -116,6 +117,15 @@ def _route_names(dosages: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(n for d in dosages for n in names(d.get("route")))
 
 
+def _routes(dosages: list[dict[str, Any]]) -> tuple[Route, ...]:
+    """Each instruction's route that is one CodeableConcept (a list or a string is not a route we can match)."""
+    return tuple(
+        Route(codings=codings(route), text=text(route.get("text")))
+        for d in dosages
+        if isinstance(route := d.get("route"), dict)
+    )
+
+
 def _period_end(period: Any) -> datetime | None:
     return parse_datetime(period.get("end")) if isinstance(period, Mapping) else None
 
@@ -158,6 +168,7 @@ def medication_order(
         resource=resource,
         do_not_perform=resource.get("doNotPerform") is True,
         route_names=_route_names(dosages),
+        routes=_routes(dosages),
         course_end=_course_end(resource, dosages),
     )
 

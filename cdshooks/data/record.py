@@ -75,6 +75,19 @@ def best_name(texts: Iterable[str | None], codings: Iterable[Coding], default: s
 
 
 @dataclass(frozen=True)
+class Route:
+    """One dosage instruction's route as sent: its codings and its own text."""
+
+    codings: tuple[Coding, ...]
+    text: str | None
+
+    @property
+    def name(self) -> str | None:
+        """What to call it: its text, else the first coding display."""
+        return self.text or next((c.display for c in self.codings if c.display), None)
+
+
+@dataclass(frozen=True)
 class MedicationOrder(Derived):
     """A MedicationRequest from the record or from draftOrders.
 
@@ -85,6 +98,8 @@ class MedicationOrder(Derived):
             module computes daily doses from it.
     route_names: the names of its instructions' routes (each route's text, then
             its coding displays), read leniently by the builder.
+    routes: each instruction's route that is a CodeableConcept, in order (for
+            matching routes against a value set by code or name).
     course_end: the latest end of `dispenseRequest.validityPeriod` or of a
             `dosageInstruction.timing.repeat.boundsPeriod` (the last dose falls on
             or before it); None without either.
@@ -104,6 +119,7 @@ class MedicationOrder(Derived):
     resource_type: str = "MedicationRequest"
     do_not_perform: bool = False  # MedicationRequest.doNotPerform: an order NOT to give the drug
     route_names: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()
     course_end: datetime | None = None
     # Values computed from this order once per call (`derived`: several rules read one draft's dose).
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)

@@ -369,3 +369,26 @@ def test_a_resolved_condition_is_history_only_and_a_refuted_one_is_nowhere():
     assert [p.id for p in rec.conditions] == ["active"]
     assert [p.id for p in rec.condition_history] == ["active", "resolved", "remission"]
     assert [p.inactive for p in rec.condition_history] == [False, True, True]
+
+
+def test_routes_keep_each_coded_route_and_skip_the_shapes_that_are_not_one():
+    """MedicationOrder.routes: a route object per instruction; a list, a string or no route is not matched."""
+    snomed = "http://snomed.info/sct"
+    drafts = [
+        med_request(
+            "d1",
+            status="draft",
+            dosageInstruction=[
+                {"route": {"coding": [{"system": snomed, "code": "127492001", "display": "Nasogastric route"}]}},
+                {"route": {"text": " PEG ", "coding": None}},
+                {"route": [{"text": "oral"}]},
+                {"route": "oral"},
+                {"text": "1 tab"},
+            ],
+        )
+    ]
+    (order,) = record(drafts=drafts).drafts
+    assert [(r.name, [c.code for c in r.codings]) for r in order.routes] == [
+        ("Nasogastric route", ["127492001"]),
+        ("PEG", []),
+    ]

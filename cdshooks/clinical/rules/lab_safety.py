@@ -26,7 +26,7 @@ from cdshooks.terminology.units import cells_per_ul
 ALL_HOOKS = ("order-select", "order-sign", "patient-view")
 
 
-def _count_facts(r: Result, cells: float) -> dict:
+def _count_facts(r: Result, cells: float) -> dict[str, Any]:
     return {
         "cells": f"{cells:,.0f}",
         "value": r.value_label,

@@ -18,7 +18,6 @@ from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
 from cdshooks.clinical.suggestions.new_orders import lab_short, lab_title, order_labs, order_names, short_list
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.parsers import DROPPED_IMMUNIZATION_STATUSES
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
@@ -194,9 +193,7 @@ def screen_zoster(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         return
     vs = lookup.load("zoster-vaccines")
     other = []
-    for v in record.immunizations:
-        if v.status in DROPPED_IMMUNIZATION_STATUSES:
-            continue
+    for v in record.immunizations:  # the builder already dropped entered-in-error and not-done
         member = vs.match(v.codings, [v.text])
         if member is None:
             continue

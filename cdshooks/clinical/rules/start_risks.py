@@ -19,7 +19,6 @@ from cdshooks.clinical.interacting_drugs import counts, find
 from cdshooks.clinical.problem_list import ProblemMatch, ever, matching
 from cdshooks.clinical.suggestions.draft_update import update_action
 from cdshooks.clinical.thresholds import Thresholds
-from cdshooks.data.elements import codings, text
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
 
@@ -112,12 +111,8 @@ def _tube_routes(order: MedicationOrder) -> list[str | Phrase]:
     """The instructions' routes that mean an enteral tube (by SNOMED code, or by name: "NG", "PEG")."""
     routes = lookup.load("enteral-tube-routes")
     out: list[str | Phrase] = []
-    for d in order.dosage_instructions:
-        route = d.get("route") if isinstance(d, dict) else None
-        if not isinstance(route, dict):
-            continue
-        coded = codings(route)
-        label = text(route.get("text")) or next((c.display for c in coded if c.display), None)
-        if routes.match(coded, [label]) is not None:
-            out.append(label or next((c.code for c in coded if c.code), None) or Phrase("route_unnamed"))
+    for route in order.routes:
+        label = route.name
+        if routes.match(route.codings, [label]) is not None:
+            out.append(label or next((c.code for c in route.codings if c.code), None) or Phrase("route_unnamed"))
     return out
