@@ -52,18 +52,6 @@ class SteroidDose:
         how = Phrase("glucocorticoids.read_from", {"basis": self.basis}) if shown else None
         return Phrase("glucocorticoids.dose", {"order": self.order.label, "mg": self.mg_per_day, "eq": eq, "how": how})
 
-    @property
-    def label(self) -> str:
-        """`described` as one string, for the rules that still join it into their own text (infection,
-        start_risks); remove it once they hand `described` over."""
-        if self.mg_per_day is None:
-            return f"{self.order.label} (dose not readable: {self.basis})"
-        eq = f", {self.prednisone_eq_mg_day:g} mg/day prednisone-equivalent" if self.drug != "prednisone" else ""
-        # A weight-based order shows its arithmetic, so the weight used can be checked.
-        # A taper says which step was read (the one in force today).
-        how = f" (from {self.basis})" if "mg/kg" in self.basis or self.basis.startswith("taper read") else ""
-        return f"{self.order.label}: {self.mg_per_day:g} mg/day{eq}{how}"
-
 
 def steroid_dose(order: MedicationOrder, body_weight_kg: float | None = None,
                  now: datetime | None = None) -> SteroidDose | None:

@@ -35,13 +35,14 @@ ENDED_STATUSES = frozenset({"stopped", "cancelled", "completed", "entered-in-err
 # CLASSES (topic -> value sets) and COMBINATIONS (topic -> a pair of value sets) are the
 # rules': the topic codes are named in clinical/rules/ only.
 
-# What a drug of a value set does, for the card (the CYP classes: the reason the dose is reduced).
-ROLES: dict[str, str] = {
-    "strong-cyp3a4-inhibitors": "strong CYP3A4 inhibitor",
-    "moderate-cyp3a4-strong-cyp2c19-inhibitors": "moderate CYP3A4 and strong CYP2C19 inhibitor",
-    "moderate-cyp3a4-inhibitors": "moderate CYP3A4 inhibitor",
-    "strong-cyp2c19-inhibitors": "strong CYP2C19 inhibitor",
-}
+# The value sets whose drugs the card names by what they do ("strong CYP3A4 inhibitor": the
+# reason the dose is reduced); the words are cards/_phrases.toml [drug_roles].
+ROLE_VALUE_SETS = frozenset({
+    "strong-cyp3a4-inhibitors",
+    "moderate-cyp3a4-strong-cyp2c19-inhibitors",
+    "moderate-cyp3a4-inhibitors",
+    "strong-cyp2c19-inhibitors",
+})
 
 
 # Classes whose interaction is systemic (CYP3A4 exposure, added systemic immunosuppression):
@@ -88,14 +89,12 @@ class DrugHit:
     given: for recent exposure, the date it was last given (a completed order: as far as the
     order tells, see `given_on`; an administration: its effective time, not after now);
     None for active and draft orders.
-    role: what the drug does, when its value set says (ROLES: "strong CYP3A4 inhibitor").
-    value_set: the value set it was recognized in.
+    value_set: the value set it was recognized in (one of ROLE_VALUE_SETS: the card names the drug's role).
     """
 
     order: MedicationOrder | Administration
     ingredient: str
     given: datetime | None = None
-    role: str = ""
     value_set: str = ""
 
     @property
@@ -115,28 +114,12 @@ class DrugHit:
             where = Phrase("drug_hits.completed", {"date": self.given.date()})
         else:
             where = Phrase("drug_hits.draft" if self.drafted else "drug_hits.active")
-        role = Phrase("drug_hits.role", {"role": Phrase(f"drug_roles.{self.value_set}")}) if self.role else None
+        role = (Phrase("drug_hits.role", {"role": Phrase(f"drug_roles.{self.value_set}")})
+                if self.value_set in ROLE_VALUE_SETS else None)
         facts = {"ingredient": self.ingredient, "given": given, "role": role, "where": where}
         if self.order.label.lower() == self.ingredient.lower():
             return Phrase("drug_hits.hit", facts)
         return Phrase("drug_hits.hit_named", {**facts, "name": self.order.label})
-
-    @property
-    def label(self) -> str:
-        """`described` as one string, for the rules that still join it into their own text
-        (pregnancy, hepatitis_b, start_risks); remove it, and ROLES, once they hand `described` over."""
-        given = ""
-        if isinstance(self.order, Administration) and self.given is not None:
-            given, where = f" given {self.given.date().isoformat()}", "administration record"
-        elif self.given is not None:
-            where = f"completed order, last given about {self.given.date().isoformat()}"
-        else:
-            where = "draft order" if self.drafted else "active order"
-        name = self.order.label
-        role = f"{self.role}; " if self.role else ""
-        if name.lower() == self.ingredient.lower():
-            return f"{self.ingredient}{given} ({role}{where})"
-        return f"{self.ingredient}{given} ({role}{name}, {where})"
 
 
 def counts(order: MedicationOrder) -> bool:
@@ -177,7 +160,7 @@ def _match(order: MedicationOrder | Administration, value_sets: tuple[str, ...])
 
 def _hit(order: MedicationOrder | Administration, ingredient: str, value_set: str,
          given: datetime | None = None) -> DrugHit:
-    return DrugHit(order, ingredient, given=given, role=ROLES.get(value_set, ""), value_set=value_set)
+    return DrugHit(order, ingredient, given=given, value_set=value_set)
 
 
 def find(record: PatientRecord, value_sets: tuple[str, ...], t: Thresholds = DEFAULT_THRESHOLDS) -> list[DrugHit]:

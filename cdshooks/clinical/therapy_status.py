@@ -54,11 +54,3 @@ def regimen_described(order: MedicationOrder) -> Phrase:
     mg = _mg_per_day(order)
     dose = Phrase("therapy.mg_per_day", {"mg": mg}) if mg is not None else Phrase("therapy.dose_not_readable")
     return Phrase("therapy.regimen", {"order": order.label, "dose": dose})
-
-
-def regimen(order: MedicationOrder) -> str:
-    """`regimen_described` as one string, for the summary rule that still joins it into its own text;
-    remove it once that rule hands `regimen_described` over."""
-    mg = _mg_per_day(order)
-    dose = f"{mg:g} mg/day" if mg is not None else "dose not readable"
-    return f"{order.label}, {dose}"

@@ -5,6 +5,11 @@ import pytest
 from cdshooks.clinical.glucocorticoids import exposure, steroid_dose
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS as TH
 from tests.clinical.records import med, read_order, record
+from tests.clinical.wording import rendered
+
+
+def plain(value) -> str:
+    return rendered(value, "dose-guidance", markdown=False)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +112,6 @@ def test_exposure_reads_the_taper_step_in_force_today(days_ago, current_mg, fire
     exp = exposure(record(meds=[order]), TH)
     assert exp.reaches_threshold is fires
     if fires:
-        assert exp.high_dose[0].mg_per_day == current_mg and "taper read" in exp.high_dose[0].label
+        assert exp.high_dose[0].mg_per_day == current_mg and "taper read" in plain(exp.high_dose[0].described)
     # without `now` the first step is read (the dose of a past pulse, say)
     assert steroid_dose(read_order(order)).mg_per_day == 60

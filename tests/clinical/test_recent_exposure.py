@@ -11,6 +11,11 @@ from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import Gathered
 from tests import fixturekit as k
+from tests.clinical.wording import rendered
+
+
+def plain(value) -> str:
+    return rendered(value, "dose-guidance", markdown=False)
 
 
 def _record(*meds: dict):
@@ -29,7 +34,7 @@ def test_rituximab_completed_within_12_months(days_ago, counts):
     hits = ddi.find(_record(_rtx(days_ago)), ddi.CLASSES["ddi-rituximab"])
     assert bool(hits) is counts
     if counts:
-        assert hits[0].given is not None and "completed order, last given about" in hits[0].label
+        assert hits[0].given is not None and "completed order, last given about" in plain(hits[0].described)
 
 
 @pytest.mark.parametrize("status", ["stopped", "cancelled", "entered-in-error", "draft"])
@@ -108,12 +113,12 @@ def test_rituximab_administration_within_12_months(days_ago, counts):
     if counts:
         [hit] = hits
         assert hit.given.date().isoformat() == k.day(-days_ago)[:10]
-        assert hit.label == f"rituximab given {k.day(-days_ago)[:10]} (administration record)"
+        assert plain(hit.described) == f"rituximab given {k.day(-days_ago)[:10]} (administration record)"
 
 
 def test_administration_label_names_the_product():
     [hit] = ddi.find(_given(_rtx_given(120, name="Rituxan 1000 mg infusion")), ddi.CLASSES["ddi-rituximab"])
-    assert hit.label == f"rituximab given {k.day(-120)[:10]} (Rituxan 1000 mg infusion, administration record)"
+    assert plain(hit.described) == f"rituximab given {k.day(-120)[:10]} (Rituxan 1000 mg infusion, administration record)"
 
 
 @pytest.mark.parametrize("status,counts", [

@@ -82,7 +82,7 @@ def _rituximab_note(record: PatientRecord, th: Thresholds) -> Phrase | None:
     hits = find(record, ("rituximab",), th)
     if not hits:
         return None
-    given = Series(tuple(h.label for h in hits), "semicolon")
+    given = Series(tuple(h.described for h in hits), "semicolon")
     return Phrase("rituximab", {"days": th.rituximab_recent_exposure_days, "given": given})
 
 

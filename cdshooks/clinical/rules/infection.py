@@ -224,8 +224,8 @@ def pjp_prophylaxis(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     exp = exposure(record, th)
     if not exp.reaches_threshold:
         return
-    doses = [d.label for d in exp.high_dose] + [
-        Phrase("pulse_dose", {"dose": d.label, "ordered": d.order.authored_on})
+    doses = [d.described for d in exp.high_dose] + [
+        Phrase("pulse_dose", {"dose": d.described, "ordered": d.order.authored_on})
         for d in exp.pulses
         if d.order.authored_on is not None  # always: exposure() counts only dated pulses
     ]

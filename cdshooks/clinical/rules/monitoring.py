@@ -8,7 +8,7 @@ from cdshooks.clinical import tofacitinib
 from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding, Phrase, Table
 from cdshooks.clinical.monitoring_plan import LIPID_TESTS, plan
-from cdshooks.clinical.suggestions.new_orders import order_labs, order_names, short_list
+from cdshooks.clinical.suggestions.new_orders import order_labs, order_names, short_names
 from cdshooks.clinical.therapy_status import is_renewal, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -49,7 +49,7 @@ def _monitor(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
         "monitor-labs-due",
         facts={
             "tests": tuple(p.name for p in overdue),
-            "tests_short": short_list([t for p in overdue for t in p.tests], LIPID_TESTS),
+            "tests_short": short_names([t for p in overdue for t in p.tests], LIPID_TESTS),
             "since": since,
             "overdue_table": Table("overdue", tuple(rows)),
             "orders": tuple(order_names(to_order)),

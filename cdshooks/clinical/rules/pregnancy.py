@@ -301,7 +301,7 @@ def _teratogen_note(hits: list[DrugHit], pregnant: bool) -> Phrase | None:
     advice = ("advice_pregnant" if pregnant else "advice_contraception_several" if several
               else "advice_contraception_one")
     return Phrase("teratogens_several" if several else "teratogen", {
-        "hits": Series(tuple(h.label for h in hits), "semicolon"),
+        "hits": Series(tuple(h.described for h in hits), "semicolon"),
         "drugs": Series(tuple(drugs), "and"),
         "advice": Phrase(advice),
     })

@@ -16,7 +16,7 @@ from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series
 from cdshooks.clinical.intervals import months_as_days
 from cdshooks.clinical.labs import Result
 from cdshooks.clinical.problem_list import matching
-from cdshooks.clinical.suggestions.new_orders import lab_short, lab_title, order_labs, order_names, short_list
+from cdshooks.clinical.suggestions.new_orders import lab_short, lab_title, order_labs, order_names, short_names
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import MedicationOrder, PatientRecord
 from cdshooks.terminology import lookup
@@ -221,7 +221,7 @@ def screen_baseline_labs(record: PatientRecord, th: Thresholds) -> Iterable[Find
         "screen-baseline-labs",
         facts={
             "missing": tuple(names),
-            "missing_short": short_list(missing, LIPID_TESTS),
+            "missing_short": short_names(missing, LIPID_TESTS),
             "missing_list": Bullets(tuple(names)),
             "orders": tuple(order_names(missing)),
             "days": th.baseline_labs_lookback_days,

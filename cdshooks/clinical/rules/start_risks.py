@@ -59,8 +59,8 @@ def gi_perforation(record: PatientRecord, t: Thresholds) -> Iterable[Finding]:
     steroids = [d for o in record.medications if o.status == "active"
                 if (d := glucocorticoids.steroid_dose(o, now=record.now)) is not None]
     nsaids = find(record, ("nsaids",), t)
-    also = tuple(Phrase("raiser_glucocorticoid", {"drug": d.label}) for d in steroids) + tuple(
-        Phrase("raiser_nsaid", {"drug": h.label}) for h in nsaids)
+    also = tuple(Phrase("raiser_glucocorticoid", {"drug": d.described}) for d in steroids) + tuple(
+        Phrase("raiser_nsaid", {"drug": h.described}) for h in nsaids)
     yield Finding("gi-perforation", {
         "condition": found[0].problem.text or found[0].concept,
         "condition_list": Bullets(tuple(_with_onset(m) for m in found)),

@@ -17,7 +17,7 @@ from cdshooks.clinical import cmv, labs, renal, tofacitinib
 from cdshooks.clinical.engine import rule
 from cdshooks.clinical.findings import Finding, Phrase, Series, Table
 from cdshooks.clinical.monitoring_plan import plan
-from cdshooks.clinical.therapy_status import regimen, status
+from cdshooks.clinical.therapy_status import regimen_described, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
 from cdshooks.terminology.units import cells_per_ul
@@ -110,7 +110,7 @@ def safety_summary(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
     yield Finding(
         "safety-summary",
         facts={
-            "regimen": Series(tuple(regimen(o) for o in active), "semicolon"),
+            "regimen": Series(tuple(regimen_described(o) for o in active), "semicolon"),
             "since": (
                 Phrase("since", {"start": therapy.start, "days_on": therapy.days_on})
                 if therapy.start is not None

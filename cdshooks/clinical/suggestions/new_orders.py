@@ -104,14 +104,6 @@ def short_names(tests: list[str], lipid_tests: tuple[str, ...]) -> Series:
     return Series(tuple(names + ([Phrase("labs.lipids")] if whole_panel else [])), "comma")
 
 
-def short_list(tests: list[str], lipid_tests: tuple[str, ...]) -> str:
-    """`short_names` as one string, for the rules that still use it (screening, monitoring); remove it
-    once they hand `short_names` over."""
-    whole_panel = set(lipid_tests) <= set(tests)
-    names = [lab_short(t) for t in tests if not (whole_panel and t in lipid_tests)]
-    return ", ".join(names + (["lipids"] if whole_panel else []))
-
-
 def service_request(record: PatientRecord, test: str | Panel, reason: str) -> dict[str, Any]:
     """A draft lab order for a panel, or for a test that belongs to no panel, for this patient."""
     if isinstance(test, Panel):

@@ -132,14 +132,6 @@ def test_indeterminate_igra_is_not_a_negative_screen_and_the_card_says_so():
     assert [a["resource"]["code"]["coding"][0]["code"] for s in card["suggestions"] for a in s["actions"]] == ["71773-6"]
 
 
-def test_summaries_name_missing_labs_by_short_names_and_a_whole_lipid_panel_as_lipids():
-    from cdshooks.clinical.monitoring_plan import LIPID_TESTS
-    from cdshooks.clinical.suggestions.new_orders import short_list
-
-    assert short_list(["lymphocytes-absolute", "hemoglobin", *LIPID_TESTS], LIPID_TESTS) == "ALC, Hb, lipids"
-    assert short_list(["alt", "ldl"], LIPID_TESTS) == "ALT, LDL"
-
-
 def test_monitoring_asks_for_lipids_13_months_after_the_last_panel():
     cbc = [lab(code, 10, v, u) for code, v, u in (("731-0", 1.4, "10*3/uL"), ("751-8", 4, "10*3/uL"),
                                                    ("718-7", 13, "g/dL"), ("1742-6", 20, "U/L"),
