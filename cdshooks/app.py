@@ -9,7 +9,7 @@ from flask import Flask
 from flask.json.provider import JSONProvider
 
 from cdshooks.config import Settings
-from cdshooks.store.sqlite import SqliteStore
+from cdshooks.store import open_store
 from cdshooks.web import BLUEPRINTS, auth, cors, request_log
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     # werkzeug also enforces the limit on the input stream (413 for chunked bodies).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    attach(app, settings, SqliteStore(settings.feedback_db))
+    attach(app, settings, open_store(settings.feedback_db))
     register_error_handlers(app)
     # The order a request meets the layers, stated here only (before_request hooks run in
     # registration order, after_request hooks in reverse):

@@ -171,6 +171,12 @@ class Settings:
     max_feedback_entries: int = 100  # entries in one feedback POST (413 above, nothing stored)
     max_id_length: int = 256  # hookInstance, ids and other strings echoed back or stored
     thresholds: Thresholds = DEFAULT_THRESHOLDS
+    # Alert burden (clinical-rules.md, "Repeated and overridden cards"): how long an override with a
+    # reason hides the same card, and how long the shown-card ledger keeps a row.
+    suppress_days: int = 30  # info and warning cards
+    suppress_critical_hours: int = 24
+    ledger_retention_days: int = 400
+    metrics_enabled: bool = True  # GET /metrics (Prometheus text format)
 
     @property
     def effective_fhir_allowlist(self) -> tuple[str, ...]:
@@ -223,6 +229,14 @@ class Settings:
             max_feedback_entries=_int("CDSHOOKS_MAX_FEEDBACK_ENTRIES", env.get("CDSHOOKS_MAX_FEEDBACK_ENTRIES"), 100),
             max_id_length=_int("CDSHOOKS_MAX_ID_LENGTH", env.get("CDSHOOKS_MAX_ID_LENGTH"), 256),
             thresholds=load_thresholds(env.get("CDSHOOKS_RULES_CONFIG")),
+            suppress_days=_int("CDSHOOKS_SUPPRESS_DAYS", env.get("CDSHOOKS_SUPPRESS_DAYS"), 30, minimum=0),
+            suppress_critical_hours=_int(
+                "CDSHOOKS_SUPPRESS_CRITICAL_HOURS", env.get("CDSHOOKS_SUPPRESS_CRITICAL_HOURS"), 24, minimum=0
+            ),
+            ledger_retention_days=_int(
+                "CDSHOOKS_LEDGER_RETENTION_DAYS", env.get("CDSHOOKS_LEDGER_RETENTION_DAYS"), 400
+            ),
+            metrics_enabled=_bool("CDSHOOKS_METRICS", env.get("CDSHOOKS_METRICS"), True),
         )
         if overrides:
             from dataclasses import replace
