@@ -9,14 +9,16 @@ traces back to its topic. New facts (a newer result, a different dose) give a
 new uuid. Facts whose name starts with "_" are the rules' working values, not
 part of the advice; a card file may list facts that change with the clock
 alone (`identity_ignores`, e.g. days on therapy), which would otherwise give
-the same advice a new uuid every day.
+the same advice a new uuid every day. A finding shown inside another card (a
+standing risk as a line of the safety summary) counts with its own card's
+`identity_ignores`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -28,36 +30,45 @@ from cdshooks.clinical.findings import Finding
 # Fixed for the life of the service: changing it changes every card's uuid (and ends every suppression).
 NAMESPACE = uuid.UUID("6f1d3c1e-5b0a-4c55-9a43-2f0d8e7b9c21")
 
+IgnoresOf = Callable[[str], Collection[str]]  # topic -> the facts its card file leaves out of identity
 
-def canonical(value: Any) -> Any:
+
+def _none(topic: str) -> Collection[str]:
+    return ()
+
+
+def canonical(value: Any, ignores_of: IgnoresOf = _none) -> Any:
     """A JSON value that is equal for equal facts (no object ids, sets sorted, dates as text)."""
+    if isinstance(value, Finding):  # a card's line about another finding: its identity, not its clock
+        return ["Finding", _key(value, ignores_of(value.topic), ignores_of)]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Enum):
-        return canonical(value.value)
+        return canonical(value.value, ignores_of)
     if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): canonical(v, ignores_of) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.compare}
-        return [type(value).__name__, canonical(fields)]
+        return [type(value).__name__, canonical(fields, ignores_of)]
     if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple
-        return [type(value).__name__, canonical(value._asdict())]
+        return [type(value).__name__, canonical(value._asdict(), ignores_of)]
     if isinstance(value, (set, frozenset)):
-        return sorted((canonical(v) for v in value), key=orjson.dumps)
+        return sorted((canonical(v, ignores_of) for v in value), key=orjson.dumps)
     if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
+        return [canonical(v, ignores_of) for v in value]
     return repr(value)
 
 
-def card_uuid(patient_id: str, finding: Finding, ignored: Collection[str] = ()) -> str:
-    """The uuid of the card a finding becomes, for this patient."""
+def _key(finding: Finding, ignored: Collection[str], ignores_of: IgnoresOf) -> list[Any]:
     facts = {k: v for k, v in finding.facts.items() if not k.startswith("_") and k not in ignored}
-    name = orjson.dumps(
-        [patient_id, finding.topic, finding.variant, finding.indicator, finding.order_id, canonical(facts)],
-        option=orjson.OPT_SORT_KEYS,
-    )
+    return [finding.topic, finding.variant, finding.indicator, finding.order_id, canonical(facts, ignores_of)]
+
+
+def card_uuid(patient_id: str, finding: Finding, ignored: Collection[str] = (), ignores_of: IgnoresOf = _none) -> str:
+    """The uuid of the card a finding becomes, for this patient (`ignores_of`: for the findings inside it)."""
+    name = orjson.dumps([patient_id, *_key(finding, ignored, ignores_of)], option=orjson.OPT_SORT_KEYS)
     return str(uuid.uuid5(NAMESPACE, name.decode()))
 
 

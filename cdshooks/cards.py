@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -58,7 +58,16 @@ from typing import Any
 
 from cdshooks.card_identity import card_uuid, suggestion_uuid
 from cdshooks.clinical.engine import failure_site
-from cdshooks.clinical.findings import INDICATOR_RANK, Bullets, Finding, Phrase, Series, Suggestion, Table
+from cdshooks.clinical.findings import (
+    INDICATOR_RANK,
+    Bullets,
+    Finding,
+    Phrase,
+    Series,
+    Suggestion,
+    SummaryOf,
+    Table,
+)
 from cdshooks.fhir_validation import InvalidResource
 from cdshooks.markdown import Markdown, escape_markdown
 
@@ -205,6 +214,11 @@ def _render(value: Any, spec: str, ctx: _Context) -> str:
         return _joined(parts, value.join)
     if isinstance(value, Table):
         return _table(value, ctx)
+    if isinstance(value, SummaryOf):  # in that finding's own card file, with its own facts
+        f, t = value.finding, template(value.finding.topic)
+        where = f"cards/{t.topic}.toml[{f.variant}]"
+        return fill(t.part(f.variant, "summary"), f.facts, markdown=ctx.markdown, where=where, template=t,
+                    lead=ctx.lead)
     if isinstance(value, Markdown):
         return value
     rendered = format(value, spec) if spec and not isinstance(value, str) else _display(value)
@@ -250,6 +264,11 @@ def _table(value: Table, ctx: _Context) -> str:
     return "\n".join(out)
 
 
+def _identity_ignores(topic: str) -> Collection[str]:
+    ignored = template(topic).data.get("identity_ignores", ())
+    return ignored if isinstance(ignored, list) else ()
+
+
 def render_card(finding: Finding, patient_id: str = "") -> dict[str, Any]:
     """One CDS Hooks card (no null or empty fields); its uuid is stable (cdshooks.card_identity)."""
     from cdshooks.fhir_validation import validate_resource  # deferred: pydantic import cost
@@ -268,7 +287,7 @@ def render_card(finding: Finding, patient_id: str = "") -> dict[str, Any]:
     if source_key not in ev:
         raise TemplateError(f"{where}: unknown evidence key {source_key!r}")
     source = ev[source_key]
-    card_id = card_uuid(patient_id, finding, t.data.get("identity_ignores", ()))
+    card_id = card_uuid(patient_id, finding, _identity_ignores(t.topic), _identity_ignores)
     card: dict[str, Any] = {
         "uuid": card_id,
         "summary": summary,

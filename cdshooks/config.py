@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS, Thresholds, load_thresholds
 from cdshooks.data.gather import FetchPolicy
+from cdshooks.suppression import Windows
 
 # The default for local use (authentication off) only: loopback. With
 # authentication on, nothing is fetched until an operator names the FHIR
@@ -184,6 +185,10 @@ class Settings:
         if self.fhir_allowlist is not None:
             return self.fhir_allowlist
         return () if self.auth_enabled else DEFAULT_FHIR_ALLOWLIST
+
+    def suppression_windows(self) -> Windows:
+        """How long an override with a reason hides the same card (clinical-rules.md)."""
+        return Windows(timedelta(days=self.suppress_days), timedelta(hours=self.suppress_critical_hours))
 
     def fetch_policy(self) -> FetchPolicy:
         """The part of the settings the FHIR fallback needs (data/ never sees the rest)."""

@@ -1,17 +1,20 @@
-"""One hook call, end to end: gather data -> PatientRecord -> rules -> cards."""
+"""One hook call, end to end: gather data -> PatientRecord -> rules -> cards -> the hook's scope ->
+suppression -> the shown-card ledger."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from cdshooks import cards
+from cdshooks import cards, ledger, suppression
 from cdshooks.clinical import engine
+from cdshooks.clinical.rules import hook_scope
 from cdshooks.config import Settings
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import gather
 from cdshooks.protocol import HookRequest
 from cdshooks.services import Service
+from cdshooks.store.model import Store
 
 
 def evaluation_time(settings: Settings) -> datetime:
@@ -19,7 +22,9 @@ def evaluation_time(settings: Settings) -> datetime:
     return settings.now or datetime.now(UTC)
 
 
-def run_hook(service: Service, hook_request: HookRequest, settings: Settings, now: datetime) -> dict[str, Any]:
+def run_hook(
+    service: Service, hook_request: HookRequest, settings: Settings, now: datetime, store: Store
+) -> dict[str, Any]:
     """The CDS Hooks response body for a validated request (raises DataUnavailable -> 412)."""
     gathered = gather(
         service.prefetch,
@@ -37,5 +42,15 @@ def run_hook(service: Service, hook_request: HookRequest, settings: Settings, no
         selections=hook_request.selections,
         now=now,
     )
-    findings = engine.evaluate(record, hook_request.hook, settings.thresholds)
-    return {"cards": cards.render_cards(findings, hook_request.patient_id)}
+    hook = hook_request.hook
+    findings = engine.evaluate(record, hook, settings.thresholds)
+    scope = hook_scope.scope_of(record, hook)
+    rendered = [
+        c for c in cards.render_cards(findings, hook_request.patient_id)
+        if hook_scope.shows(scope, suppression.topic(c), c["indicator"])
+    ]
+    screened = suppression.screen(rendered, hook, now, store, settings.suppression_windows())
+    ledger.record(
+        store, screened.shown, hook=hook, patient_id=hook_request.patient_id, service_id=service.id, now=now
+    )
+    return {"cards": screened.shown}

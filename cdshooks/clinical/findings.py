@@ -104,3 +104,10 @@ class Finding:
     suggestions: tuple[Suggestion, ...] = ()
     order_id: str | None = None
     indicator: Indicator | None = None
+
+
+@dataclass(frozen=True)
+class SummaryOf:
+    """Another finding's card summary, as a line of this card (the safety summary's standing risks)."""
+
+    finding: Finding

@@ -67,8 +67,8 @@ class Store(Protocol):
     def overridden_with_reason(self, uuids: Collection[str]) -> dict[str, datetime]:
         """For each of these card uuids overridden with a reason: the newest such outcomeTimestamp."""
 
-    def shown_on(self, uuids: Collection[str], hook: str) -> set[str]:
-        """Those of these card uuids that the ledger shows as returned on this hook."""
+    def shown_on(self, uuids: Collection[str], hook: str, since: datetime | None = None) -> set[str]:
+        """Those of these card uuids that the ledger shows as returned on this hook (since then, if given)."""
 
     def feedback_since(self, since: datetime) -> list[FeedbackRow]:
         """Feedback received since then, joined to the ledger, oldest first."""

@@ -10,7 +10,7 @@ from cdshooks.protocol import EVALUATION_TIME_HEADER, parse_hook_request
 from cdshooks.services import SERVICES, Service
 from cdshooks.web import request_log
 from cdshooks.web.body import json_body
-from cdshooks.web.context import current_settings
+from cdshooks.web.context import current_settings, current_store
 from cdshooks.web.errors import NotFound
 
 bp = Blueprint("hooks", __name__)
@@ -31,7 +31,7 @@ def call_service(service_id: str) -> Response:
     now = evaluation_time(settings)
     # InvalidRequest (400) and DataUnavailable (412) are answered by the error map (web/errors.py).
     hook_request = parse_hook_request(json_body(), service.hook)
-    body = run_hook(service, hook_request, settings, now)
+    body = run_hook(service, hook_request, settings, now, current_store())
     request_log.note(card_count=len(body["cards"]))  # so the log need not re-read the response
     resp = Response(orjson.dumps(body), mimetype="application/json")
     # The time the cards are true at (--now / CDSHOOKS_NOW, else the clock): `cdshooks replay --url`

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cdshooks.clinical import engine
+from cdshooks.clinical.findings import Finding, Phrase, SummaryOf
 from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from cdshooks.data.record import PatientRecord
 from tests import fixturekit as k
@@ -28,8 +29,20 @@ def record(
                  patient_id=k.PATIENT_ID)
 
 
-def findings(rec: PatientRecord, hook: str = "order-select"):
-    return engine.evaluate(rec, hook, DEFAULT_THRESHOLDS)
+def findings(rec: PatientRecord, hook: str = "order-select") -> list[Finding]:
+    """The findings of a call, with the standing risks that patient-view folds into the safety summary
+    (its lines) counted as findings of their own: the rules under test made them."""
+    return with_standing_risks(engine.evaluate(rec, hook, DEFAULT_THRESHOLDS))
+
+
+def with_standing_risks(found: list[Finding]) -> list[Finding]:
+    """These findings, plus each one that the safety summary carries as a standing-risk line."""
+    out = list(found)
+    for f in found:
+        risks = f.facts.get("standing_risks") if f.topic == "safety-summary" else None
+        if isinstance(risks, Phrase):
+            out += [line.finding for line in risks.facts["risks"].items if isinstance(line, SummaryOf)]
+    return out
 
 
 def topics(rec: PatientRecord, hook: str = "order-select", only: tuple[str, ...] = ("dose-", "ddi-")) -> list[str]:

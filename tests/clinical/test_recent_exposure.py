@@ -11,6 +11,7 @@ from cdshooks.clinical.thresholds import DEFAULT_THRESHOLDS
 from cdshooks.data.builder import build_record
 from cdshooks.data.gather import Gathered
 from tests import fixturekit as k
+from tests.clinical.dose_kit import findings
 from tests.clinical.wording import rendered
 
 
@@ -190,22 +191,20 @@ def test_ddi_rituximab_card_on_a_tofacitinib_draft_names_the_administration():
 
 
 def test_ddi_rituximab_on_patient_view_from_an_administration():
-    from cdshooks.clinical import engine
 
     record = _given(_rtx_given(120), resources=k.base_resources(on_tofacitinib=True))
-    assert "ddi-rituximab" in {f.topic for f in engine.evaluate(record, "patient-view", DEFAULT_THRESHOLDS)}
+    assert "ddi-rituximab" in {f.topic for f in findings(record, "patient-view")}
 
 
 def _triple_card(hook: str, unavailable: frozenset[str]):
     from cdshooks import cards
-    from cdshooks.clinical import engine
     if hook == "patient-view":
         resources, drafts = k.base_resources(on_tofacitinib=True), []
     else:
         resources, drafts = k.base_resources(), [k.tofacitinib_draft()]
     tacrolimus = k.med_request("m-tac", "tacrolimus 1 MG Oral Capsule", days_ago=20)
     record = _given(drafts=drafts, resources=resources + [tacrolimus], unavailable=unavailable)
-    [f] = [f for f in engine.evaluate(record, hook, DEFAULT_THRESHOLDS) if f.topic == "ddi-triple-therapy"]
+    [f] = [f for f in findings(record, hook) if f.topic == "ddi-triple-therapy"]
     return cards.render_card(f)
 
 

@@ -121,6 +121,12 @@ def test_the_ledger_knows_which_hook_showed_a_card(store: SqliteStore):
     assert store.shown_on([], "order-select") == set()
 
 
+def test_the_ledger_answers_for_a_recent_period_when_asked(store: SqliteStore):
+    store.record_shown([shown("old", hook="order-select", at=T0 - timedelta(days=2)), shown("new", hook="order-select")])
+    assert store.shown_on(["old", "new"], "order-select", since=T0 - timedelta(hours=24)) == {"new"}
+    assert store.shown_on(["old", "new"], "order-select") == {"old", "new"}
+
+
 def test_ledger_rows_older_than_the_retention_are_purged(store: SqliteStore):
     store.record_shown([shown("old", at=T0 - timedelta(days=401)), shown("new", at=T0)])
     assert store.purge_shown(T0 - timedelta(days=400)) == 1

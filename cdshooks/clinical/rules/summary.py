@@ -4,19 +4,23 @@ clinical-rules.md, safety-summary: regimen and start, the newest CMV PCR / ALC /
 ANC / Hb / ALT / AST / creatinine (with CLcr or eGFR) with dates, and the tests
 due next. A test whose newest result is critical (CMV above the threshold,
 ALC or ANC below 500/uL) reads "repeat now (see the critical card)" instead of
-its routine date weeks away.
+its routine date weeks away. The standing risks (rules/hook_scope.py: age, boxed-
+warning factors, ALC 500-899, triple therapy, recent rituximab) are lines of the
+summary on patient-view, each the summary of the card it would have been.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from cdshooks.clinical import cmv, labs, renal, tofacitinib
-from cdshooks.clinical.engine import rule
-from cdshooks.clinical.findings import Finding, Phrase, Series, Table
+from cdshooks.clinical.engine import postprocessor, rule
+from cdshooks.clinical.findings import Bullets, Finding, Phrase, Series, SummaryOf, Table
 from cdshooks.clinical.monitoring_plan import plan
+from cdshooks.clinical.rules.hook_scope import is_standing_risk
 from cdshooks.clinical.therapy_status import regimen_described, status
 from cdshooks.clinical.thresholds import Thresholds
 from cdshooks.data.record import PatientRecord
@@ -120,5 +124,18 @@ def safety_summary(record: PatientRecord, th: Thresholds) -> Iterable[Finding]:
             "next_date": next_due[1],
             "results_table": Table("results", tuple(_result_rows(record, th))),
             "due_table": Table("due", tuple((name, text) for name, text, _ in due)),
+            "standing_risks": None,  # filled by standing_risks_in_summary
         },
     )
+
+
+@postprocessor
+def standing_risks_in_summary(findings: list[Finding], record: PatientRecord, th: Thresholds) -> list[Finding]:
+    """The standing risks become lines of the safety summary (patient-view: the only call that has one)."""
+    summary = next((f for f in findings if f.topic == "safety-summary"), None)
+    standing = tuple(SummaryOf(f) for f in findings if is_standing_risk(f))
+    if summary is None or not standing:
+        return findings
+    risks = Phrase("standing_risks", {"risks": Bullets(standing)})
+    folded = replace(summary, facts={**summary.facts, "standing_risks": risks})
+    return [folded if f is summary else f for f in findings if not is_standing_risk(f)]
