@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -9,6 +10,7 @@ from flask import Flask
 from flask.json.provider import JSONProvider
 
 from cdshooks.config import Settings
+from cdshooks.housekeeping import Purger
 from cdshooks.store import open_store
 from cdshooks.web import BLUEPRINTS, auth, cors, request_log
 from cdshooks.web.context import attach
@@ -32,7 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     # werkzeug also enforces the limit on the input stream (413 for chunked bodies).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    attach(app, settings, open_store(settings.feedback_db))
+    store = open_store(settings.feedback_db)
+    attach(app, settings, store)
     register_error_handlers(app)
     # The order a request meets the layers, stated here only (before_request hooks run in
     # registration order, after_request hooks in reverse):
@@ -42,6 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     cors.init_app(app, settings)
     request_log.init_app(app, settings)
     auth.init_app(app, settings)
+    # Not a layer: the ledger's retention is kept by a thread of each worker, started by its first request.
+    app.before_request(Purger(store, timedelta(days=settings.ledger_retention_days)).ensure_started)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app

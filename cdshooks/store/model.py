@@ -82,5 +82,8 @@ class Store(Protocol):
     def first_use(self, iss: str, jti: str, expires_at: float) -> bool:
         """Record a token id; False when it was already used and has not expired (atomic)."""
 
+    def purge_tokens(self, now: float) -> int:
+        """Forget token ids whose tokens expired before `now` (epoch seconds); returns how many went."""
+
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers and its schema is current."""
