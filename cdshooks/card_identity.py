@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 import orjson
@@ -39,19 +40,24 @@ def _none(topic: str) -> Collection[str]:
 
 def canonical(value: Any, ignores_of: IgnoresOf = _none) -> Any:
     """A JSON value that is equal for equal facts (no object ids, sets sorted, dates as text)."""
-    if isinstance(value, Finding):  # a card's line about another finding: its identity, not its clock
-        return ["Finding", _key(value, ignores_of(value.topic), ignores_of)]
-    if value is None or isinstance(value, (str, int, float, bool)):
+    kind = type(value)
+    if kind in _AS_IS:
         return value
+    if kind is tuple or kind is list:
+        return [canonical(v, ignores_of) for v in value]
+    if kind is Finding:  # a card's line about another finding: its identity, not its clock
+        return ["Finding", _key(value, ignores_of(value.topic), ignores_of)]
+    names = _compared_fields(kind)
+    if names is not None:  # a dataclass: Phrase, Bullets, Series, Table, a value of the record
+        return [kind.__name__, {n: canonical(getattr(value, n), ignores_of) for n in names}]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Enum):
         return canonical(value.value, ignores_of)
+    if isinstance(value, (str, int, float, bool)):  # subclasses of the plain types
+        return value
     if isinstance(value, Mapping):
         return {str(k): canonical(v, ignores_of) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.compare}
-        return [type(value).__name__, canonical(fields, ignores_of)]
     if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple
         return [type(value).__name__, canonical(value._asdict(), ignores_of)]
     if isinstance(value, (set, frozenset)):
@@ -59,6 +65,17 @@ def canonical(value: Any, ignores_of: IgnoresOf = _none) -> Any:
     if isinstance(value, (list, tuple)):
         return [canonical(v, ignores_of) for v in value]
     return repr(value)
+
+
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
+@cache
+def _compared_fields(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass that take part in equality, in name order; None for other types."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(sorted(f.name for f in dataclasses.fields(kind) if f.compare))
 
 
 def _key(finding: Finding, ignored: Collection[str], ignores_of: IgnoresOf) -> list[Any]:

@@ -112,18 +112,27 @@ def _medication(
     return tuple(dict.fromkeys(found_codings)), _unique(found_names)
 
 
-def _route_names(dosages: list[dict[str, Any]]) -> tuple[str, ...]:
-    """The names of each instruction's route; EHRs send `"coding": null` or one coding object."""
-    return tuple(n for d in dosages for n in names(d.get("route")))
-
-
-def _routes(dosages: list[dict[str, Any]]) -> tuple[Route, ...]:
-    """Each instruction's route that is one CodeableConcept (a list or a string is not a route we can match)."""
-    return tuple(
-        Route(codings=codings(route), text=text(route.get("text")))
-        for d in dosages
-        if isinstance(route := d.get("route"), dict)
-    )
+def _read_routes(dosages: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[Route, ...]]:
+    """The names of each instruction's route (its text, then its coding displays; EHRs send `"coding": null`
+    or one coding object), and each route that is one CodeableConcept (a list or a string cannot be matched)."""
+    found_names: list[str] = []
+    routes: list[Route] = []
+    for d in dosages:
+        route = d.get("route")
+        if route is None:
+            continue
+        if isinstance(route, dict):
+            coded = codings(route)
+            label = text(route.get("text"))
+            routes.append(Route(codings=coded, text=label))
+            own: list[str] = []
+            for name in (label, *(c.display for c in coded)):
+                if name and name not in own:
+                    own.append(name)
+            found_names += own
+        else:
+            found_names += names(route)
+    return tuple(found_names), tuple(routes)
 
 
 def _period_end(period: Any) -> datetime | None:
@@ -155,6 +164,7 @@ def medication_order(
     """A MedicationRequest with its medication's codes and every name we can find."""
     found_codings, found_names = _medication(resource, medications)
     dosages = dicts(resource.get("dosageInstruction"))
+    route_names, routes = _read_routes(dosages)
     return MedicationOrder(
         id=_id(resource),
         status=_status(resource),
@@ -167,8 +177,8 @@ def medication_order(
         selected=selected,
         resource=resource,
         do_not_perform=resource.get("doNotPerform") is True,
-        route_names=_route_names(dosages),
-        routes=_routes(dosages),
+        route_names=route_names,
+        routes=routes,
         course_end=_course_end(resource, dosages),
     )
 
