@@ -29,8 +29,8 @@ _STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
 figure { margin: 1em 0; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; white-space: nowrap; }
+td.n { text-align: right; }
 """
 
 
@@ -52,9 +52,12 @@ def override_rate_chart(report: Report) -> str:
     ax = fig.subplots()
     labels = [t.topic for t in rated]
     values = [100 * (t.override_rate or 0) for t in rated]
-    ax.barh(labels, values, color="#c0504d")
+    bars = ax.barh(labels, values, color="#c0504d")
+    # The rate alone hides how few cards it rests on: say "of N" beside each bar.
+    ax.bar_label(bars, labels=[f"{v:.0f}% of {t.shown}" for v, t in zip(values, rated, strict=True)], padding=3)
     ax.invert_yaxis()  # first topic on top, as in the table
-    ax.set_xlim(0, 100)
+    ax.set_xlim(0, 115)  # room for the label of a 100% bar
+    ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel("override rate (%) = (overridden + dismissed) / shown")
     ax.set_title("Override rate per topic")
     if not rated:
@@ -72,6 +75,8 @@ def weekly_trend_chart(report: Report) -> str:
         rates = [100 * (w.override_rate or 0) for w in weeks]
         ax.plot(dates.date2num([w.week for w in weeks]), rates, marker="o", label=t.topic)
     ax.xaxis_date()
+    ax.xaxis.set_major_locator(dates.WeekdayLocator(byweekday=dates.MO))  # one tick per ISO week
+    ax.xaxis.set_major_formatter(dates.DateFormatter("%Y-%m-%d"))
     ax.set_ylim(0, 100)
     ax.set_ylabel("override rate (%)")
     ax.set_xlabel("week (Monday, UTC) of first shown")
@@ -83,9 +88,15 @@ def weekly_trend_chart(report: Report) -> str:
     return _svg(fig)
 
 
+def _cell(text: str) -> str:
+    """A table cell; counts and rates right-aligned so their digits line up."""
+    numeric = text.rstrip("%").isdigit() or text == "-"
+    return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
+
+
 def _table(header: tuple[str, ...], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -183,7 +183,7 @@ def test_cli_html_to_a_file(db, capsys, tmp_path):
     assert page.startswith("<!DOCTYPE html>")
     assert page.count("<svg") == 2
     assert 'id="chart-override-rate"' in page and 'id="chart-weekly-trend"' in page
-    assert "<td>67%</td>" in page  # hepatitis-b-screening's override rate in the table
+    assert '<td class="n">67%</td>' in page  # hepatitis-b-screening's override rate in the table
     assert "patient-" not in page
     # Self-contained: no script and nothing loaded by URL (only in-page #references).
     assert "<script" not in page and "<link" not in page
