@@ -79,6 +79,7 @@ def render(report_format: str, shown: list[ShownCard], feedback: list[FeedbackRo
 
 def _run(args: argparse.Namespace) -> int:
     from cdshooks.store import open_store
+    from cdshooks.store.model import StoreUnavailable
 
     try:
         settings = Settings.from_env()
@@ -89,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
             raise ReportError(f"no feedback store at {settings.feedback_db} (CDSHOOKS_FEEDBACK_DB)")
         store = open_store(settings.feedback_db)
         text = render(args.format, store.shown_since(window.since), store.feedback_since(window.since), window)
-    except (ConfigError, ReportError) as exc:
+    except (ConfigError, ReportError, StoreUnavailable) as exc:  # a bad file or setting: one line, no traceback
         print(f"cdshooks report: {exc}", file=sys.stderr)
         return 2
     if args.out:

@@ -75,7 +75,9 @@ def weekly_trend_chart(report: Report) -> str:
         rates = [100 * (w.override_rate or 0) for w in weeks]
         ax.plot(dates.date2num([w.week for w in weeks]), rates, marker="o", label=t.topic)
     ax.xaxis_date()
-    ax.xaxis.set_major_locator(dates.WeekdayLocator(byweekday=dates.MO))  # one tick per ISO week
+    weeks_shown = len({w.week for t in report.topics for w in t.weeks})
+    # A tick per ISO week, thinned over long periods so the labels do not overlap.
+    ax.xaxis.set_major_locator(dates.WeekdayLocator(byweekday=dates.MO, interval=max(1, weeks_shown // 12)))
     ax.xaxis.set_major_formatter(dates.DateFormatter("%Y-%m-%d"))
     ax.set_ylim(0, 100)
     ax.set_ylabel("override rate (%)")

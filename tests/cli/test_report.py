@@ -225,3 +225,12 @@ def test_cli_html_without_matplotlib_names_the_extra(db, capsys, monkeypatch):
     code, out, err = run(capsys, "--since", "21d", "--now", NOW_ARG, "--format", "html")
     assert (code, out) == (2, "")
     assert "pip install 'cdshooks-tofacitinib[report]'" in err and err.count("\n") == 1
+
+
+def test_cli_unreadable_store_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "feedback.sqlite3"
+    bad.write_text("not a database", encoding="utf-8")
+    monkeypatch.setenv("CDSHOOKS_FEEDBACK_DB", str(bad))
+    code, _, err = run(capsys, "--now", NOW_ARG)
+    assert code == 2
+    assert err.startswith("cdshooks report: SQLite store") and err.count("\n") == 1
