@@ -13,6 +13,7 @@ LINT_STAMP   := $(VENV)/.installed-lint
 # package: `test-servers` installs it when it is missing (apt-get; with sudo when not root) and
 # does nothing when it is there. CDSHOOKS_REQUIRE_SERVERS=1 makes those tests fail rather than
 # skip without nginx; `make test CDSHOOKS_REQUIRE_SERVERS=0` neither installs nor requires it.
+# The same holds for chromium and the HTML report test (its block follows nginx's in test-servers).
 CDSHOOKS_REQUIRE_SERVERS ?= 1
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
@@ -60,6 +61,17 @@ ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
 	  echo "make test: installing nginx (Debian package) for the reverse-proxy tests"; \
 	  $(APT_INSTALL) nginx >/dev/null 2>&1 || { \
 	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) nginx >/dev/null; }; }
+endif
+# The HTML report test (tests/cli/test_report_html.py) renders the page in Debian's chromium,
+# driven by Playwright from PyPI; no browser is ever downloaded by Playwright itself.
+ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
+	@test -x /usr/bin/chromium || { \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo "make test: the HTML report test needs chromium: install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
+	    exit 1; }; \
+	  echo "make test: installing chromium (Debian package) for the HTML report test"; \
+	  $(APT_INSTALL) chromium >/dev/null 2>&1 || { \
+	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) chromium >/dev/null; }; }
 endif
 
 

@@ -161,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     from cdshooks.cli.dev_sandbox import register as add_dev_commands  # dev, token
 
     add_dev_commands(sub)
+    from cdshooks.cli.report import register as add_report_command
+
+    add_report_command(sub)
     return p
 
 

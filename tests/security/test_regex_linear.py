@@ -95,6 +95,7 @@ NOT_CLIENT_FACING = {
     "cdshooks.cli.devfhir": "the local development FHIR server (loopback only, the developer's own fixtures)",
     "cdshooks.cli.replay": "the operator's fixture files and the server's answers to them",
     "cdshooks.cli.replay_view": "the operator's terminal output of a replay",
+    "cdshooks.cli.report": "the operator's --since argument (an anchored, linear pattern)",
     "cdshooks.store.schema": "the names of the service's own migration files",
 }
 
