@@ -40,7 +40,7 @@ def _none(topic: str) -> Collection[str]:
 
 def canonical(value: Any, ignores_of: IgnoresOf = _none) -> Any:
     """A JSON value that is equal for equal facts (no object ids, sets sorted, dates as text)."""
-    kind = type(value)
+    kind: type = type(value)
     if kind in _AS_IS:
         return value
     if kind is tuple or kind is list:
