@@ -47,11 +47,11 @@ def _table(title: str, rows: list[dict], columns: list[str]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    p.add_argument("--only", choices=["inprocess", "http", "fallback", "coldstart"], action="append")
+    p.add_argument("--only", choices=["inprocess", "ledger", "http", "fallback", "coldstart"], action="append")
     p.add_argument("--quick", action="store_true", help="fewer sizes and iterations (smoke run)")
     p.add_argument("--output", help="where to write the JSON (default: bench/results/bench-<UTC time>.json, not committed)")
     args = p.parse_args()
-    only = set(args.only or ["inprocess", "http", "fallback", "coldstart"])
+    only = set(args.only or ["inprocess", "ledger", "http", "fallback", "coldstart"])
     report: dict = {"taken": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     try:
         report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -67,6 +67,18 @@ def main() -> int:
             "In-process latency (ratio = time / stdlib json.loads of the same body; targets p50 <= 1.5, p99 <= 3)",
             rows,
             ["hook", "shape", "resources", "body_bytes", "p50_ms", "p95_ms", "p99_ms", "json_loads_p50_ms", "p50_ratio", "p99_ratio", "peak_kib_per_request", "cards"],
+        ))
+    if "ledger" in only:
+        from bench import ledger
+
+        rows = [asdict(r) for r in ledger.run(150 if args.quick else 400)]
+        report["ledger"] = rows
+        texts.append(_table(
+            "Alert burden: suppression reads + shown-card ledger write, SQLite file store, 200 resources,"
+            " alternating calls (target overhead <= 10%)",
+            rows,
+            ["hook", "resources", "cards", "with_ledger_p50_ms", "without_p50_ms", "overhead_p50_ms", "overhead_pct",
+             "ledger_write_p50_ms"],
         ))
     if "http" in only:
         from bench import http

@@ -2,18 +2,19 @@
 
 WAL mode lets gunicorn workers read while one writes; synchronous=FULL so that
 a 200 for feedback means the entry survives a crash or restart. A connection
-per call: safe across threads and worker processes. The schema is brought to
+per thread, opened again after a fork: safe across threads and worker processes. The schema is brought to
 the latest version on first use (`cdshooks db upgrade` does it ahead of time).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,9 @@ class SqliteStore:
         self._ready = False
         self._lock = threading.RLock()  # an in-memory store upgrades inside its first transaction
         self._shared: sqlite3.Connection | None = None  # the one connection of an in-memory store
+        # A file's connection is kept per thread (and per process: never across gunicorn's fork). Opening
+        # and closing one per call cost a checkpoint of the WAL (and its fsyncs) whenever it was the last.
+        self._local = threading.local()
 
     # -- connections and schema
 
@@ -91,20 +95,40 @@ class SqliteStore:
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
+    def _kept(self) -> sqlite3.Connection:
+        """This thread's connection to the file (the in-memory store's one connection)."""
+        if self._memory:
+            return self._open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._open()
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _drop_kept(self) -> None:
+        """Forget this thread's connection after an error: the next call opens a new one."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and self._local.pid == os.getpid():
+            with suppress(sqlite3.Error):
+                conn.close()
+
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         if not self._ready:
             self.upgrade()
-        conn = self._open()
+        try:
+            conn = self._kept()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store {self._label()}: {exc}") from exc
         try:
             yield conn
         except _OUR_BUGS:
             raise  # a constraint we broke is a bug to see, not an outage to retry
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite store {self._label()}: {exc}") from exc
-        finally:
             if not self._memory:
-                conn.close()
+                self._drop_kept()
+            raise StoreUnavailable(f"SQLite store {self._label()}: {exc}") from exc
 
     @contextmanager
     def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -114,13 +138,17 @@ class SqliteStore:
         with self._lock if self._memory else _nothing(), self._connection() as conn:
             if not durable:
                 conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=FULL")  # the kept connection serves feedback too
 
     def _label(self) -> str:
         return ":memory:" if self._memory else Path(self.path).name
