@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from cdshooks.cards import INDICATORS, topics
-from cdshooks.data.gather import Gathered, resource_type
+from cdshooks.data.gather import DataUnavailable, Gathered, resource_type
 from cdshooks.services import SERVICES
 
 UNKNOWN = "unknown"  # a service id, or a card uuid the ledger does not know
@@ -108,8 +108,8 @@ def count_fhir_fetch(resource: str, outcome: str) -> None:
     FHIR_FETCHES.labels(_one_of(resource, _resource_types()), _one_of(outcome, FETCH_OUTCOMES)).inc()
 
 
-def count_fhir_fetches(gathered: Gathered) -> None:
-    """Count the fallback fetches one hook call made (`Gathered.fetches`)."""
+def count_fhir_fetches(gathered: Gathered | DataUnavailable) -> None:
+    """Count the fallback fetches one hook call made (`fetches` of what gather returned, or raised for a 412)."""
     for fetch in gathered.fetches:
         count_fhir_fetch(fetch.resource_type, "ok" if fetch.ok else "failed")
 

@@ -70,12 +70,19 @@ class DataUnavailable(Exception):
     """Required prefetch keys that were neither prefetched nor fetchable (HTTP 412).
 
     `reasons`: each such key -> why; `optional`: the optional keys that could
-    not be had either, with theirs (so that one 412 names every problem).
+    not be had either, with theirs (so that one 412 names every problem);
+    `fetches`: the fallback fetches made before giving up (for the metrics).
     """
 
-    def __init__(self, reasons: Mapping[str, str], optional: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        reasons: Mapping[str, str],
+        optional: Mapping[str, str] | None = None,
+        fetches: tuple[Fetch, ...] = (),
+    ) -> None:
         self.reasons = dict(sorted(reasons.items()))
         self.optional = dict(sorted((optional or {}).items()))
+        self.fetches = fetches
         self.keys = frozenset(self.reasons)
         super().__init__("required data unavailable: " + "; ".join(f"{k}: {r}" for k, r in self.reasons.items()))
 
@@ -209,8 +216,8 @@ def gather(
     _collect(futures, deadline, resources, failed, notes, missing, policy.budget_seconds, fetched)
     log.debug("gathered %d keys, %d unavailable in %.0f ms",
               len(resources), len(failed), (time.monotonic() - started) * 1000)
-    _raise_if_required(failed, required)
     fetches = tuple(Fetch(resource_type(templates[key]), ok) for key, ok in fetched)
+    _raise_if_required(failed, required, fetches)
     return Gathered(resources, frozenset(failed), tuple(notes), failed, fetches)
 
 
@@ -298,7 +305,7 @@ def _record_failure(key: str, is_more: bool, reason: str, failed: dict[str, Any]
     notes.append(f"{key}: {failed[key]}")
 
 
-def _raise_if_required(failed: Mapping[str, str], required: Collection[str]) -> None:
+def _raise_if_required(failed: Mapping[str, str], required: Collection[str], fetches: tuple[Fetch, ...] = ()) -> None:
     needed = {k: why for k, why in failed.items() if k in required}
     if needed:
-        raise DataUnavailable(needed, {k: why for k, why in failed.items() if k not in required})
+        raise DataUnavailable(needed, {k: why for k, why in failed.items() if k not in required}, fetches)

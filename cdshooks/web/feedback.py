@@ -24,11 +24,11 @@ def post_feedback(service_id: str) -> Response:
     # StoreUnavailable (503) is answered by the error map: a 200 only for entries committed.
     store = current_store()
     store.record_feedback(service.id, entries, datetime.now(UTC))
-    count_feedback(store, entries)
+    count_outcomes(store, entries)
     return Response(status=200)
 
 
-def count_feedback(store: Store, entries: list[FeedbackEntry]) -> None:
+def count_outcomes(store: Store, entries: list[FeedbackEntry]) -> None:
     """Count the entries per topic (from the ledger) and outcome; never fails the stored call."""
     try:
         topics = store.topics_of([e.card for e in entries])

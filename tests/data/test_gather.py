@@ -353,3 +353,10 @@ def test_fetches_report_each_fallback_fetch_and_whether_it_worked(rsps):
         Fetch("Condition", True), Fetch("MedicationRequest", False)]
     assert run(FULL_PREFETCH).fetches == ()
     assert run({"patient": PATIENT}, server=None).fetches == ()  # refused before any fetch
+
+
+def test_a_412_carries_the_fetches_made_before_giving_up(rsps):
+    rsps.get(f"{BASE}/Condition", body=requests.exceptions.ConnectionError("refused"))
+    with pytest.raises(DataUnavailable) as exc:
+        run({"patient": PATIENT, "medications": None}, required={"conditions"})
+    assert exc.value.fetches == (Fetch("Condition", False),)

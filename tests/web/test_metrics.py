@@ -112,3 +112,17 @@ def test_off_is_a_404(make_app, path):
 def test_off_still_serves_the_service(make_app):
     client = make_app(metrics_enabled=False).test_client()
     assert client.get("/healthz").status_code == 200
+
+
+def test_failed_fallback_fetches_behind_a_412_are_counted(client):
+    from cdshooks.services import SERVICES
+
+    request = k.order_select([k.tofacitinib_draft()], pid=PATIENT)
+    del request["prefetch"]
+    request["fhirServer"] = "http://127.0.0.1:9/r4"  # allowlisted with auth off; nothing listens there
+    before = scrape(client)
+    assert client.post(f"/cds-services/{SERVICE}", json=request).status_code == 412
+    got = rise(before, scrape(client), "cdshooks_fhir_fetches_total")
+    expected = Counter(t.split("?")[0].split("/")[0] for t in SERVICES[SERVICE].prefetch.values())
+    assert {dict(labels)["resource"]: v for labels, v in got.items() if dict(labels)["outcome"] == "failed"} == expected
+    assert all(dict(labels)["outcome"] == "failed" for labels in got)
