@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,17 @@ def options(
 
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-_metrics_dir: dict[str, str | bool] = {}  # the folder this process prepared, and whether it made it
+
+
+@dataclass(frozen=True)
+class MetricsDir:
+    """The metric folder this process prepared, and whether it made it (a temporary one)."""
+
+    path: str
+    made: bool
+
+
+_prepared: MetricsDir | None = None
 
 
 def prepare_metrics_dir(env: MutableMapping[str, str] | None = None) -> str:
@@ -93,9 +104,10 @@ def prepare_metrics_dir(env: MutableMapping[str, str] | None = None) -> str:
     Once per process: `cdshooks serve` prepares it before building the app, then gunicorn's
     on_starting finds it done (emptying it again would drop files already open).
     """
+    global _prepared
     env = os.environ if env is None else env
     given = env.get(METRICS_DIR_ENV, "").strip()
-    if given and _metrics_dir.get("path") == given:
+    if given and _prepared and _prepared.path == given:
         return given
     if given:
         folder = Path(given)
@@ -105,7 +117,7 @@ def prepare_metrics_dir(env: MutableMapping[str, str] | None = None) -> str:
     else:
         folder = Path(tempfile.mkdtemp(prefix="cdshooks-metrics-"))
     env[METRICS_DIR_ENV] = str(folder)
-    _metrics_dir.update(path=str(folder), made=not given)
+    _prepared = MetricsDir(str(folder), made=not given)
     return str(folder)
 
 
@@ -125,9 +137,8 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def on_exit(server: Any) -> None:
     """Remove the metric folder when this process made it (a temporary one)."""
-    path = _metrics_dir.get("path")
-    if isinstance(path, str) and _metrics_dir.get("made"):
-        shutil.rmtree(path, ignore_errors=True)
+    if _prepared and _prepared.made:
+        shutil.rmtree(_prepared.path, ignore_errors=True)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -102,7 +102,7 @@ def test_gunicorn_started_with_the_config_file_stops_on_a_bad_setting_in_one_lin
 
 @pytest.fixture
 def fresh_metrics_state(monkeypatch):
-    monkeypatch.setattr(gunicorn_conf, "_metrics_dir", {})
+    monkeypatch.setattr(gunicorn_conf, "_prepared", None)
 
 
 def test_a_given_metrics_folder_is_emptied_of_a_previous_runs_files(tmp_path, fresh_metrics_state):
