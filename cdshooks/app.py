@@ -12,7 +12,7 @@ from flask.json.provider import JSONProvider
 from cdshooks.config import Settings
 from cdshooks.housekeeping import Purger
 from cdshooks.store import open_store
-from cdshooks.web import BLUEPRINTS, auth, cors, request_log
+from cdshooks.web import BLUEPRINTS, auth, cors, metrics, request_log
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
 
@@ -49,4 +49,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(Purger(store, timedelta(days=settings.ledger_retention_days)).ensure_started)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if settings.metrics_enabled:  # off: /metrics is a 404 like any unknown route
+        app.register_blueprint(metrics.bp)
     return app

@@ -13,13 +13,20 @@ patient ids, and tokens travel in headers that are never logged. Every line
 gunicorn logs, and the error page it sends for a request it refuses itself,
 goes through `cdshooks.web.gunicorn_log.RedactingLogger`: tokens redacted, control
 characters escaped (a path with `%0D%0A` cannot forge a log line).
+With metrics on (CDSHOOKS_METRICS), the master gives the workers one folder
+for their metric files (PROMETHEUS_MULTIPROC_DIR: the one set, emptied, else a
+new temporary folder) before any of them imports prometheus_client.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cdshooks.config import MAX_WORKERS, ConfigError, ServerSettings, Settings, web_concurrency
@@ -71,7 +78,67 @@ def options(
         # every instance on a host. Older gunicorn ignores the unknown setting.
         "control_socket_disable": True,
         "post_worker_init": post_worker_init,
+        "on_starting": on_starting,
+        "child_exit": child_exit,
+        "on_exit": on_exit,
     }
+
+
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@dataclass(frozen=True)
+class MetricsDir:
+    """The metric folder this process prepared, and whether it made it (a temporary one)."""
+
+    path: str
+    made: bool
+
+
+_prepared: MetricsDir | None = None
+
+
+def prepare_metrics_dir(env: MutableMapping[str, str] | None = None) -> str:
+    """The workers' metric folder, set in PROMETHEUS_MULTIPROC_DIR: the one given (emptied) or a new one.
+
+    Once per process: `cdshooks serve` prepares it before building the app, then gunicorn's
+    on_starting finds it done (emptying it again would drop files already open).
+    """
+    global _prepared
+    env = os.environ if env is None else env
+    given = env.get(METRICS_DIR_ENV, "").strip()
+    if given and _prepared and _prepared.path == given:
+        return given
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):  # a previous run's counts would be added to this one's
+            stale.unlink()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="cdshooks-metrics-"))
+    env[METRICS_DIR_ENV] = str(folder)
+    _prepared = MetricsDir(str(folder), made=not given)
+    return str(folder)
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before any worker: the metric folder (with metrics on)."""
+    if Settings.from_env().metrics_enabled:
+        prepare_metrics_dir()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker is gone: drop its live gauges (its counters stay, so totals never go backwards)."""
+    if os.environ.get(METRICS_DIR_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metric folder when this process made it (a temporary one)."""
+    if _prepared and _prepared.made:
+        shutil.rmtree(_prepared.path, ignore_errors=True)
 
 
 def post_worker_init(worker: Any) -> None:

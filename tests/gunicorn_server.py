@@ -2,7 +2,7 @@
 
 `GunicornServer(tmp_path).start()` runs
 `gunicorn -c python:cdshooks.gunicorn_conf 'cdshooks.app:create_app()'` (or,
-with `cli=True`, `cdshooks serve` as the Dockerfile does) with one sync worker, bound to a free loopback port (`-b 127.0.0.1:0`, the port read back
+with `cli=True`, `cdshooks serve` as the Dockerfile does) with one sync worker (`workers=` for more), bound to a free loopback port (`-b 127.0.0.1:0`, the port read back
 from gunicorn's own "Listening at" line) and authentication off. Everything the
 process writes (gunicorn's error log on stderr, its access log on stdout, the
 service's JSON request lines) goes to one file, `log_path`.
@@ -28,7 +28,7 @@ from pathlib import Path
 STARTUP_SECONDS = 30.0
 APP = "cdshooks.app:create_app()"
 # Variables that would change what the test server does; the tests set their own.
-_OWN_VARIABLES = ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
+_OWN_VARIABLES = ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "PROMETHEUS_MULTIPROC_DIR")
 _OWN_PREFIXES = ("CDSHOOKS_", "GUNICORN_")
 
 
@@ -52,13 +52,13 @@ def serve_command() -> list[str]:
 
 
 class GunicornServer:
-    """One gunicorn master with one sync worker (`cli=True`: started by `cdshooks serve`)."""
+    """One gunicorn master with one sync worker, or `workers` (`cli=True`: started by `cdshooks serve`)."""
 
-    def __init__(self, tmp: Path, *, cli: bool = False, **env: str) -> None:
+    def __init__(self, tmp: Path, *, cli: bool = False, workers: int = 1, **env: str) -> None:
         self.tmp = tmp
         self.log_path = tmp / "gunicorn.log"
         self.env = clean_env(
-            WEB_CONCURRENCY="1",
+            WEB_CONCURRENCY=str(workers),
             CDSHOOKS_AUTH="0",
             CDSHOOKS_FEEDBACK_DB=str(tmp / "feedback.sqlite3"),
             CDSHOOKS_JTI_CACHE="memory",
@@ -99,6 +99,19 @@ class GunicornServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def worker_pids(self) -> set[int]:
+        """The master's children: its workers (read from /proc; Linux only)."""
+        assert self._process is not None
+        pids = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if int(fields[1]) == self._process.pid:  # state, then ppid
+                pids.add(int(stat.parent.name))
+        return pids
 
     def log(self) -> str:
         return self.log_path.read_bytes().decode("utf-8", "backslashreplace")

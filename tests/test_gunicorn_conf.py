@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -97,3 +98,56 @@ def test_gunicorn_started_with_the_config_file_stops_on_a_bad_setting_in_one_lin
     assert done.returncode == 2, lines
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"cdshooks: {name}={value!r} ") and lines[0].endswith(accepted), lines
+
+
+@pytest.fixture
+def fresh_metrics_state(monkeypatch):
+    monkeypatch.setattr(gunicorn_conf, "_prepared", None)
+
+
+def test_a_given_metrics_folder_is_emptied_of_a_previous_runs_files(tmp_path, fresh_metrics_state):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "counter_123.db").write_bytes(b"old")
+    (folder / "README").write_text("not ours")
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    assert gunicorn_conf.prepare_metrics_dir(env) == str(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["README"]
+
+
+def test_prepared_once_per_process_so_open_files_are_kept(tmp_path, fresh_metrics_state):
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    gunicorn_conf.prepare_metrics_dir(env)  # cdshooks serve, before building the app
+    (tmp_path / "counter_7.db").write_bytes(b"written by the app")
+    gunicorn_conf.prepare_metrics_dir(env)  # gunicorn's on_starting
+    assert (tmp_path / "counter_7.db").exists()
+
+
+def test_without_a_folder_a_temporary_one_is_made_set_and_removed_on_exit(fresh_metrics_state):
+    env: dict[str, str] = {}
+    path = gunicorn_conf.prepare_metrics_dir(env)
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == path
+    assert os.path.isdir(path)
+    gunicorn_conf.on_exit(None)
+    assert not os.path.exists(path)
+
+
+def test_a_given_folder_is_never_removed(tmp_path, fresh_metrics_state):
+    gunicorn_conf.prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    gunicorn_conf.on_exit(None)
+    assert tmp_path.is_dir()
+
+
+def test_a_dead_workers_live_gauges_are_dropped(monkeypatch, tmp_path):
+    from prometheus_client import multiprocess
+
+    dead: list[int] = []
+    monkeypatch.setattr(multiprocess, "mark_process_dead", dead.append)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gunicorn_conf.child_exit(None, type("Worker", (), {"pid": 4242})())
+    assert dead == [4242]
+
+
+def test_hooks_are_gunicorn_settings():
+    opts = options(env={})
+    assert {"on_starting", "child_exit", "on_exit"} <= opts.keys()

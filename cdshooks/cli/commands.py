@@ -19,9 +19,6 @@ def _when(value: str) -> datetime:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from cdshooks.app import create_app
-    from cdshooks.web.server import run
-
     try:
         settings = Settings.from_env()
         # Before gunicorn is imported: it reads WEB_CONCURRENCY itself and fails with a traceback.
@@ -50,6 +47,13 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.metrics_enabled:
+        from cdshooks.gunicorn_conf import prepare_metrics_dir
+
+        prepare_metrics_dir()  # the app is built here, in the master: before it imports prometheus_client
+    from cdshooks.app import create_app
+    from cdshooks.web.server import run
+
     run(create_app(settings), args.host, args.port, args.workers)
     return 0
 

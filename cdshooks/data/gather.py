@@ -70,14 +70,29 @@ class DataUnavailable(Exception):
     """Required prefetch keys that were neither prefetched nor fetchable (HTTP 412).
 
     `reasons`: each such key -> why; `optional`: the optional keys that could
-    not be had either, with theirs (so that one 412 names every problem).
+    not be had either, with theirs (so that one 412 names every problem);
+    `fetches`: the fallback fetches made before giving up (for the metrics).
     """
 
-    def __init__(self, reasons: Mapping[str, str], optional: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        reasons: Mapping[str, str],
+        optional: Mapping[str, str] | None = None,
+        fetches: tuple[Fetch, ...] = (),
+    ) -> None:
         self.reasons = dict(sorted(reasons.items()))
         self.optional = dict(sorted((optional or {}).items()))
+        self.fetches = fetches
         self.keys = frozenset(self.reasons)
         super().__init__("required data unavailable: " + "; ".join(f"{k}: {r}" for k, r in self.reasons.items()))
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One fallback fetch of a prefetch key (all its pages): the resource type asked for, and whether it worked."""
+
+    resource_type: str
+    ok: bool
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,16 @@ class Gathered:
     unavailable: frozenset[str] = frozenset()
     notes: tuple[str, ...] = ()
     reasons: Mapping[str, str] = field(default_factory=dict)  # unavailable key -> why
+    fetches: tuple[Fetch, ...] = ()  # the fallback fetches made, for the metrics (the web layer counts them)
+
+
+_RESOURCE_TYPE = re.compile(r"[A-Za-z]+")
+
+
+def resource_type(template: str) -> str:
+    """The resource type a prefetch template names ("Observation?subject=..." -> "Observation")."""
+    found = _RESOURCE_TYPE.match(template)
+    return found.group() if found else "other"
 
 
 def resolve_template(template: str, context: Mapping[str, Any]) -> str | None:
@@ -187,11 +212,13 @@ def gather(
             continue
         futures[pool.submit(fetch, url, max_pages=max_pages - 1)] = (key, True)
 
-    _collect(futures, deadline, resources, failed, notes, missing, policy.budget_seconds)
+    fetched: list[tuple[str, bool]] = []
+    _collect(futures, deadline, resources, failed, notes, missing, policy.budget_seconds, fetched)
     log.debug("gathered %d keys, %d unavailable in %.0f ms",
               len(resources), len(failed), (time.monotonic() - started) * 1000)
-    _raise_if_required(failed, required)
-    return Gathered(resources, frozenset(failed), tuple(notes), failed)
+    fetches = tuple(Fetch(resource_type(templates[key]), ok) for key, ok in fetched)
+    _raise_if_required(failed, required, fetches)
+    return Gathered(resources, frozenset(failed), tuple(notes), failed, fetches)
 
 
 def _from_prefetch(
@@ -229,10 +256,12 @@ def _collect(
     notes: list[str],
     missing: Mapping[str, str],
     budget_seconds: float,
+    fetched: list[tuple[str, bool]],
 ) -> None:
-    """Wait for the fetches until the deadline; file each result or failure under its key."""
+    """Wait for the fetches until the deadline; file each result or failure under its key (and in `fetched`)."""
 
     def failure(key: str, is_more: bool, reason: str) -> None:
+        fetched.append((key, False))
         if reason.startswith(BUDGET_SPENT):
             reason = f"{BUDGET_SPENT} ({budget_seconds:g} s for all fetches of one call)"
         _record_failure(key, is_more, reason, failed, notes, missing.get(key, "not prefetched"))
@@ -253,6 +282,7 @@ def _collect(
             log.warning("FHIR fetch for %s failed unexpectedly: %s", key, type(exc).__name__)
             failure(key, is_more, "unexpected error")
             continue
+        fetched.append((key, True))
         resources.setdefault(key, []).extend(result.resources)
         more = " (more pages left unread)" if result.truncated else ""
         what = "further pages of prefetched Bundle" if is_more else "fetched from fhirServer"
@@ -275,7 +305,7 @@ def _record_failure(key: str, is_more: bool, reason: str, failed: dict[str, Any]
     notes.append(f"{key}: {failed[key]}")
 
 
-def _raise_if_required(failed: Mapping[str, str], required: Collection[str]) -> None:
+def _raise_if_required(failed: Mapping[str, str], required: Collection[str], fetches: tuple[Fetch, ...] = ()) -> None:
     needed = {k: why for k, why in failed.items() if k in required}
     if needed:
-        raise DataUnavailable(needed, {k: why for k, why in failed.items() if k not in required})
+        raise DataUnavailable(needed, {k: why for k, why in failed.items() if k not in required}, fetches)

@@ -87,3 +87,6 @@ class Store(Protocol):
 
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers and its schema is current."""
+
+    def topics_of(self, uuids: Collection[str]) -> dict[str, str]:
+        """The topic of each of these card uuids the ledger knows (its newest row's)."""

@@ -359,6 +359,14 @@ class SqliteStore:
         with self._connection() as conn:
             return conn.execute("DELETE FROM used_jti WHERE expires_at <= ?", (now,)).rowcount
 
+    # -- what the metrics need
+
+    def topics_of(self, uuids: Collection[str]) -> dict[str, str]:
+        """The topic of each of these card uuids the ledger knows (its newest row's)."""
+        with self._connection() as conn:
+            newest = self._newest_shown(conn, uuids)
+        return {uuid: card.topic for (uuid, service), card in newest.items() if service is None}
+
 
 @contextmanager
 def _nothing() -> Iterator[None]:

@@ -1,6 +1,7 @@
 """The thin HTTP layer: Flask blueprints translating HTTP to calls and errors to codes.
 
-`BLUEPRINTS` is the one list `create_app` registers; add a blueprint here.
+`BLUEPRINTS` is the one list `create_app` registers; add a blueprint here
+(GET /metrics, `metrics.bp`, is added by `create_app` only when CDSHOOKS_METRICS is on).
 """
 
 from __future__ import annotations

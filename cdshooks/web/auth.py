@@ -48,7 +48,7 @@ AUTH_HINTS = {
 
 
 def protected(path: str, method: str) -> bool:
-    """Discovery, service and feedback calls need a token; preflights, health and openapi do not."""
+    """Discovery, service and feedback calls need a token; preflights, health, openapi and metrics do not."""
     if method == "OPTIONS":
         return False
     return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")

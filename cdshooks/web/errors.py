@@ -18,6 +18,7 @@ import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from cdshooks import metrics
 from cdshooks.data.gather import DataUnavailable
 from cdshooks.feedback import TooManyEntries
 from cdshooks.protocol import InvalidRequest
@@ -187,6 +188,7 @@ def _too_many_entries(exc: TooManyEntries) -> Response:
 def _data_unavailable(exc: DataUnavailable) -> Response:
     # Key names are the service's own template keys; reasons are fixed phrases.
     request_log.note(missing_prefetch=exc.reasons, missing_optional_prefetch=exc.optional)
+    metrics.count_fhir_fetches(exc)  # the failed fetches behind a 412 (a 200's are the pipeline's to count)
     return PreconditionFailed.for_prefetch(exc.reasons, exc.optional).response()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Response
 
+from cdshooks import metrics
 from cdshooks.pipeline import evaluation_time, run_hook
 from cdshooks.protocol import EVALUATION_TIME_HEADER, parse_hook_request
 from cdshooks.services import SERVICES, Service
@@ -33,6 +34,7 @@ def call_service(service_id: str) -> Response:
     hook_request = parse_hook_request(json_body(), service.hook)
     body = run_hook(service, hook_request, settings, now, current_store())
     request_log.note(card_count=len(body["cards"]))  # so the log need not re-read the response
+    metrics.count_cards(body["cards"])
     resp = Response(orjson.dumps(body), mimetype="application/json")
     # The time the cards are true at (--now / CDSHOOKS_NOW, else the clock): `cdshooks replay --url`
     # compares it with a fixture's asOf, and an integrator can see why a card fired "today".

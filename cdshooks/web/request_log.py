@@ -22,6 +22,7 @@ from flask import Flask, Response, g, request
 
 from cdshooks.config import Settings
 from cdshooks.security.redact import has_token
+from cdshooks.web import metrics
 
 logger = logging.getLogger("cdshooks.requests")
 
@@ -79,8 +80,8 @@ def _card_count(response: Response) -> int | None:
     return len(cards) if isinstance(cards, list) else None
 
 
-def record(response: Response, started: float) -> dict[str, Any]:
-    """The log record for the finished request."""
+def record(response: Response, seconds: float) -> dict[str, Any]:
+    """The log record for the finished request, which took `seconds`."""
     service, kind = _service_and_kind(request.path)
     noted = dict(g.get(_NOTE_KEY, {}))
     if kind == "service":
@@ -93,7 +94,7 @@ def record(response: Response, started: float) -> dict[str, Any]:
         "hook": _safe(noted.get("hook")),
         "hookInstance": _safe(noted.get("hook_instance")),
         "status": response.status_code,
-        "durationMs": round((time.perf_counter() - started) * 1000, 1),
+        "durationMs": round(seconds * 1000, 1),
         "cards": noted["card_count"]
         if "card_count" in noted
         else (_card_count(response) if kind == "service" else None),
@@ -106,7 +107,7 @@ def record(response: Response, started: float) -> dict[str, Any]:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Time every request and log one line when it ends."""
+    """Time every request and log one line when it ends (and count it, with metrics on)."""
     if not logger.handlers and not logging.getLogger().handlers:
         # Nothing configured logging (e.g. gunicorn without --log-config): still emit the lines.
         handler = logging.StreamHandler()
@@ -118,9 +119,11 @@ def init_app(app: Flask, settings: Settings) -> None:
         g.request_started = time.perf_counter()
 
     def finish(response: Response) -> Response:
-        started = g.get("request_started", time.perf_counter())
+        seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
         try:
-            logger.info(orjson.dumps(record(response, started)).decode())
+            logger.info(orjson.dumps(record(response, seconds)).decode())
+            if settings.metrics_enabled:  # the same measurement as the log line's
+                metrics.observe(response.status_code, seconds)
         except Exception:  # logging must never turn a good answer into a 500
             logger.exception("request log line failed")
         return response

@@ -16,11 +16,26 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "patient-view-not-o
 
 
 @pytest.fixture
-def served(monkeypatch):
+def metric_folders(monkeypatch):
+    """Record that serve prepared the metric folder, without setting PROMETHEUS_MULTIPROC_DIR in this process."""
+    prepared: list[bool] = []
+    monkeypatch.setattr(gunicorn_conf, "prepare_metrics_dir", lambda: prepared.append(True))
+    return prepared
+
+
+@pytest.fixture
+def served(monkeypatch, metric_folders):
     """Capture what `serve` would run instead of running it."""
     calls = []
     monkeypatch.setattr(server, "run", lambda app, host, port, workers=None: calls.append((app, host, port, workers)))
     return calls
+
+
+@pytest.mark.parametrize(("setting", "prepared"), [("on", [True]), ("off", [])])
+def test_serve_prepares_the_metric_folder_only_with_metrics_on(served, metric_folders, monkeypatch, setting, prepared):
+    monkeypatch.setenv("CDSHOOKS_METRICS", setting)
+    assert cli.main(["serve", "--no-auth"]) == 0
+    assert metric_folders == prepared
 
 
 def settings_of(app):

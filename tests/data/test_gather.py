@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from cdshooks.config import Settings
-from cdshooks.data.gather import DataUnavailable, gather
+from cdshooks.data.gather import DataUnavailable, Fetch, gather
 
 BASE = "https://fhir.example.org/r4"
 TOKEN = "secret-fhir-token-123"
@@ -342,3 +342,21 @@ def test_the_services_real_templates_fetch_every_key(rsps):
     assert len(urls) == len(prefetch_templates())
     assert any("subject=Patient%2Fp1" in u or "subject=Patient/p1" in u for u in urls)
     assert all("{{" not in u and "%7B%7B" not in u for u in urls)
+
+
+def test_fetches_report_each_fallback_fetch_and_whether_it_worked(rsps):
+    """What the metrics count: one Fetch per key fetched, none for what the prefetch held."""
+    rsps.get(f"{BASE}/Condition", json=bundle(COND))
+    rsps.get(f"{BASE}/MedicationRequest", body=requests.exceptions.ConnectionError("refused"))
+    got = run({"patient": PATIENT})
+    assert sorted(got.fetches, key=lambda f: f.resource_type) == [
+        Fetch("Condition", True), Fetch("MedicationRequest", False)]
+    assert run(FULL_PREFETCH).fetches == ()
+    assert run({"patient": PATIENT}, server=None).fetches == ()  # refused before any fetch
+
+
+def test_a_412_carries_the_fetches_made_before_giving_up(rsps):
+    rsps.get(f"{BASE}/Condition", body=requests.exceptions.ConnectionError("refused"))
+    with pytest.raises(DataUnavailable) as exc:
+        run({"patient": PATIENT, "medications": None}, required={"conditions"})
+    assert exc.value.fetches == (Fetch("Condition", False),)

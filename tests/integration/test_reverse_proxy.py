@@ -18,6 +18,7 @@ and installs nginx first), where it is a failure.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -419,3 +420,28 @@ def test_a_body_over_the_service_limit_gets_the_services_413_from_nginx(proxied:
     outcome = json.loads(body)
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "too-costly"
     assert str(limit) in outcome["issue"][0]["diagnostics"]
+
+
+def metrics_location() -> list[str]:
+    """The directives of docker/nginx.conf's `location = /metrics` block, in order."""
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    block = re.search(r"location = /metrics \{(.*?)\}", text, flags=re.S)
+    assert block, "docker/nginx.conf has no `location = /metrics` block"
+    return [line.strip().rstrip(";") for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_metrics_are_allowed_to_loopback_and_private_ranges_only_then_denied():
+    directives = metrics_location()
+    allows = [d.split()[1] for d in directives if d.startswith("allow ")]
+    assert allows, "no allow rule: nobody can scrape /metrics"
+    for network in allows:
+        net = ipaddress.ip_network(network)
+        assert net.is_private or net.is_loopback, f"{network} is not a loopback or private range"
+    rules = [d for d in directives if d.startswith(("allow ", "deny "))]
+    assert rules[-1] == "deny all", "access rules must end in `deny all`"
+
+
+def test_metrics_through_nginx_from_loopback(proxied: Stack):
+    status, body = get("127.0.0.1", proxied.nginx_port, "/metrics", timeout=10)
+    assert status == 200, body
+    assert b"cdshooks_requests_total" in body

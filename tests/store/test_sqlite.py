@@ -154,3 +154,13 @@ def test_an_in_memory_store_works_for_replays():
     store.record_feedback(SERVICE, entries(overridden("c1")), T0)
     assert store.overridden_with_reason(["c1"])
     store.check()
+
+
+def test_topics_of_is_the_newest_ledger_rows_topic(store):
+    store.record_shown([
+        shown("c1", topic="lab-lymphopenia"),
+        shown("c1", topic="boxed-cv-thrombosis", at=T0 + timedelta(1)),
+        shown("c2", hook="patient-view", topic="lab-anemia"),
+    ])
+    assert store.topics_of(["c1", "c2", "never-shown"]) == {"c1": "boxed-cv-thrombosis", "c2": "lab-anemia"}
+    assert store.topics_of([]) == {}
