@@ -8,7 +8,7 @@ instances. Nothing above this interface knows which one it talks to.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -51,6 +51,35 @@ class FeedbackRow:
     def with_reason(self) -> bool:
         """An override that names a reason (a plain dismissal has none)."""
         return self.outcome == "overridden" and bool(self.override_code)
+
+
+# The ledger rows of some cards, newest last, keyed (uuid, service) and (uuid, None) for any service.
+ShownIndex = Mapping[tuple[str, str | None], ShownCard]
+
+
+def newest_shown(rows: Iterable[ShownCard]) -> dict[tuple[str, str | None], ShownCard]:
+    """The newest of these ledger rows (given oldest first) per uuid and service, and per uuid over all."""
+    found: dict[tuple[str, str | None], ShownCard] = {}
+    for card in rows:
+        found[(card.uuid, card.service_id)] = card
+        found[(card.uuid, None)] = card
+    return found
+
+
+def joined_feedback(
+    card: str, service_id: str, outcome: str, accepted: Sequence[str],
+    override: tuple[str | None, str | None, str | None],  # system, code, display
+    outcome_at: datetime, received_at: datetime, shown: ShownIndex,
+) -> FeedbackRow:
+    """A stored entry joined to its card's ledger row: the one of the service it was posted to, else any."""
+    row = shown.get((card, service_id)) or shown.get((card, None))
+    system, code, display = override
+    return FeedbackRow(
+        card_uuid=card, service_id=service_id, outcome=outcome, accepted_suggestions=tuple(accepted),
+        override_system=system, override_code=code, override_display=display, outcome_timestamp=outcome_at,
+        received_at=received_at, topic=row.topic if row else None, hook=row.hook if row else None,
+        patient_id=row.patient_id if row else None,
+    )
 
 
 class StoreUnavailable(Exception):
