@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -9,7 +10,8 @@ from flask import Flask
 from flask.json.provider import JSONProvider
 
 from cdshooks.config import Settings
-from cdshooks.store import open_store
+from cdshooks.store import store_for
+from cdshooks.store.model import StoreUnavailable
 from cdshooks.web import BLUEPRINTS, auth, cors, request_log
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
@@ -32,7 +34,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     # werkzeug also enforces the limit on the input stream (413 for chunked bodies).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    attach(app, settings, open_store(settings.feedback_db))
+    store = store_for(settings)
+    if settings.db_upgrade_on_start:
+        try:
+            store.upgrade()
+        except StoreUnavailable as exc:
+            # Hooks still answer without the store; /readyz fails and the store retries on first use.
+            logging.getLogger("cdshooks.store").error("schema upgrade at start failed: %s", exc)
+    attach(app, settings, store)
     register_error_handlers(app)
     # The order a request meets the layers, stated here only (before_request hooks run in
     # registration order, after_request hooks in reverse):

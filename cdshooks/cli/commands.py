@@ -161,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     from cdshooks.cli.dev_sandbox import register as add_dev_commands  # dev, token
 
     add_dev_commands(sub)
+    from cdshooks.cli.db import register as add_db_commands  # db upgrade, db check
+
+    add_db_commands(sub)
     return p
 
 

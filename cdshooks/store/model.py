@@ -111,5 +111,14 @@ class Store(Protocol):
     def first_use(self, iss: str, jti: str, expires_at: float) -> bool:
         """Record a token id; False when it was already used and has not expired (atomic)."""
 
+    def purge_tokens(self, now: float) -> int:
+        """Forget token ids whose tokens have expired; returns how many went."""
+
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers and its schema is current."""
+
+    def upgrade(self) -> list[int]:
+        """Apply the schema migrations the store still needs; returns the versions applied."""
+
+    def schema_version(self) -> int:
+        """The schema version the store records (0: none yet)."""

@@ -109,7 +109,8 @@ class PostgresStore:
         return f"PostgreSQL store {redact_url(self.url)}"
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        return StoreUnavailable(f"{self._label()}: {type(exc).__name__}: {str(exc).strip()}")
+        # One line (libpq's messages carry hints on further lines); libpq never quotes the password.
+        return StoreUnavailable(f"{self._label()}: {' '.join(str(exc).split())}")
 
     # -- connections and schema
 
@@ -211,6 +212,9 @@ class PostgresStore:
             with self._get_pool().connection() as conn:
                 version = _version(conn)
                 row = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()
+        except psycopg_pool.PoolTimeout as exc:
+            self._direct().close()  # the pool only says it waited: a connection of our own says why
+            raise self._unavailable(exc) from exc
         except _UNAVAILABLE as exc:
             raise self._unavailable(exc) from exc
         if row is None or row[0] != "off":
