@@ -148,11 +148,39 @@ class PostgresStore:
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         if not self._ready:
             self._ensure_schema()
+        with self._connection_as_is() as conn:
+            yield conn
+
+    @contextmanager
+    def _connection_as_is(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection whatever the schema (readiness reads the version through it)."""
         try:
-            with self._get_pool().connection() as conn:
-                yield conn
+            pool, conn = self._checkout()
         except _UNAVAILABLE as exc:
             raise self._unavailable(exc) from exc
+        try:
+            yield conn
+        except _UNAVAILABLE as exc:
+            raise self._unavailable(exc) from exc
+        finally:
+            pool.putconn(conn)  # a broken connection is discarded, a transaction left open rolled back
+
+    def _checkout(self) -> tuple[psycopg_pool.ConnectionPool, psycopg.Connection[Any]]:
+        """A pooled connection; after an outage, a new pool rather than waiting out the old one's backoff."""
+        pool = self._get_pool()
+        try:
+            return pool, pool.getconn()
+        except psycopg_pool.PoolTimeout:
+            pass
+        # The pool only says it waited: a connection of our own says why (StoreUnavailable) if the
+        # database is still away. If it is back, the pool may be sleeping between reconnect attempts.
+        self._direct().close()
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        threading.Thread(target=pool.close, name="cdshooks-pool-close", daemon=True).start()
+        pool = self._get_pool()
+        return pool, pool.getconn()  # nothing was sent yet: this second try repeats no statement
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -208,15 +236,9 @@ class PostgresStore:
         """Raise StoreUnavailable unless the database answers, takes writes and its schema is current."""
         if self.auto_upgrade and not self._ready:
             self.upgrade()
-        try:
-            with self._get_pool().connection() as conn:
-                version = _version(conn)
-                row = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()
-        except psycopg_pool.PoolTimeout as exc:
-            self._direct().close()  # the pool only says it waited: a connection of our own says why
-            raise self._unavailable(exc) from exc
-        except _UNAVAILABLE as exc:
-            raise self._unavailable(exc) from exc
+        with self._connection_as_is() as conn:
+            version = _version(conn)
+            row = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()
         if row is None or row[0] != "off":
             raise StoreUnavailable(f"{self._label()} is read-only (a standby?)")
         if version != latest_version(BACKEND):
