@@ -62,6 +62,7 @@ ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
 	  $(APT_INSTALL) nginx >/dev/null 2>&1 || { \
 	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) nginx >/dev/null; }; }
 endif
+
 # The HTML report test (tests/cli/test_report_html.py) renders the page in Debian's chromium,
 # driven by Playwright from PyPI; no browser is ever downloaded by Playwright itself.
 ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
@@ -74,6 +75,17 @@ ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
 	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) chromium >/dev/null; }; }
 endif
 
+# The PostgreSQL store tests (tests/store/test_postgres.py) start their own server from Debian's
+# `postgresql` binaries (initdb, pg_ctl under /usr/lib/postgresql/<version>/bin).
+ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo "make test: the PostgreSQL store tests need postgresql: install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
+	    exit 1; }; \
+	  echo "make test: installing postgresql (Debian package) for the PostgreSQL store tests"; \
+	  $(APT_INSTALL) postgresql >/dev/null 2>&1 || { \
+	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) postgresql >/dev/null; }; }
+endif
 
 # Results go to bench/results/bench-<UTC time>.json (ignored by git); the
 # committed bench/results/latest.json (the run the README quotes) is never written.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,8 @@ from flask.json.provider import JSONProvider
 
 from cdshooks.config import Settings
 from cdshooks.housekeeping import Purger
-from cdshooks.store import open_store
+from cdshooks.store import store_for
+from cdshooks.store.model import StoreUnavailable
 from cdshooks.web import BLUEPRINTS, auth, cors, metrics, request_log
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
@@ -34,7 +36,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     # werkzeug also enforces the limit on the input stream (413 for chunked bodies).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    store = open_store(settings.feedback_db)
+    store = store_for(settings)
+    if settings.db_upgrade_on_start:
+        try:
+            store.upgrade()
+        except StoreUnavailable as exc:
+            # Hooks still answer without the store; /readyz fails and the store retries on first use.
+            logging.getLogger("cdshooks.store").error("schema upgrade at start failed: %s", exc)
     attach(app, settings, store)
     register_error_handlers(app)
     # The order a request meets the layers, stated here only (before_request hooks run in

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -83,6 +83,17 @@ def _base_url(name: str, value: str | None) -> str | None:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(f"{name}={value!r} is not a base URL: use e.g. https://cds.example.org (scheme and host)")
+    return value.strip()
+
+
+def _database_url(name: str, value: str | None) -> str | None:
+    """A postgresql:// (or postgres://) URL with a host or socket, or unset (SQLite)."""
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("postgresql", "postgres"):
+        # Never echo the value: it may hold the database password.
+        raise ConfigError(f"{name} has the scheme {parts.scheme!r}: use e.g. postgresql://user@host:5432/cds")
     return value.strip()
 
 
@@ -178,6 +189,13 @@ class Settings:
     suppress_critical_hours: int = 24
     ledger_retention_days: int = 400
     metrics_enabled: bool = True  # GET /metrics (Prometheus text format)
+    # Shared state on PostgreSQL (README "Shared state on PostgreSQL"); None: SQLite files as above.
+    # Kept out of repr: the URL may carry the password.
+    database_url: str | None = field(default=None, repr=False)
+    db_pool_size: int = 4  # connections per worker process
+    db_statement_timeout_ms: int = 2000  # a slower statement is cancelled: feedback 503, not a hung worker
+    db_connect_timeout_seconds: int = 3
+    db_upgrade_on_start: bool = False  # apply pending migrations at start (else `cdshooks db upgrade`)
 
     @property
     def effective_fhir_allowlist(self) -> tuple[str, ...]:
@@ -242,6 +260,15 @@ class Settings:
                 "CDSHOOKS_LEDGER_RETENTION_DAYS", env.get("CDSHOOKS_LEDGER_RETENTION_DAYS"), 400
             ),
             metrics_enabled=_bool("CDSHOOKS_METRICS", env.get("CDSHOOKS_METRICS"), True),
+            database_url=_database_url("CDSHOOKS_DATABASE_URL", env.get("CDSHOOKS_DATABASE_URL")),
+            db_pool_size=_int("CDSHOOKS_DB_POOL_SIZE", env.get("CDSHOOKS_DB_POOL_SIZE"), 4),
+            db_statement_timeout_ms=_int(
+                "CDSHOOKS_DB_STATEMENT_TIMEOUT_MS", env.get("CDSHOOKS_DB_STATEMENT_TIMEOUT_MS"), 2000
+            ),
+            db_connect_timeout_seconds=_int(
+                "CDSHOOKS_DB_CONNECT_TIMEOUT_SECONDS", env.get("CDSHOOKS_DB_CONNECT_TIMEOUT_SECONDS"), 3, minimum=2
+            ),
+            db_upgrade_on_start=_bool("CDSHOOKS_DB_UPGRADE_ON_START", env.get("CDSHOOKS_DB_UPGRADE_ON_START"), False),
         )
         if overrides:
             from dataclasses import replace

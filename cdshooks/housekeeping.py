@@ -1,9 +1,9 @@
 """Background housekeeping of the store: shown-card ledger rows older than the retention (default 400
 days) and expired token ids are deleted by a thread of each serving process, never by a request.
 
-The thread starts on a process's first request (gunicorn forks workers after the app is built, and a
-thread does not survive a fork) and then runs every `interval`; a store that cannot be reached is
-logged and tried again at the next round.
+The thread starts on a process's first request (gunicorn forks workers after the app is built, and
+a thread does not survive a fork), runs its first round a minute later, then every `interval`; a
+store that cannot be reached is logged and tried again at the next round.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cdshooks.store.model import Store, StoreUnavailable
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = timedelta(hours=6)
+FIRST_ROUND_AFTER = timedelta(minutes=1)  # not while a worker is starting up and taking its first calls
 
 
 class Purger:
@@ -30,11 +31,13 @@ class Purger:
         store: Store,
         retention: timedelta,
         interval: timedelta = PURGE_INTERVAL,
+        first_round_after: timedelta = FIRST_ROUND_AFTER,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.store = store
         self.retention = retention
         self.interval = interval
+        self.first_round_after = first_round_after
         self._clock = clock
         self._pid: int | None = None
         self._lock = threading.Lock()
@@ -67,6 +70,8 @@ class Purger:
         self._stop.set()
 
     def _loop(self) -> None:
+        if self._stop.wait(self.first_round_after.total_seconds()):
+            return
         while not self._stop.is_set():
             started = time.monotonic()
             self.run_once()

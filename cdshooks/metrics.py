@@ -41,6 +41,12 @@ SUPPRESSED = Counter(
 FEEDBACK = Counter("cdshooks_feedback", "Feedback entries stored", ["topic", "outcome"])
 FHIR_FETCHES = Counter("cdshooks_fhir_fetches", "FHIR fallback fetches to the fhirServer", ["resource", "outcome"])
 LEDGER_FAILURES = Counter("cdshooks_ledger_write_failures", "Shown-card ledger writes that failed")
+SUPPRESSION_UNCHECKED = Counter(
+    "cdshooks_suppression_unchecked", "Hook calls whose overrides could not be read: every card was shown"
+)
+JTI_FALLBACKS = Counter(
+    "cdshooks_jti_fallbacks", "Token ids checked in this instance's own cache while the shared store was unreachable"
+)
 
 
 @cache
@@ -117,3 +123,13 @@ def count_fhir_fetches(gathered: Gathered | DataUnavailable) -> None:
 def count_ledger_failure() -> None:
     """Count one shown-card ledger write that failed (the cards were still returned)."""
     LEDGER_FAILURES.inc()
+
+
+def count_suppression_unchecked() -> None:
+    """Count one hook call whose suppression could not be checked (the store did not answer)."""
+    SUPPRESSION_UNCHECKED.inc()
+
+
+def count_jti_fallback(reason: str = "") -> None:
+    """Count one token id checked locally: the shared store could not be reached (the reason is logged only)."""
+    JTI_FALLBACKS.inc()

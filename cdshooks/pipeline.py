@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cdshooks import cards, ledger, suppression
+from cdshooks import cards, ledger, metrics, suppression
 from cdshooks.clinical import engine
 from cdshooks.clinical.rules import hook_scope
 from cdshooks.config import Settings
@@ -35,6 +35,7 @@ def run_hook(
         settings.fetch_policy(),
         service.required_prefetch,
     )
+    metrics.count_fhir_fetches(gathered)
     record = build_record(
         gathered,
         patient_id=hook_request.patient_id,
@@ -50,7 +51,12 @@ def run_hook(
         if hook_scope.shows(scope, suppression.topic(c), c["indicator"])
     ]
     screened = suppression.screen(rendered, hook, now, store, settings.suppression_windows())
-    ledger.record(
+    for topic, why in screened.suppressed:
+        metrics.count_suppressed(topic, why)
+    if screened.store_failed:
+        metrics.count_suppression_unchecked()
+    if not ledger.record(
         store, screened.shown, hook=hook, patient_id=hook_request.patient_id, service_id=service.id, now=now
-    )
+    ):
+        metrics.count_ledger_failure()
     return {"cards": screened.shown}

@@ -143,3 +143,16 @@ def test_the_fetch_policy_carries_the_fallback_settings_and_the_effective_allowl
     s = Settings(auth_enabled=True, fetch_budget_seconds=1.5, fetch_max_pages=2, max_body_bytes=1000)
     assert s.fetch_policy() == FetchPolicy(allowlist=(), budget_seconds=1.5, max_pages=2, max_bytes=1000)
     assert Settings(auth_enabled=False).fetch_policy().allowlist == Settings(auth_enabled=False).effective_fhir_allowlist
+
+
+def test_a_database_url_must_be_postgresql_and_its_value_is_never_echoed():
+    with pytest.raises(ConfigError, match="CDSHOOKS_DATABASE_URL") as caught:
+        Settings.from_env({"CDSHOOKS_DATABASE_URL": "mysql://cds:s3cret@db/cds"})
+    assert "s3cret" not in str(caught.value)
+    for url in ("postgresql://cds:s3cret@db:5432/cds", "postgres://cds@db/cds"):
+        s = Settings.from_env({"CDSHOOKS_DATABASE_URL": url})
+        assert s.database_url == url and "s3cret" not in repr(s)
+    assert Settings.from_env({}).database_url is None
+    s = Settings.from_env({"CDSHOOKS_DB_POOL_SIZE": "8", "CDSHOOKS_DB_STATEMENT_TIMEOUT_MS": "500",
+                           "CDSHOOKS_DB_UPGRADE_ON_START": "1"})
+    assert (s.db_pool_size, s.db_statement_timeout_ms, s.db_upgrade_on_start) == (8, 500, True)

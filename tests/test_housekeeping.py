@@ -41,7 +41,7 @@ def test_a_store_that_fails_skips_the_round(tmp_path, monkeypatch, caplog):
 def test_the_thread_starts_once_per_process_and_runs_in_the_background(tmp_path):
     store = SqliteStore(tmp_path / "s.sqlite3")
     ran = threading.Event()
-    purger = Purger(store, timedelta(days=400), interval=timedelta(hours=1))
+    purger = Purger(store, timedelta(days=400), interval=timedelta(hours=1), first_round_after=timedelta(0))
     purger.run_once = lambda: ran.set() or 0  # type: ignore[method-assign]
     before = threading.active_count()
     purger.ensure_started()

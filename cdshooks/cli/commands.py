@@ -168,6 +168,10 @@ def parser() -> argparse.ArgumentParser:
     from cdshooks.cli.report import register as add_report_command
 
     add_report_command(sub)
+
+    from cdshooks.cli.db import register as add_db_commands  # db upgrade, db check
+
+    add_db_commands(sub)
     return p
 
 

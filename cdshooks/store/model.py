@@ -8,7 +8,7 @@ instances. Nothing above this interface knows which one it talks to.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -53,6 +53,35 @@ class FeedbackRow:
         return self.outcome == "overridden" and bool(self.override_code)
 
 
+# The ledger rows of some cards, newest last, keyed (uuid, service) and (uuid, None) for any service.
+ShownIndex = Mapping[tuple[str, str | None], ShownCard]
+
+
+def newest_shown(rows: Iterable[ShownCard]) -> dict[tuple[str, str | None], ShownCard]:
+    """The newest of these ledger rows (given oldest first) per uuid and service, and per uuid over all."""
+    found: dict[tuple[str, str | None], ShownCard] = {}
+    for card in rows:
+        found[(card.uuid, card.service_id)] = card
+        found[(card.uuid, None)] = card
+    return found
+
+
+def joined_feedback(
+    card: str, service_id: str, outcome: str, accepted: Sequence[str],
+    override: tuple[str | None, str | None, str | None],  # system, code, display
+    outcome_at: datetime, received_at: datetime, shown: ShownIndex,
+) -> FeedbackRow:
+    """A stored entry joined to its card's ledger row: the one of the service it was posted to, else any."""
+    row = shown.get((card, service_id)) or shown.get((card, None))
+    system, code, display = override
+    return FeedbackRow(
+        card_uuid=card, service_id=service_id, outcome=outcome, accepted_suggestions=tuple(accepted),
+        override_system=system, override_code=code, override_display=display, outcome_timestamp=outcome_at,
+        received_at=received_at, topic=row.topic if row else None, hook=row.hook if row else None,
+        patient_id=row.patient_id if row else None,
+    )
+
+
 class StoreUnavailable(Exception):
     """The store cannot be reached or did not answer in time (feedback -> 503)."""
 
@@ -90,3 +119,9 @@ class Store(Protocol):
 
     def topics_of(self, uuids: Collection[str]) -> dict[str, str]:
         """The topic of each of these card uuids the ledger knows (its newest row's)."""
+
+    def upgrade(self) -> list[int]:
+        """Apply the schema migrations the store still needs; returns the versions applied."""
+
+    def schema_version(self) -> int:
+        """The schema version the store records (0: none yet)."""

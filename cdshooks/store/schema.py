@@ -13,6 +13,12 @@ from importlib import resources
 
 _FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 SCHEMA_VERSION_TABLE = "schema_version"
+# Columns both backends read, in the order the row builders take them.
+FEEDBACK_ROW_COLUMNS = (
+    "card_uuid, service_id, outcome, accepted_suggestions, override_system, override_code,"
+    " override_display, outcome_timestamp, received_at"
+)
+SHOWN_COLUMNS = "card_uuid, topic, indicator, patient_id, hook, service_id, shown_at"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdshooks.security.jti_cache import token_key
-from cdshooks.store.model import FeedbackRow, ShownCard, StoreUnavailable
-from cdshooks.store.schema import SCHEMA_VERSION_TABLE, SchemaError, latest_version, pending
+from cdshooks.store.model import FeedbackRow, ShownCard, ShownIndex, StoreUnavailable, joined_feedback, newest_shown
+from cdshooks.store.schema import (
+    FEEDBACK_ROW_COLUMNS,
+    SCHEMA_VERSION_TABLE,
+    SHOWN_COLUMNS,
+    SchemaError,
+    latest_version,
+    pending,
+)
 
 if TYPE_CHECKING:
     from cdshooks.feedback import FeedbackEntry
@@ -174,7 +181,9 @@ class SqliteStore:
             except (OSError, sqlite3.Error) as exc:
                 raise StoreUnavailable(f"SQLite store {self._label()}: {exc}") from exc
             try:
-                if not self._memory:
+                # Only when not yet: switching the mode needs the file to itself, and another
+                # process (a worker, `cdshooks report`) may hold it.
+                if not self._memory and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     conn.execute("PRAGMA journal_mode=WAL")
                 applied = _apply(conn)
             except sqlite3.Error as exc:
@@ -273,39 +282,28 @@ class SqliteStore:
         """Feedback received since then, each joined to the ledger row of its card, oldest first."""
         with self._connection() as conn:
             rows = conn.execute(
-                "SELECT card_uuid, service_id, outcome, accepted_suggestions, override_system, override_code,"
-                " override_display, outcome_timestamp, received_at FROM feedback WHERE received_at >= ?"
-                " ORDER BY received_at, id",
+                f"SELECT {FEEDBACK_ROW_COLUMNS} FROM feedback WHERE received_at >= ? ORDER BY received_at, id",
                 (stamp(since),),
             ).fetchall()
             shown = self._newest_shown(conn, {r[0] for r in rows})
-        out = []
-        for card, service, outcome, accepted, system, code, display, outcome_at, received in rows:
-            row = shown.get((card, service)) or shown.get((card, None))
-            out.append(FeedbackRow(
-                card_uuid=card, service_id=service, outcome=outcome,
-                accepted_suggestions=tuple(json.loads(accepted)), override_system=system,
-                override_code=code, override_display=display, outcome_timestamp=parse_stamp(outcome_at),
-                received_at=parse_stamp(received), topic=row.topic if row else None,
-                hook=row.hook if row else None, patient_id=row.patient_id if row else None,
-            ))
-        return out
+        return [
+            joined_feedback(card, service, outcome, json.loads(accepted), (system, code, display),
+                            parse_stamp(outcome_at), parse_stamp(received), shown)
+            for card, service, outcome, accepted, system, code, display, outcome_at, received in rows
+        ]
 
     @staticmethod
-    def _newest_shown(conn: sqlite3.Connection, uuids: Collection[str]) -> dict[tuple[str, str | None], ShownCard]:
+    def _newest_shown(conn: sqlite3.Connection, uuids: Collection[str]) -> ShownIndex:
         """The newest ledger row of each uuid, per service and over all services (key service None)."""
-        found: dict[tuple[str, str | None], ShownCard] = {}
-        for chunk in _chunks(uuids):
+        rows: list[tuple[Any, ...]] = []
+        for chunk in _chunks(uuids):  # a uuid is in one chunk only, so the order within it is enough
             marks = ",".join("?" * len(chunk))
-            for r in conn.execute(
-                "SELECT card_uuid, topic, indicator, patient_id, hook, service_id, shown_at FROM shown_card"
+            rows.extend(conn.execute(
+                f"SELECT {SHOWN_COLUMNS} FROM shown_card"
                 f" WHERE card_uuid IN ({marks}) ORDER BY shown_at, id",
                 chunk,
-            ):
-                card = ShownCard(r[0], r[1], r[2], r[3], r[4], r[5], parse_stamp(r[6]))
-                found[(card.uuid, card.service_id)] = card
-                found[(card.uuid, None)] = card
-        return found
+            ))
+        return newest_shown(ShownCard(r[0], r[1], r[2], r[3], r[4], r[5], parse_stamp(r[6])) for r in rows)
 
     # -- the shown-card ledger
 
@@ -335,7 +333,7 @@ class SqliteStore:
         """Ledger rows since then, oldest first."""
         with self._connection() as conn:
             rows = conn.execute(
-                "SELECT card_uuid, topic, indicator, patient_id, hook, service_id, shown_at FROM shown_card"
+                f"SELECT {SHOWN_COLUMNS} FROM shown_card"
                 " WHERE shown_at >= ? ORDER BY shown_at, id",
                 (stamp(since),),
             ).fetchall()

@@ -11,12 +11,15 @@ import logging
 import orjson
 from flask import Flask, Response, g, request
 
+from cdshooks import metrics
 from cdshooks.config import Settings
 from cdshooks.data.allowlist import parse_server_url
 from cdshooks.security.issuers import IssuerConfigError, TrustedIssuer, load_issuers, sandbox_issuer
-from cdshooks.security.jti_cache import replay_cache_for
+from cdshooks.security.jti_cache import ReplayCache, replay_cache_for
 from cdshooks.security.jwks import KeySetRegistry
 from cdshooks.security.tokens import AuthFailure, TokenVerifier
+from cdshooks.store.replay import FallbackReplayCache
+from cdshooks.web.context import EXTENSION
 
 log = logging.getLogger("cdshooks.security")  # the documented name (README "Security")
 
@@ -89,11 +92,21 @@ def trusted_issuers(settings: Settings) -> list[TrustedIssuer]:
     return load_trust(settings)[0]
 
 
-def build_verifier(settings: Settings, issuers: list[TrustedIssuer] | None = None) -> TokenVerifier:
-    """The app's token verifier, from the settings (and the issuers, when already loaded)."""
+def replay_cache(settings: Settings, shared: ReplayCache | None = None) -> ReplayCache:
+    """This instance's cache (CDSHOOKS_JTI_CACHE); with a shared store, that store first and this as fallback."""
+    local = replay_cache_for(settings.jti_cache, settings.feedback_db)
+    if shared is None:
+        return local
+    return FallbackReplayCache(shared, local, on_fallback=metrics.count_jti_fallback)
+
+
+def build_verifier(
+    settings: Settings, issuers: list[TrustedIssuer] | None = None, shared: ReplayCache | None = None
+) -> TokenVerifier:
+    """The app's token verifier, from the settings (and the issuers, when already loaded; the shared store)."""
     return TokenVerifier(
         trusted_issuers(settings) if issuers is None else issuers,
-        replay_cache_for(settings.jti_cache, settings.feedback_db),
+        replay_cache(settings, shared),
         KeySetRegistry(
             timeout=settings.jwks_timeout_seconds,
             cache_seconds=settings.jwks_cache_seconds,
@@ -179,7 +192,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     issuers, problem = load_trust(settings)
     app.extensions[TRUST_PROBLEM_KEY] = problem  # /readyz is 503 while this is set
     log_startup(settings, issuers)
-    verifier = build_verifier(settings, issuers)
+    # With PostgreSQL the token ids are the store's, shared by every instance; SQLite keeps its own file.
+    shared = app.extensions[EXTENSION]["store"] if settings.database_url else None
+    verifier = build_verifier(settings, issuers, shared)
     app.extensions[VERIFIER_KEY] = verifier
     if not verifier.has_issuers:
         log.error(

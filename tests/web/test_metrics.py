@@ -126,3 +126,41 @@ def test_failed_fallback_fetches_behind_a_412_are_counted(client):
     expected = Counter(t.split("?")[0].split("/")[0] for t in SERVICES[SERVICE].prefetch.values())
     assert {dict(labels)["resource"]: v for labels, v in got.items() if dict(labels)["outcome"] == "failed"} == expected
     assert all(dict(labels)["outcome"] == "failed" for labels in got)
+
+
+def test_a_failed_fallback_fetch_in_an_answered_call_is_counted(client):
+    request = k.order_select([k.tofacitinib_draft()], pid=PATIENT)
+    del request["prefetch"]["immunizations"]  # not required: the call answers without it
+    request["fhirServer"] = "http://127.0.0.1:9/r4"
+    before = scrape(client)
+    assert client.post(f"/cds-services/{SERVICE}", json=request).status_code == 200
+    got = rise(before, scrape(client), "cdshooks_fhir_fetches_total")
+    assert got == {frozenset({"resource": "Immunization", "outcome": "failed"}.items()): 1}
+
+
+def test_a_card_held_back_by_an_override_is_counted_as_suppressed(client):
+    (card, *_) = [c for c in hook_call(client) if c["indicator"] != "critical"]
+    entry = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-01-15T11:00:00Z",
+             "overrideReason": {"reason": {"system": "urn:tofacitinib-cds:override-reason", "code": "x"}}}
+    assert client.post(f"/cds-services/{SERVICE}/feedback", json={"feedback": [entry]}).status_code == 200
+    before = scrape(client)
+    assert card["uuid"] not in {c["uuid"] for c in hook_call(client)}
+    got = rise(before, scrape(client), "cdshooks_cards_suppressed_total")
+    assert got == {frozenset({"topic": card["source"]["topic"]["code"], "reason": "override"}.items()): 1}
+
+
+def test_a_store_that_fails_during_a_hook_call_is_counted_and_the_cards_still_come(app, client, monkeypatch):
+    from cdshooks.store.model import StoreUnavailable
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("down")
+
+    with app.app_context():
+        store = current_store()
+    monkeypatch.setattr(store, "record_shown", down)
+    monkeypatch.setattr(store, "overridden_with_reason", down)
+    before = scrape(client)
+    assert hook_call(client)
+    after = scrape(client)
+    assert rise(before, after, "cdshooks_ledger_write_failures_total") == {frozenset(): 1}
+    assert rise(before, after, "cdshooks_suppression_unchecked_total") == {frozenset(): 1}
