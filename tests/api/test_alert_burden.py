@@ -174,3 +174,12 @@ def test_a_patient_view_shows_the_standing_risks_as_lines_of_the_summary(client)
     assert "**Standing risks**" in summary["detail"]
     assert "- Boxed warning (MACE, thrombosis): age 55 with Essential hypertension (I10)" in summary["detail"]
     assert "- Tofacitinib with tacrolimus, cyclophosphamide: off-label triple therapy" in summary["detail"]
+
+
+def test_the_composite_renewal_signed_after_its_order_select_repeats_only_the_warning(client):
+    # README, "Alert burden": order-select 3 cards, then order-sign 1.
+    doc = scenario("composite-mda5-chart-tofacitinib-renewal")
+    assert sorted(by_topic(call(client, doc, "order-select"))) == [
+        "boxed-cv-thrombosis", "ddi-triple-therapy", "dose-guidance"
+    ]
+    assert sorted(by_topic(call(client, doc, "order-sign"))) == ["boxed-cv-thrombosis"]
