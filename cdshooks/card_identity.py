@@ -45,6 +45,8 @@ def canonical(value: Any, ignores_of: IgnoresOf = _none) -> Any:
         return value
     if kind is tuple or kind is list:
         return [canonical(v, ignores_of) for v in value]
+    if kind is dict:
+        return {str(k): canonical(v, ignores_of) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if kind is Finding:  # a card's line about another finding: its identity, not its clock
         return ["Finding", _key(value, ignores_of(value.topic), ignores_of)]
     names = _compared_fields(kind)

@@ -60,6 +60,19 @@ def _resource_types() -> frozenset[str]:
     return frozenset(resource_type(t) for s in SERVICES.values() for t in s.prefetch.values())
 
 
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, remembered: label values come from closed sets, so this stays small,
+    and `labels()` re-validates its arguments on every call (a few microseconds per count)."""
+    key = (id(metric), labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
 def _one_of(value: Any, allowed: frozenset[str], fallback: str = OTHER) -> str:
     return value if isinstance(value, str) and value in allowed else fallback
 
@@ -79,8 +92,8 @@ def topic_label(topic: Any) -> str:
 def observe_request(service: str | None, status: int, seconds: float) -> None:
     """Count one answered request and its duration."""
     label = service_label(service)
-    REQUESTS.labels(label, str(status) if 100 <= status <= 599 else OTHER).inc()
-    REQUEST_SECONDS.labels(label).observe(seconds)
+    _child(REQUESTS, label, str(status) if 100 <= status <= 599 else OTHER).inc()
+    _child(REQUEST_SECONDS, label).observe(seconds)
 
 
 def count_cards(cards: Iterable[Mapping[str, Any]]) -> None:
@@ -89,7 +102,7 @@ def count_cards(cards: Iterable[Mapping[str, Any]]) -> None:
         source = card.get("source")
         topic = source.get("topic") if isinstance(source, Mapping) else None
         code = topic.get("code") if isinstance(topic, Mapping) else None
-        CARDS.labels(topic_label(code), _one_of(card.get("indicator"), INDICATORS)).inc()
+        _child(CARDS, topic_label(code), _one_of(card.get("indicator"), INDICATORS)).inc()
 
 
 def count_suppressed(topic: str, reason: str) -> None:

@@ -9,7 +9,7 @@ gathering and FHIR fallback": strict validation is for what we emit).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +112,7 @@ def _medication(
     return tuple(dict.fromkeys(found_codings)), _unique(found_names)
 
 
-def _read_routes(dosages: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[Route, ...]]:
+def read_routes(dosages: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], tuple[Route, ...]]:
     """The names of each instruction's route (its text, then its coding displays; EHRs send `"coding": null`
     or one coding object), and each route that is one CodeableConcept (a list or a string cannot be matched)."""
     found_names: list[str] = []
@@ -136,22 +136,22 @@ def _read_routes(dosages: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[
 
 
 def _period_end(period: Any) -> datetime | None:
-    return parse_datetime(period.get("end")) if isinstance(period, Mapping) else None
+    return parse_datetime(period.get("end")) if type(period) is dict else None
 
 
-def _course_end(resource: Mapping[str, Any], dosages: list[dict[str, Any]]) -> datetime | None:
+def course_end(resource: Mapping[str, Any], dosages: Sequence[Mapping[str, Any]]) -> datetime | None:
     """The latest end of dispenseRequest.validityPeriod or of a dosageInstruction.timing.repeat.boundsPeriod."""
-    ends: list[datetime | None] = []
+    # Parsed JSON holds plain dicts: `type(x) is dict` spares an ABC check per element of every order.
+    ends: list[datetime] = []
     dispense = resource.get("dispenseRequest")
-    if isinstance(dispense, Mapping):
-        ends.append(_period_end(dispense.get("validityPeriod")))
+    if type(dispense) is dict and (end := _period_end(dispense.get("validityPeriod"))) is not None:
+        ends.append(end)
     for d in dosages:
         timing = d.get("timing")
-        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
-        if isinstance(repeat, Mapping):
-            ends.append(_period_end(repeat.get("boundsPeriod")))
-    found = [e for e in ends if e is not None]
-    return max(found) if found else None
+        repeat = timing.get("repeat") if type(timing) is dict else None
+        if type(repeat) is dict and (end := _period_end(repeat.get("boundsPeriod"))) is not None:
+            ends.append(end)
+    return max(ends) if ends else None
 
 
 def medication_order(
@@ -164,7 +164,6 @@ def medication_order(
     """A MedicationRequest with its medication's codes and every name we can find."""
     found_codings, found_names = _medication(resource, medications)
     dosages = dicts(resource.get("dosageInstruction"))
-    route_names, routes = _read_routes(dosages)
     return MedicationOrder(
         id=_id(resource),
         status=_status(resource),
@@ -177,9 +176,6 @@ def medication_order(
         selected=selected,
         resource=resource,
         do_not_perform=resource.get("doNotPerform") is True,
-        route_names=route_names,
-        routes=routes,
-        course_end=_course_end(resource, dosages),
     )
 
 

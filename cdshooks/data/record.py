@@ -118,11 +118,21 @@ class MedicationOrder(Derived):
     # A vaccine drafted as an Immunization is read as an order too (live-vaccine rule).
     resource_type: str = "MedicationRequest"
     do_not_perform: bool = False  # MedicationRequest.doNotPerform: an order NOT to give the drug
-    route_names: tuple[str, ...] = ()
-    routes: tuple[Route, ...] = ()
-    course_end: datetime | None = None
     # Values computed from this order once per call (`derived`: several rules read one draft's dose).
     _derived: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    # Read from the instructions when a rule asks (few orders are ever asked): not for every order read.
+    @property
+    def route_names(self) -> tuple[str, ...]:
+        return self.derived(_route_parts)[0]
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return self.derived(_route_parts)[1]
+
+    @property
+    def course_end(self) -> datetime | None:
+        return self.derived(_course_end)
 
     @property
     def reference(self) -> str | None:
@@ -327,3 +337,15 @@ class PatientRecord(Derived):
     @property
     def selected_drafts(self) -> tuple[MedicationOrder, ...]:
         return tuple(d for d in self.drafts if d.selected)
+
+
+def _route_parts(order: MedicationOrder) -> tuple[tuple[str, ...], tuple[Route, ...]]:
+    from cdshooks.data.parsers import read_routes  # deferred: the parsers build this module's values
+
+    return read_routes(order.dosage_instructions)
+
+
+def _course_end(order: MedicationOrder) -> datetime | None:
+    from cdshooks.data.parsers import course_end  # deferred: the parsers build this module's values
+
+    return course_end(order.resource, order.dosage_instructions)

@@ -39,7 +39,8 @@ _INTERACTING_VALUE_SETS = tuple(
 
 @dataclass(frozen=True)
 class Scope:
-    """What the call is about: the hook, and on an order hook what is being drafted."""
+    """What the call is about: the hook, and on an order hook what is being drafted (with a tofacitinib
+    draft the rest is not read: every card may show)."""
 
     hook: str
     tofacitinib: bool = False  # a (selected) tofacitinib draft: a start or a renewal
@@ -56,10 +57,11 @@ def scope_of(record: PatientRecord, hook: str) -> Scope:
     """The scope of a call: on order-select only the selected drafts count (`selections`)."""
     if hook not in ORDER_HOOKS:
         return Scope(hook)
+    if tofacitinib.selected_drafts(record):
+        return Scope(hook, tofacitinib=True)  # every card may show: what else is drafted does not matter
     drafts = [d for d in record.selected_drafts if interacting_drugs.counts(d)]
     return Scope(
         hook,
-        tofacitinib=bool(tofacitinib.selected_drafts(record)),
         interacting=any(_interacts(d) for d in drafts),
         glucocorticoid=any(glucocorticoids.steroid_dose(d) is not None for d in drafts),
     )
