@@ -17,6 +17,8 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,3 +127,14 @@ class PgServer:
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_server() -> Iterator[PgServer]:
+    """A new started cluster, destroyed afterwards (skipped or failed when the binaries are missing)."""
+    server = PgServer.create(require_bin_dir())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
