@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 START_SECONDS = 30
 
@@ -44,6 +43,8 @@ def require_bin_dir() -> Path:
     bin_dir = find_bin_dir()
     if bin_dir is not None:
         return bin_dir
+    import pytest  # here only: bench/store.py starts a server without pytest installed
+
     reason = "PostgreSQL server binaries (Debian package `postgresql`) are not installed; `make test` installs them"
     if servers_required():
         pytest.fail(f"{reason}, and CDSHOOKS_REQUIRE_SERVERS is set: the PostgreSQL tests must run")
