@@ -47,11 +47,11 @@ def _table(title: str, rows: list[dict], columns: list[str]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    p.add_argument("--only", choices=["inprocess", "ledger", "http", "fallback", "coldstart"], action="append")
+    p.add_argument("--only", choices=["inprocess", "ledger", "store", "http", "fallback", "coldstart"], action="append")
     p.add_argument("--quick", action="store_true", help="fewer sizes and iterations (smoke run)")
     p.add_argument("--output", help="where to write the JSON (default: bench/results/bench-<UTC time>.json, not committed)")
     args = p.parse_args()
-    only = set(args.only or ["inprocess", "ledger", "http", "fallback", "coldstart"])
+    only = set(args.only or ["inprocess", "ledger", "store", "http", "fallback", "coldstart"])
     report: dict = {"taken": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     try:
         report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -79,6 +79,16 @@ def main() -> int:
             rows,
             ["hook", "resources", "cards", "with_ledger_p50_ms", "without_p50_ms", "overhead_p50_ms", "overhead_pct",
              "ledger_write_p50_ms"],
+        ))
+    if "store" in only:
+        from bench import store
+
+        rows = [asdict(r) for r in store.run(100 if args.quick else 300)]
+        report["store"] = rows
+        texts.append(_table(
+            "Store backends: in-process order-select p50 with the ledger write (200 resources) and feedback POSTs/s",
+            rows,
+            ["backend", "order_select_p50_ms", "feedback_posts_per_s", "iterations"],
         ))
     if "http" in only:
         from bench import http

@@ -45,14 +45,10 @@ def client(app):
 @pytest.fixture(scope="session")
 def pg_server():
     """A real PostgreSQL server for this test session (per xdist worker); skipped or failed when missing."""
-    from tests.pg_server import PgServer, require_bin_dir
+    from tests.pg_server import running_server
 
-    server = PgServer.create(require_bin_dir())
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture

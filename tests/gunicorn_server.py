@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -57,25 +58,28 @@ class GunicornServer:
     def __init__(self, tmp: Path, *, cli: bool = False, workers: int = 1, **env: str) -> None:
         self.tmp = tmp
         self.log_path = tmp / "gunicorn.log"
-        self.env = clean_env(
-            WEB_CONCURRENCY=str(workers),
-            CDSHOOKS_AUTH="0",
-            CDSHOOKS_FEEDBACK_DB=str(tmp / "feedback.sqlite3"),
-            CDSHOOKS_JTI_CACHE="memory",
-            **env,
-        )
+        defaults = {
+            "WEB_CONCURRENCY": str(workers),
+            "CDSHOOKS_AUTH": "0",
+            "CDSHOOKS_FEEDBACK_DB": str(tmp / "feedback.sqlite3"),
+            "CDSHOOKS_JTI_CACHE": "memory",
+        }
+        self.env = clean_env(**{**defaults, **env})  # a test may turn auth on or name its own files
         self.command = serve_command() if cli else gunicorn_command("-b", "127.0.0.1:0")
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> GunicornServer:
-        with open(self.log_path, "wb") as log:
+        mark = self.log_mark() if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            # Its own process group, so kill() takes the master and its workers down together.
             self._process = subprocess.Popen(
-                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         deadline = time.monotonic() + STARTUP_SECONDS
         while not self.port:
-            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", self.log())
+            since_start = self.log_path.read_bytes()[mark:].decode("utf-8", "replace")
+            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", since_start)
             if found:
                 self.port = int(found.group(1))
             elif self._process.poll() is not None or time.monotonic() > deadline:
@@ -99,6 +103,19 @@ class GunicornServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once, as when a host or container dies."""
+        assert self._process is not None
+        os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+
+    def restart(self) -> GunicornServer:
+        """Start again on the same port (after kill or stop), so clients keep their URL."""
+        assert self.command[-1] == APP, "only the gunicorn -c form binds a port given here"
+        self.command = gunicorn_command("-b", f"127.0.0.1:{self.port}")
+        self.port = 0
+        return self.start()
 
     def worker_pids(self) -> set[int]:
         """The master's children: its workers (read from /proc; Linux only)."""

@@ -17,10 +17,11 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 START_SECONDS = 30
 
@@ -42,6 +43,8 @@ def require_bin_dir() -> Path:
     bin_dir = find_bin_dir()
     if bin_dir is not None:
         return bin_dir
+    import pytest  # here only: bench/store.py starts a server without pytest installed
+
     reason = "PostgreSQL server binaries (Debian package `postgresql`) are not installed; `make test` installs them"
     if servers_required():
         pytest.fail(f"{reason}, and CDSHOOKS_REQUIRE_SERVERS is set: the PostgreSQL tests must run")
@@ -125,3 +128,14 @@ class PgServer:
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_server() -> Iterator[PgServer]:
+    """A new started cluster, destroyed afterwards (skipped or failed when the binaries are missing)."""
+    server = PgServer.create(require_bin_dir())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()

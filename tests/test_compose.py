@@ -32,6 +32,7 @@ SERVICE_KEYS = {
     "depends_on", "restart",
 }  # fmt: skip
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+INSTANCES = ("cds-a", "cds-b")  # the service, scaled out: same image and settings, the database shared
 DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 
 
@@ -61,8 +62,34 @@ def nginx_directive(name: str) -> list[str]:
 
 
 def test_top_level_is_plain_compose_spec(compose):
-    assert set(compose) <= {"services", "volumes"}, "no version:/name: (Debian's docker-compose refuses name:)"
-    assert set(compose["services"]) == {"cdshooks", "nginx", "hapi", "loader"}
+    extensions = {key for key in compose if key.startswith("x-")}  # YAML anchors the services share
+    assert set(compose) - extensions <= {"services", "volumes"}, "no version:/name: (Debian's docker-compose refuses name:)"
+    assert set(compose["services"]) == {"postgres", *INSTANCES, "nginx", "hapi", "loader"}
+
+
+def test_instances_are_one_service_sharing_only_the_database(compose, services):
+    first, *others = (services[name] for name in INSTANCES)
+    assert all(other == first for other in others), "same image, command and settings"
+    assert compose["x-cds-service"] == first
+    settings = Settings.from_env(first["environment"])
+    db = urlparse(settings.database_url)
+    assert (db.scheme, db.hostname, db.port) == ("postgresql", "postgres", 5432)
+    pg = services["postgres"]["environment"]
+    assert (db.username, db.password, db.path) == (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], "/" + pg["POSTGRES_DB"])
+    assert settings.db_upgrade_on_start, "each instance migrates at start (they wait on one lock)"
+    assert first["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "volumes" not in first, "stateless: no instance keeps state of its own"
+
+
+def test_postgres_is_the_official_image_with_a_named_volume(compose, services):
+    postgres = services["postgres"]
+    assert postgres["image"] == "postgres:16"
+    assert "ports" not in postgres, "reachable inside the compose network only"
+    (volume,) = postgres["volumes"]
+    source, target = volume.split(":")
+    assert source in compose["volumes"] and target == "/var/lib/postgresql/data"
+    probe = " ".join(postgres["healthcheck"]["test"])
+    assert "pg_isready" in probe and postgres["environment"]["POSTGRES_USER"] in probe
 
 
 def test_service_keys_and_images(services):
@@ -93,13 +120,15 @@ def test_ports_are_documented_host_container_pairs(services):
     assert "http://localhost:8080/cds-services" in readme and "http://localhost:8081/fhir" in readme
 
 
-def test_healthchecks(services):
-    check = services["cdshooks"]["healthcheck"]
+@pytest.mark.parametrize("name", [*INSTANCES, "postgres"])
+def test_healthchecks(services, name):
+    check = services[name]["healthcheck"]
     assert check["test"][0] in {"CMD", "CMD-SHELL"}
     for key in ("interval", "timeout", "start_period"):
         assert DURATION.match(check[key]), key
-    probe = " ".join(check["test"])
-    assert f"127.0.0.1:{serve_port(services['cdshooks'])}/readyz" in probe
+    if name in INSTANCES:
+        probe = " ".join(check["test"])
+        assert f"127.0.0.1:{serve_port(services[name])}/readyz" in probe
 
 
 def test_depends_on_conditions_are_satisfiable(services):
@@ -121,16 +150,18 @@ def test_bind_mounts_exist_and_named_volumes_are_declared(compose, services):
                 assert source in compose["volumes"], f"{name}: {source}"
 
 
-def test_service_command_is_the_real_serve_command(services):
-    service = services["cdshooks"]
+@pytest.mark.parametrize("name", INSTANCES)
+def test_service_command_is_the_real_serve_command(services, name):
+    service = services[name]
     args = cli.parser().parse_args(service["command"][1:])
     assert service["command"][0] == "cdshooks" and args.func.__name__ == "_serve"
     assert args.host == "0.0.0.0" and args.port == serve_port(service)
     assert not args.no_auth, "auth stays on: the sandbox sends JWTs"
 
 
-def test_service_environment_is_valid_settings(services):
-    env = services["cdshooks"]["environment"]
+@pytest.mark.parametrize("name", INSTANCES)
+def test_service_environment_is_valid_settings(services, name):
+    env = services[name]["environment"]
     config_source = (ROOT / "cdshooks" / "config.py").read_text(encoding="utf-8")
     for key in env:
         assert f'"{key}"' in config_source, f"{key} is not read by cdshooks/config.py"
@@ -143,7 +174,7 @@ def test_service_environment_is_valid_settings(services):
 def test_service_evaluates_at_the_fixtures_as_of(services):
     # The loader uploads the fixtures unshifted: only at their asOf does the sandbox show expect.topics.
     as_of = {json.loads(p.read_text(encoding="utf-8"))["asOf"] for p in (ROOT / "fixtures").glob("*/scenario.json")}
-    now = Settings.from_env(services["cdshooks"]["environment"]).now
+    now = Settings.from_env(services["cds-a"]["environment"]).now
     assert len(as_of) == 1 and now == Settings.from_env({"CDSHOOKS_NOW": as_of.pop()}).now
 
 
@@ -153,10 +184,12 @@ def test_nginx_fronts_the_service_with_the_shipped_config(services):
     assert image.split(":")[0] == "nginx" and "alpine" not in image, "the official, Debian-based nginx image"
     assert "./docker/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
     assert nginx_directive("listen") == [str(container_port(nginx))]
-    upstream = f"cdshooks:{serve_port(services['cdshooks'])}"
-    assert nginx_directive("server") == [upstream], "the upstream is the port the service serves"
+    upstream = [f"{name}:{serve_port(services[name])}" for name in INSTANCES]
+    assert nginx_directive("server") == upstream, "the upstream balances over every instance, on the port it serves"
     assert set(nginx_directive("proxy_pass")) == {"http://cdshooks"}, "every location passes to the service"
-    assert nginx["depends_on"]["cdshooks"]["condition"] == "service_healthy"
+    assert {name: nginx["depends_on"][name]["condition"] for name in INSTANCES} == dict.fromkeys(
+        INSTANCES, "service_healthy"
+    )
 
 
 def test_nginx_buffers_requests_and_limits_bodies_like_the_service():
@@ -182,7 +215,7 @@ def test_loader_command_targets_hapi_on_the_allowlist(services):
     server = urlparse(args.fhir_server)
     assert server.hostname == "hapi" and server.port == container_port(services["hapi"])
     assert any(v.endswith(f":{args.path}:ro") for v in loader["volumes"])
-    allowlist = Settings.from_env(services["cdshooks"]["environment"]).effective_fhir_allowlist
+    allowlist = Settings.from_env(services["cds-a"]["environment"]).effective_fhir_allowlist
     assert f"{server.scheme}://{server.hostname}:{server.port}" in allowlist
 
 

@@ -78,7 +78,7 @@ def render(report_format: str, shown: list[ShownCard], feedback: list[FeedbackRo
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cdshooks.store import open_store
+    from cdshooks.store import store_for
     from cdshooks.store.model import StoreUnavailable
 
     try:
@@ -86,9 +86,11 @@ def _run(args: argparse.Namespace) -> int:
         now = args.now or settings.now or datetime.now(UTC)
         window = period(args.since, now)
         # A report must not create an empty store where a typo named a missing file.
-        if settings.feedback_db != ":memory:" and not Path(settings.feedback_db).exists():
+        missing = not settings.database_url and settings.feedback_db != ":memory:"
+        if missing and not Path(settings.feedback_db).exists():
             raise ReportError(f"no feedback store at {settings.feedback_db} (CDSHOOKS_FEEDBACK_DB)")
-        store = open_store(settings.feedback_db)
+        # The service's own choice of backend: with CDSHOOKS_DATABASE_URL the fleet's shared database.
+        store = store_for(settings)
         text = render(args.format, store.shown_since(window.since), store.feedback_since(window.since), window)
     except (ConfigError, ReportError, StoreUnavailable) as exc:  # a bad file or setting: one line, no traceback
         print(f"cdshooks report: {exc}", file=sys.stderr)
@@ -105,7 +107,8 @@ def register(sub: argparse._SubParsersAction[Parser]) -> None:
     rp = sub.add_parser(
         "report",
         help="override report per topic: cards shown, accepted, overridden (by reason), dismissed, weekly trend",
-        description="The override report of the shown-card ledger and feedback in CDSHOOKS_FEEDBACK_DB.",
+        description="The override report of the shown-card ledger and feedback in the store"
+        " (CDSHOOKS_DATABASE_URL when set, else CDSHOOKS_FEEDBACK_DB).",
     )
     rp.add_argument("--since", default="30d", help="period start: 30d, 12w, 24h back from now, or an ISO date")
     rp.add_argument("--format", choices=FORMATS, default="text", help="output format")

@@ -103,6 +103,7 @@ class PostgresStore:
         # connections: libpq would end the parent's sessions. The inherited pool is kept here.
         self._inherited: list[psycopg_pool.ConnectionPool] = []
         self._ready = False
+        self._outage = False  # the last checkout found the database away: try it directly first
         self._next_purge = 0.0
 
     def _label(self) -> str:
@@ -167,6 +168,14 @@ class PostgresStore:
 
     def _checkout(self) -> tuple[psycopg_pool.ConnectionPool, psycopg.Connection[Any]]:
         """A pooled connection; after an outage, a new pool rather than waiting out the old one's backoff."""
+        if self._outage:
+            # While the database is away, every call waiting out the pool's timeout would make a hook
+            # call (jti, suppression, ledger) take several of them; a refused connection fails at once.
+            self._direct().close()
+            self._outage = False
+            stale = self._pool
+            if stale is not None and self._pid == os.getpid():
+                self._drop_pool(stale)  # still backing off between reconnects: a new pool answers now
         pool = self._get_pool()
         try:
             return pool, pool.getconn()
@@ -174,13 +183,21 @@ class PostgresStore:
             pass
         # The pool only says it waited: a connection of our own says why (StoreUnavailable) if the
         # database is still away. If it is back, the pool may be sleeping between reconnect attempts.
-        self._direct().close()
+        try:
+            self._direct().close()
+        except StoreUnavailable:
+            self._outage = True
+            raise
+        self._drop_pool(pool)
+        pool = self._get_pool()
+        return pool, pool.getconn()  # nothing was sent yet: this second try repeats no statement
+
+    def _drop_pool(self, pool: psycopg_pool.ConnectionPool) -> None:
+        """Forget this pool (the next call opens a new one) and close it off the request path."""
         with self._lock:
             if self._pool is pool:
                 self._pool = None
         threading.Thread(target=pool.close, name="cdshooks-pool-close", daemon=True).start()
-        pool = self._get_pool()
-        return pool, pool.getconn()  # nothing was sent yet: this second try repeats no statement
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cdshooks.feedback import FeedbackEntry, OverrideReason
-from cdshooks.store.model import ShownCard
+from cdshooks.store.model import ShownCard, Store
 from cdshooks.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -99,7 +99,12 @@ FEEDBACK = [
 def seed(path) -> SqliteStore:
     """A SQLite store at path holding LEDGER and FEEDBACK."""
     store = SqliteStore(path)
+    fill(store)
+    return store
+
+
+def fill(store: Store) -> None:
+    """Add LEDGER and FEEDBACK to a migrated store of either backend."""
     store.record_shown(LEDGER)
     for day, entries in FEEDBACK:
         store.record_feedback(SERVICE, entries, at(day, 12))
-    return store

@@ -12,7 +12,7 @@ from cdshooks.cli import main
 from cdshooks.cli.report import ReportError, period
 from cdshooks.cli.report_figures import ReasonCount, WeekFigures, compute_report, rate, week_of
 from cdshooks.cli.report_text import percent
-from tests.cli.report_ledger import NO_ALTERNATIVE, NOW, REASONS, SPECIALIST, TOPIC_A, TOPIC_B, TOPIC_C, seed
+from tests.cli.report_ledger import NO_ALTERNATIVE, NOW, REASONS, SPECIALIST, TOPIC_A, TOPIC_B, TOPIC_C, fill, seed
 
 SINCE = NOW - timedelta(days=21)  # 2026-11-05 12:00 UTC
 NOW_ARG = "2026-11-26T12:00:00Z"
@@ -173,6 +173,23 @@ def test_cli_json_with_now_from_the_environment(db, capsys, monkeypatch):
     assert a["weeks"][2] == {"week": "2026-11-23", "shown": 2, "overridden": 1, "override_rate": 0.5}
     assert data["unknown"] == {"cards": 2, "entries": 3, "accepted": 0, "overridden": 1, "dismissed": 1}
     assert "patient-" not in out
+
+
+def test_cli_reads_postgresql_when_the_database_url_is_set(db, pg_url, capsys, monkeypatch):
+    from cdshooks.store.postgres import PostgresStore
+
+    shared = PostgresStore(pg_url, connect_timeout=2)
+    shared.upgrade()
+    fill(shared)
+    shared.close()
+    # The SQLite file is emptied, so figures that match can only come from PostgreSQL.
+    db.unlink()
+    monkeypatch.setenv("CDSHOOKS_DATABASE_URL", pg_url)
+    code, out, err = run(capsys, "--since", "21d", "--now", NOW_ARG, "--format", "json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert [t["topic"] for t in data["topics"]][0] == TOPIC_A
+    assert (data["topics"][0]["shown"], data["unknown"]["entries"]) == (4, 3)
 
 
 def test_cli_html_to_a_file(db, capsys, tmp_path):

@@ -91,7 +91,9 @@ def render_site(port: int, upstream: str) -> str:
     """docker/nginx.conf with the loopback port and upstream: the only two changes."""
     text = NGINX_CONF.read_text(encoding="utf-8")
     text, listens = re.subn(r"^(\s*)listen 8080;$", rf"\1listen 127.0.0.1:{port};", text, flags=re.M)
-    text, upstreams = re.subn(r"^(\s*)server cdshooks:8080;$", rf"\1server {upstream};", text, flags=re.M)
+    # The shipped upstream's two instances become the one gunicorn of the test.
+    text, upstreams = re.subn(r"^(\s*)server cds-a:8080;\n\s*server cds-b:8080;$", rf"\1server {upstream};", text,
+                              flags=re.M)  # fmt: skip
     assert (listens, upstreams) == (1, 1), "docker/nginx.conf changed shape: update render_site"
     return text
 
