@@ -402,9 +402,10 @@ def test_every_client_facing_module_has_cases():
 
 
 def test_the_budget_catches_a_quadratic_pattern(no_memos):
-    # The yardstick itself: the pattern that took 12 s at 16 KB fails here at 1/32 of the size.
+    # The yardstick itself: the pattern that took 12 s at 16 KB fails here at 1/16 of the size. (At 1/32
+    # its margin over the budget was under 1.3x, and a CI run with servers on both cores fell below it.)
     quadratic = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+)$")
-    text = _spaces(SIZE // 32)
+    text = _spaces(SIZE // 16)
     split = min(_cpu_seconds(str.split, text) for _ in range(5))
     assert _cpu_seconds(quadratic.match, text) > FACTOR * split + FLOOR_SECONDS
 
