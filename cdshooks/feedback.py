@@ -107,29 +107,9 @@ def _is_rfc3339(stamp: Any) -> TypeGuard[str]:
     return True
 
 
-def _nul_at(value: Any, where: str) -> str | None:
-    """The path of the first string (key or value) holding a NUL character, else None."""
-    if isinstance(value, str):
-        return where if "\x00" in value else None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _nul_at(k, f"{where}.{k!s}") or _nul_at(v, f"{where}.{k!s}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            if found := _nul_at(v, f"{where}[{i}]"):
-                return found
-    return None
-
-
 def _entry(raw: Any, where: str) -> FeedbackEntry:
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where} must be a JSON object.", where)
-    # No text a clinician typed holds a NUL, and PostgreSQL cannot store one: refuse it on both backends
-    # alike (a clear 400, nothing stored) rather than accept on one and fail on the other.
-    if nul := _nul_at(raw, where):
-        raise InvalidRequest(f"{nul} holds a NUL character (\\u0000), which is not accepted.", nul)
     card = raw.get("card")
     if not isinstance(card, str) or not card:
         raise InvalidRequest(f"{where}.card must be the card uuid (a string).", f"{where}.card")

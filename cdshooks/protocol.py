@@ -219,9 +219,6 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         # the record's patient filter right).
         ctx = {**ctx, "patientId": patient_id[len("Patient/") :]}
         _required(ctx, "patientId", str, "context.")
-    if any(ord(ch) < 32 for ch in ctx["patientId"]):
-        # No FHIR id holds a control character; the shown-card ledger (PostgreSQL) could not store a NUL.
-        raise InvalidRequest("context.patientId must not hold control characters.", "context.patientId")
     _optional(ctx, "encounterId", str, "context.")
     if hook in ORDER_HOOKS:
         selections = _check_order_context(hook, ctx)

@@ -267,23 +267,27 @@ class PostgresStore:
     # -- feedback
 
     def record_feedback(self, service_id: str, entries: Sequence[FeedbackEntry], received_at: datetime) -> int:
-        """Store all entries in one transaction; returns how many were new (repeats are kept once)."""
+        """Store all entries in one transaction; returns how many were new (repeats are kept once).
+
+        PostgreSQL text and JSONB cannot hold a NUL character, which JSON allows: each is stored as
+        U+FFFD (the entry is kept, as on SQLite, rather than refused)."""
         rows = [
-            (
+            _without_nul((
                 service_id,
                 e.card,
                 e.outcome,
-                Jsonb(list(e.accepted_suggestions)),
+                list(e.accepted_suggestions),
                 e.override_reason.system if e.override_reason else None,
                 e.override_reason.code if e.override_reason else None,
                 e.override_reason.display if e.override_reason else None,
                 e.override_reason.comment if e.override_reason else None,
                 parse_stamp(e.outcome_timestamp),
                 received_at,
-                Jsonb(e.raw),
-            )
+                e.raw,
+            ))
             for e in entries
         ]
+        rows = [(*r[:3], Jsonb(r[3]), *r[4:10], Jsonb(r[10])) for r in rows]
         with self._transaction() as conn, conn.cursor() as cur:
             new = 0
             for row in rows:
@@ -344,7 +348,10 @@ class PostgresStore:
         """Add cards to the ledger (a uuid shown again gets a new row)."""
         if not cards:
             return
-        rows = [(c.uuid, c.topic, c.indicator, c.patient_id, c.hook, c.service_id, c.shown_at) for c in cards]
+        # PostgreSQL text cannot hold a NUL, which a client's patient id may: the ledger only counts and
+        # joins by it, so a replacement character keeps the row (and the hook call) going.
+        rows = [_without_nul((c.uuid, c.topic, c.indicator, c.patient_id, c.hook, c.service_id, c.shown_at))
+                for c in cards]
         with self._transaction() as conn, conn.cursor() as cur:
             # A lost ledger row costs a repeated card, never an acknowledgement: no wait for the WAL flush.
             cur.execute("SET LOCAL synchronous_commit = off")
@@ -461,3 +468,14 @@ def _apply(conn: psycopg.Connection[Any]) -> list[int]:
 
 
 __all__ = ["PostgresStore", "redact_url"]
+
+
+def _without_nul(value: Any) -> Any:
+    """The value with every NUL in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_nul(v) for v in value)
+    return value

@@ -132,7 +132,6 @@ BAD_REQUESTS = {
         lambda r: r["context"]["draftOrders"]["entry"][0].update(resource={"id": "x"}),
         "context.draftOrders.entry[0].resource",
     ),
-    "patientId with a NUL": (lambda r: r["context"].update(patientId="p-mda5\x00"), "context.patientId"),
     "prefetch not an object": (lambda r: r.update(prefetch=[1]), "prefetch"),
     "prefetch value a string": (lambda r: r["prefetch"].update(patient="Patient/1"), "prefetch.patient"),
     "fhirServer a number": (lambda r: r.update(fhirServer=8080), "fhirServer"),

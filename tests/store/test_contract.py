@@ -103,3 +103,16 @@ def test_a_token_id_is_accepted_once_until_it_expires(make_store: Callable[..., 
     now[0] = 1061.0
     assert store.first_use("iss", "j1", expires_at=1200.0)  # expired: the id may be reused
     assert store.purge_tokens(now=1100.0) == 1  # other-iss's
+
+
+def test_a_nul_character_a_client_sent_does_not_cost_the_entry_or_the_ledger_row(store: Store):
+    from dataclasses import replace
+
+    raw = overridden("c1")
+    raw["overrideReason"]["userComment"] = "see\x00note"
+    raw["extra\x00key"] = "x"
+    assert store.record_feedback(SERVICE, entries(raw), T0) == 1
+    [row] = store.entries()  # type: ignore[attr-defined]
+    assert row["entry"]["overrideReason"]["userComment"] in ("see\x00note", "see\ufffdnote")
+    store.record_shown([replace(shown("c1"), patient_id="p\x001")])
+    assert [r.uuid for r in store.shown_since(T0)] == ["c1"]
