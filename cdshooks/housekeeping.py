@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +35,8 @@ class Purger:
         first_round_after: timedelta = FIRST_ROUND_AFTER,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
-        self.store = store
+        # Weakly: the thread must not keep an app's store (and its connections) alive after the app is gone.
+        self._store = weakref.ref(store)
         self.retention = retention
         self.interval = interval
         self.first_round_after = first_round_after
@@ -45,10 +47,14 @@ class Purger:
 
     def run_once(self) -> int:
         """One round: the ledger rows past the retention and the expired token ids; how many rows went."""
+        store = self._store()
+        if store is None:
+            self._stop.set()  # its app is gone: so is this thread
+            return 0
         now = self._clock()
         try:
-            gone = self.store.purge_shown(now - self.retention)
-            gone += self.store.purge_tokens(now.timestamp())
+            gone = store.purge_shown(now - self.retention)
+            gone += store.purge_tokens(now.timestamp())
         except StoreUnavailable as exc:
             log.warning("store housekeeping skipped this round: %s", exc)
             return 0
