@@ -13,7 +13,7 @@ LINT_STAMP   := $(VENV)/.installed-lint
 # package: `test-servers` installs it when it is missing (apt-get; with sudo when not root) and
 # does nothing when it is there. CDSHOOKS_REQUIRE_SERVERS=1 makes those tests fail rather than
 # skip without nginx; `make test CDSHOOKS_REQUIRE_SERVERS=0` neither installs nor requires it.
-# The same holds for chromium and the HTML report test (its block follows nginx's in test-servers).
+# The same holds for chromium (the HTML report test) and postgresql (the PostgreSQL store tests).
 CDSHOOKS_REQUIRE_SERVERS ?= 1
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
@@ -52,39 +52,28 @@ lint: $(LINT_STAMP)
 	$(BIN)/ruff check cdshooks
 	$(BIN)/mypy
 
+# $(call require_package,<shell test that it is there>,<Debian package>,<the tests that need it>):
+# nothing when it is there; else apt-get installs it (with sudo when not root), or make test stops
+# saying how to skip those tests.
+define require_package
+	@$(1) || { \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo "make test: $(3) need $(2): install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
+	    exit 1; }; \
+	  echo "make test: installing $(2) (Debian package) for $(3)"; \
+	  $(APT_INSTALL) $(2) >/dev/null 2>&1 || { \
+	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) $(2) >/dev/null; }; }
+endef
+
+# nginx: tests/integration/test_reverse_proxy.py. chromium: the HTML report test
+# (tests/cli/test_report_html.py, driven by Playwright from PyPI, which never downloads a browser).
+# postgresql: the store tests start their own server from its binaries (initdb, pg_ctl under
+# /usr/lib/postgresql/<version>/bin).
 test-servers:
 ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
-	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
-	  command -v apt-get >/dev/null 2>&1 || { \
-	    echo "make test: the reverse-proxy tests need nginx: install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
-	    exit 1; }; \
-	  echo "make test: installing nginx (Debian package) for the reverse-proxy tests"; \
-	  $(APT_INSTALL) nginx >/dev/null 2>&1 || { \
-	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) nginx >/dev/null; }; }
-endif
-
-# The HTML report test (tests/cli/test_report_html.py) renders the page in Debian's chromium,
-# driven by Playwright from PyPI; no browser is ever downloaded by Playwright itself.
-ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
-	@test -x /usr/bin/chromium || { \
-	  command -v apt-get >/dev/null 2>&1 || { \
-	    echo "make test: the HTML report test needs chromium: install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
-	    exit 1; }; \
-	  echo "make test: installing chromium (Debian package) for the HTML report test"; \
-	  $(APT_INSTALL) chromium >/dev/null 2>&1 || { \
-	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) chromium >/dev/null; }; }
-endif
-
-# The PostgreSQL store tests (tests/store/test_postgres.py) start their own server from Debian's
-# `postgresql` binaries (initdb, pg_ctl under /usr/lib/postgresql/<version>/bin).
-ifneq ($(CDSHOOKS_REQUIRE_SERVERS),0)
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
-	  command -v apt-get >/dev/null 2>&1 || { \
-	    echo "make test: the PostgreSQL store tests need postgresql: install it, or run make test CDSHOOKS_REQUIRE_SERVERS=0" >&2; \
-	    exit 1; }; \
-	  echo "make test: installing postgresql (Debian package) for the PostgreSQL store tests"; \
-	  $(APT_INSTALL) postgresql >/dev/null 2>&1 || { \
-	    $(SUDO) apt-get update -q >/dev/null && $(APT_INSTALL) postgresql >/dev/null; }; }
+	$(call require_package,command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx,nginx,the reverse-proxy tests)
+	$(call require_package,test -x /usr/bin/chromium,chromium,the HTML report tests)
+	$(call require_package,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1,postgresql,the PostgreSQL store tests)
 endif
 
 # Results go to bench/results/bench-<UTC time>.json (ignored by git); the

@@ -372,6 +372,11 @@ def _valid_resource(resource: Mapping[str, Any], fallback: Mapping[str, Any] | N
         return validate(fallback)
 
 
+def card_topic(card: Mapping[str, Any]) -> str:
+    """The topic code of a rendered card (`source.topic.code`)."""
+    return str(card["source"]["topic"]["code"])
+
+
 def render_cards(findings: Iterable[Finding], patient_id: str = "") -> list[dict[str, Any]]:
     """Cards for all findings, critical first, exact duplicates merged."""
     cards = []
@@ -382,7 +387,7 @@ def render_cards(findings: Iterable[Finding], patient_id: str = "") -> list[dict
         except Exception as exc:  # noqa: BLE001 - like a failing rule: one card must not take the others down
             _log_render_failure(f, exc)
             continue
-        key = (card["source"]["topic"]["code"], card["summary"], card.get("detail"))
+        key = (card_topic(card), card["summary"], card.get("detail"))
         if key in seen:
             continue
         seen.add(key)

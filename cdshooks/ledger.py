@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from cdshooks.cards import card_topic
 from cdshooks.store.model import ShownCard, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ def record(
         return True
     rows = [
         ShownCard(
-            uuid=c["uuid"], topic=c["source"]["topic"]["code"], indicator=c["indicator"],
+            uuid=c["uuid"], topic=card_topic(c), indicator=c["indicator"],
             patient_id=patient_id, hook=hook, service_id=service_id, shown_at=now,
         )
         for c in cards

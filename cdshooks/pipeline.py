@@ -48,7 +48,7 @@ def run_hook(
     scope = hook_scope.scope_of(record, hook)
     rendered = [
         c for c in cards.render_cards(findings, hook_request.patient_id)
-        if hook_scope.shows(scope, suppression.topic(c), c["indicator"])
+        if hook_scope.shows(scope, cards.card_topic(c), c["indicator"])
     ]
     screened = suppression.screen(rendered, hook, now, store, settings.suppression_windows())
     for topic, why in screened.suppressed:

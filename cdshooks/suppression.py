@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cdshooks.cards import card_topic
 from cdshooks.protocol import ORDER_SELECT, ORDER_SIGN
 from cdshooks.store.model import Store, StoreUnavailable
 
@@ -51,10 +52,6 @@ class Screened:
     store_failed: bool = False  # the store could not be asked: every card is shown
 
 
-def topic(card: Card) -> str:
-    return str(card["source"]["topic"]["code"])
-
-
 def screen(cards: Sequence[Card], hook: str, now: datetime, store: Store, windows: Windows) -> Screened:
     """The cards minus those overridden with a reason within their window and order-sign's repeats."""
     if not cards:
@@ -73,9 +70,9 @@ def screen(cards: Sequence[Card], hook: str, now: datetime, store: Store, window
     for card in cards:
         when = overridden.get(card["uuid"])
         if when is not None and now - when < windows.of(card["indicator"]):
-            suppressed.append((topic(card), OVERRIDE))
+            suppressed.append((card_topic(card), OVERRIDE))
         elif card["uuid"] in repeats:
-            suppressed.append((topic(card), REPEAT))
+            suppressed.append((card_topic(card), REPEAT))
         else:
             shown.append(card)
     return Screened(shown, suppressed)
