@@ -14,7 +14,7 @@ from cdshooks.config import Settings
 from cdshooks.housekeeping import Purger
 from cdshooks.store import store_for
 from cdshooks.store.model import StoreUnavailable
-from cdshooks.web import BLUEPRINTS, auth, cors, metrics, request_log
+from cdshooks.web import BLUEPRINTS, auth, cors, metrics, release, request_log
 from cdshooks.web.context import attach
 from cdshooks.web.errors import register_error_handlers
 
@@ -49,7 +49,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     # registration order, after_request hooks in reverse):
     # 1. CORS answers a preflight before anything else, and adds its headers to every response;
     # 2. the request log times every other request and logs one line, refused ones included;
-    # 3. the JWT check, last before the view.
+    # 3. the JWT check, last before the view;
+    # 4. after every other after_request hook (so registered first), the parsed body is handed
+    #    to the response, to be freed once the response is sent.
+    release.init_app(app)
     cors.init_app(app, settings)
     request_log.init_app(app, settings)
     auth.init_app(app, settings)
