@@ -99,9 +99,10 @@ class CqlComparison:
     reason: str  # "" when measured, else what was missing
 
 
-def not_measured(reason: str, resources: int = 200, iterations: int = 0, version: str = "") -> CqlComparison:
+def not_measured(reason: str, resources: int = 200, iterations: int = 0, version: str = "",
+                 our_hook: str = OUR_HOOK) -> CqlComparison:
     return CqlComparison(
-        hook=HOOK, our_hook=OUR_HOOK, resources=resources, body_bytes=0, cql_services_body_bytes=0,
+        hook=HOOK, our_hook=our_hook, resources=resources, body_bytes=0, cql_services_body_bytes=0,
         iterations=iterations, cql_services_p50_ms=0.0, ours_p50_ms=0.0, ratio=0.0,
         cql_services_cards=0, our_cards=0, cql_services_version=version, measured=False, reason=reason,
     )
@@ -180,12 +181,25 @@ def their_prefetch(our_prefetch: Mapping[str, Any], templates: Mapping[str, str]
     return out
 
 
-def their_request(our_request: Mapping[str, Any], templates: Mapping[str, str]) -> dict[str, Any]:
-    """The same hook call (hook, hookInstance, context, ...) with the prefetch their hook declares."""
-    return {
-        **{k: v for k, v in our_request.items() if k != "prefetch"},
-        "prefetch": their_prefetch(our_request.get("prefetch") or {}, templates),
-    }
+# The context patient-view carries (CDS Hooks 2.0); an order hook's draftOrders and selections are not part of it.
+PATIENT_VIEW_CONTEXT = ("userId", "patientId", "encounterId")
+
+
+def their_request(our_request: Mapping[str, Any], templates: Mapping[str, str],
+                  hook: str = "patient-view") -> dict[str, Any]:
+    """The same hook call (hookInstance, context, ...) with the prefetch their hook declares.
+
+    When our request is another hook than theirs (order-select against their
+    patient-view hook), it becomes their hook's call: their hook's name and the
+    context that hook carries.
+    """
+    out = {k: v for k, v in our_request.items() if k != "prefetch"}
+    if out.get("hook") != hook:
+        out["hook"] = hook
+        if hook == "patient-view":
+            out["context"] = {k: v for k, v in (out.get("context") or {}).items() if k in PATIENT_VIEW_CONTEXT}
+    out["prefetch"] = their_prefetch(our_request.get("prefetch") or {}, templates)
+    return out
 
 
 def _post(port: int, path: str, body: bytes) -> tuple[int, bytes, float]:
@@ -235,17 +249,22 @@ def _cql_services(checkout: str, port: int) -> Iterator[None]:
 
 
 def run(checkout: str | None = None, resources: int = 200, iterations: int = ITERATIONS,
-        warmup: int = WARMUP) -> CqlComparison:
-    """Both servers at once, requests alternating between them; p50 of each and their ratio."""
+        warmup: int = WARMUP, our_hook: str = OUR_HOOK) -> CqlComparison:
+    """Both servers at once, requests alternating between them; p50 of each and their ratio.
+
+    `our_hook` is patient-view, the hook theirs answers (see the module's
+    docstring); order-select is there to compare with (their request is then
+    made from our order-select request's patient, as a patient-view call).
+    """
     checkout = checkout or os.environ.get(ENV_VAR) or None
     reason = missing(checkout)
     if reason or checkout is None:
-        return not_measured(reason or MISSING, resources)
+        return not_measured(reason or MISSING, resources, our_hook=our_hook)
     checkout = str(Path(checkout).resolve())
     ver = version(checkout)
-    our_request = patients.request(OUR_HOOK, resources, shape="ehr")
+    our_request = patients.request(our_hook, resources, shape="ehr")
     ours_body = orjson.dumps(our_request)
-    ours_path = f"/cds-services/{patients.SERVICE[OUR_HOOK]}"
+    ours_path = f"/cds-services/{patients.SERVICE[our_hook]}"
     theirs_path = f"/cds-services/{HOOK}"
     their_port, our_port = servers.free_port(), servers.free_port()
     try:
@@ -259,8 +278,10 @@ def run(checkout: str | None = None, resources: int = 200, iterations: int = ITE
             hook = next((s for s in services if s.get("id") == HOOK), None)
             if hook is None:
                 return not_measured(f"the CQL Services at {checkout} have no {HOOK} hook (config/hooks)", resources,
-                                    version=ver)
-            theirs_body = orjson.dumps(their_request(our_request, hook.get("prefetch") or {}))
+                                    version=ver, our_hook=our_hook)
+            theirs_body = orjson.dumps(
+                their_request(our_request, hook.get("prefetch") or {}, hook.get("hook", "patient-view"))
+            )
             servers.wait_until_answering(f"http://127.0.0.1:{our_port}{ours_path}", data=ours_body)
             calls = {
                 "theirs": lambda: _post(their_port, theirs_path, theirs_body),
@@ -269,7 +290,7 @@ def run(checkout: str | None = None, resources: int = 200, iterations: int = ITE
             their_status, their_answer, _ = calls["theirs"]()
             their_cards = _cards(their_status, their_answer, f"the CQL Services' {HOOK}")
             our_status, our_answer, _ = calls["ours"]()
-            our_cards = _cards(our_status, our_answer, f"our {OUR_HOOK}")
+            our_cards = _cards(our_status, our_answer, f"our {our_hook}")
             times: dict[str, list[float]] = {"theirs": [], "ours": []}
             for i, name in enumerate(bench_http.alternating_order(["theirs", "ours"], warmup + iterations)):
                 status, _, ms = calls[name]()
@@ -278,11 +299,11 @@ def run(checkout: str | None = None, resources: int = 200, iterations: int = ITE
                 if i >= 2 * warmup:
                     times[name].append(ms)
     except (RuntimeError, TimeoutError, OSError) as e:
-        return not_measured(f"the comparison did not run: {e}", resources, iterations, ver)
+        return not_measured(f"the comparison did not run: {e}", resources, iterations, ver, our_hook)
     theirs_p50 = statistics.median(times["theirs"])
     ours_p50 = statistics.median(times["ours"])
     return CqlComparison(
-        hook=HOOK, our_hook=OUR_HOOK, resources=resources, body_bytes=len(ours_body),
+        hook=HOOK, our_hook=our_hook, resources=resources, body_bytes=len(ours_body),
         cql_services_body_bytes=len(theirs_body), iterations=iterations,
         cql_services_p50_ms=round(theirs_p50, 2), ours_p50_ms=round(ours_p50, 2),
         ratio=round(theirs_p50 / ours_p50, 1), cql_services_cards=their_cards, our_cards=our_cards,

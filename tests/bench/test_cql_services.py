@@ -84,3 +84,13 @@ def test_without_node_nothing_is_measured(tmp_path, monkeypatch):
     monkeypatch.setattr(cql_services.shutil, "which", lambda name: None)
     result = cql_services.run(str(tmp_path))
     assert not result.measured and "node" in result.reason
+
+
+def test_an_order_select_request_becomes_a_patient_view_call_of_the_same_patient():
+    ours = patients.request("order-select", 200, shape="ehr")
+    theirs = cql_services.their_request(ours, THEIR_TEMPLATES, "patient-view")
+    assert theirs["hook"] == "patient-view"
+    assert set(theirs["context"]) == {"userId", "patientId", "encounterId"}
+    assert theirs["context"]["patientId"] == ours["context"]["patientId"]
+    assert _ids(theirs["prefetch"]["Condition"]) == _ids(ours["prefetch"]["conditions"])
+    assert "draftOrders" in ours["context"]  # ours is left as it was
