@@ -47,11 +47,12 @@ def _table(title: str, rows: list[dict], columns: list[str]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    p.add_argument("--only", choices=["inprocess", "ledger", "store", "http", "fallback", "coldstart"], action="append")
+    parts = ["inprocess", "ledger", "store", "http", "fallback", "coldstart", "cql"]
+    p.add_argument("--only", choices=parts, action="append")
     p.add_argument("--quick", action="store_true", help="fewer sizes and iterations (smoke run)")
     p.add_argument("--output", help="where to write the JSON (default: bench/results/bench-<UTC time>.json, not committed)")
     args = p.parse_args()
-    only = set(args.only or ["inprocess", "ledger", "store", "http", "fallback", "coldstart"])
+    only = set(args.only or parts)
     report: dict = {"taken": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     try:
         report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -121,6 +122,21 @@ def main() -> int:
         row = asdict(coldstart.run())
         report["coldstart"] = row
         texts.append(_table("Cold start (target <= 1500 ms to the first answered request)", [row], list(row)))
+    if "cql" in only:
+        from bench import cql_services
+
+        # Needs a checkout of the CQL Services (CDSHOOKS_BENCH_CQL_SERVICES); without one the row says what is missing.
+        cql = cql_services.run(iterations=30, warmup=10) if args.quick else cql_services.run()
+        row = asdict(cql)
+        report["cql_services"] = row
+        columns = (
+            ["hook", "our_hook", "resources", "body_bytes", "cql_services_body_bytes", "iterations",
+             "cql_services_p50_ms", "ours_p50_ms", "ratio", "cql_services_version"]
+            if cql.measured else ["hook", "measured", "reason"]
+        )
+        texts.append(_table(
+            "AHRQ CDS Connect CQL Services vs ours, same patient (target ratio >= 30)", [row], columns
+        ))
     print("\n\n".join(texts))
     path = save(report, args.output)
     print(f"\nsaved {path}", file=sys.stderr)
