@@ -53,12 +53,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from bench import http as bench_http
 from bench import patients, servers
-from cdshooks.gunicorn_conf import default_workers
 
 ENV_VAR = "CDSHOOKS_BENCH_CQL_SERVICES"
 HOOK = "cond-med-count-r4"
@@ -92,6 +92,8 @@ class CqlComparison:
     cql_services_p50_ms: float
     ours_p50_ms: float
     ratio: float  # their p50 / ours
+    ours_before_p50_ms: float | None  # our service as it was before (bench.before), served in the same run
+    ratio_before: float | None  # their p50 / ours before
     cql_services_cards: int
     our_cards: int
     cql_services_version: str
@@ -104,6 +106,7 @@ def not_measured(reason: str, resources: int = 200, iterations: int = 0, version
     return CqlComparison(
         hook=HOOK, our_hook=our_hook, resources=resources, body_bytes=0, cql_services_body_bytes=0,
         iterations=iterations, cql_services_p50_ms=0.0, ours_p50_ms=0.0, ratio=0.0,
+        ours_before_p50_ms=None, ratio_before=None,
         cql_services_cards=0, our_cards=0, cql_services_version=version, measured=False, reason=reason,
     )
 
@@ -249,8 +252,11 @@ def _cql_services(checkout: str, port: int) -> Iterator[None]:
 
 
 def run(checkout: str | None = None, resources: int = 200, iterations: int = ITERATIONS,
-        warmup: int = WARMUP, our_hook: str = OUR_HOOK) -> CqlComparison:
+        warmup: int = WARMUP, our_hook: str = OUR_HOOK, before: Path | None = None) -> CqlComparison:
     """Both servers at once, requests alternating between them; p50 of each and their ratio.
+
+    With `before` (a tree of an older commit, bench.before) our service as it was
+    is served too and takes its turn in the same rotation.
 
     `our_hook` is patient-view, the hook theirs answers (see the module's
     docstring); order-select is there to compare with (their request is then
@@ -266,13 +272,15 @@ def run(checkout: str | None = None, resources: int = 200, iterations: int = ITE
     ours_body = orjson.dumps(our_request)
     ours_path = f"/cds-services/{patients.SERVICE[our_hook]}"
     theirs_path = f"/cds-services/{HOOK}"
-    their_port, our_port = servers.free_port(), servers.free_port()
+    their_port = servers.free_port()
+    ours = [bench_http.Server("ours", bench_http.SERVICE_APP, recycle=True)]
+    if before is not None:
+        ours.append(bench_http.Server("ours before", bench_http.SERVICE_APP, root=before, recycle=True))
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(_cql_services(checkout, their_port))
-            stack.enter_context(servers.process(
-                servers.gunicorn_cmd(bench_http.SERVICE_APP, our_port, default_workers()), env=bench_http._env()
-            ))
+            our_urls = stack.enter_context(bench_http.serving(ours, bench_http._env(), ours_body))
+            ports = {name: int(urlsplit(url).port or 80) for name, url in our_urls.items()}
             servers.wait_until_answering(f"http://127.0.0.1:{their_port}/cds-services", timeout=60)
             services = _get_json(their_port, "/cds-services").get("services", [])
             hook = next((s for s in services if s.get("id") == HOOK), None)
@@ -282,30 +290,32 @@ def run(checkout: str | None = None, resources: int = 200, iterations: int = ITE
             theirs_body = orjson.dumps(
                 their_request(our_request, hook.get("prefetch") or {}, hook.get("hook", "patient-view"))
             )
-            servers.wait_until_answering(f"http://127.0.0.1:{our_port}{ours_path}", data=ours_body)
-            calls = {
-                "theirs": lambda: _post(their_port, theirs_path, theirs_body),
-                "ours": lambda: _post(our_port, ours_path, ours_body),
-            }
+            calls = {"theirs": lambda: _post(their_port, theirs_path, theirs_body)}
+            for name, port in ports.items():
+                calls[name] = lambda port=port: _post(port, ours_path, ours_body)
             their_status, their_answer, _ = calls["theirs"]()
             their_cards = _cards(their_status, their_answer, f"the CQL Services' {HOOK}")
             our_status, our_answer, _ = calls["ours"]()
             our_cards = _cards(our_status, our_answer, f"our {our_hook}")
-            times: dict[str, list[float]] = {"theirs": [], "ours": []}
-            for i, name in enumerate(bench_http.alternating_order(["theirs", "ours"], warmup + iterations)):
+            times: dict[str, list[float]] = {name: [] for name in calls}
+            for i, name in enumerate(bench_http.alternating_order(list(calls), warmup + iterations)):
                 status, _, ms = calls[name]()
                 if status != 200:
                     raise RuntimeError(f"{name} answered {status} during the run")
-                if i >= 2 * warmup:
+                if i >= len(calls) * warmup:
                     times[name].append(ms)
     except (RuntimeError, TimeoutError, OSError) as e:
         return not_measured(f"the comparison did not run: {e}", resources, iterations, ver, our_hook)
     theirs_p50 = statistics.median(times["theirs"])
     ours_p50 = statistics.median(times["ours"])
+    before_p50 = statistics.median(times["ours before"]) if times.get("ours before") else None
     return CqlComparison(
         hook=HOOK, our_hook=our_hook, resources=resources, body_bytes=len(ours_body),
         cql_services_body_bytes=len(theirs_body), iterations=iterations,
         cql_services_p50_ms=round(theirs_p50, 2), ours_p50_ms=round(ours_p50, 2),
-        ratio=round(theirs_p50 / ours_p50, 1), cql_services_cards=their_cards, our_cards=our_cards,
+        ratio=round(theirs_p50 / ours_p50, 1),
+        ours_before_p50_ms=round(before_p50, 2) if before_p50 else None,
+        ratio_before=round(theirs_p50 / before_p50, 1) if before_p50 else None,
+        cql_services_cards=their_cards, our_cards=our_cards,
         cql_services_version=ver, measured=True, reason="",
     )

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import orjson
 
 from bench import patients, servers
 from cdshooks.gunicorn_conf import default_workers
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CONNECTIONS = 10
 ROUNDS = 4  # each server measured ROUNDS times, alternating (ABBA), ROUND_S seconds each
@@ -105,24 +112,46 @@ def alternating_order(names: Sequence[str], rounds: int) -> list[str]:
     return order
 
 
-def _measure_alternating(
-    servers_by_name: dict[str, tuple[str, int]], body: bytes, env: dict[str, str], rounds: int, seconds: int
-) -> dict[str, list[WrkRun]]:
-    """Start every server (gunicorn app spec, workers) at once, then wrk them in alternating rounds."""
+@dataclass(frozen=True)
+class Server:
+    """One gunicorn server of a benchmark: an app, its workers, and the tree it runs from."""
+
+    name: str
+    app_spec: str
+    workers: int | None = None  # None: the production default of its tree
+    root: Path | None = None  # another checkout (bench.before); None: this one
+    recycle: bool = False  # worker recycling as in production (the services), or off (the minimal endpoints)
+
+
+@contextlib.contextmanager
+def serving(servers_to_start: Sequence[Server], env: dict[str, str], body: bytes) -> Iterator[dict[str, str]]:
+    """Start every server at once; yield name -> order-select URL once each answers the body."""
     url_path = f"/cds-services/{patients.SERVICE['order-select']}"
-    runs: dict[str, list[WrkRun]] = {name: [] for name in servers_by_name}
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for server in servers_to_start:
+            port = servers.free_port()
+            urls[server.name] = f"http://127.0.0.1:{port}{url_path}"
+            run_env = dict(env)
+            if server.root is not None:
+                run_env["PYTHONPATH"] = str(server.root)
+            cmd = servers.gunicorn_cmd(server.app_spec, port, server.workers, recycle=server.recycle)
+            stack.enter_context(servers.process(cmd, env=run_env, cwd=str(server.root or ROOT)))
+        for url in urls.values():
+            servers.wait_until_answering(url, data=body)
+        yield urls
+
+
+def _measure_alternating(
+    servers_to_start: Sequence[Server], body: bytes, env: dict[str, str], rounds: int, seconds: int
+) -> dict[str, list[WrkRun]]:
+    """Start every server at once, then wrk them in alternating rounds."""
+    runs: dict[str, list[WrkRun]] = {s.name: [] for s in servers_to_start}
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
         fh.write(body)
     try:
-        with contextlib.ExitStack() as stack:
-            urls = {}
-            for name, (spec, workers) in servers_by_name.items():
-                port = servers.free_port()
-                urls[name] = f"http://127.0.0.1:{port}{url_path}"
-                stack.enter_context(servers.process(servers.gunicorn_cmd(spec, port, workers), env=env))
-            for url in urls.values():
-                servers.wait_until_answering(url, data=body)
-            for name in alternating_order(list(servers_by_name), rounds):
+        with serving(servers_to_start, env, body) as urls:
+            for name in alternating_order(list(urls), rounds):
                 runs[name].append(_wrk(urls[name], fh.name, seconds))
     finally:
         os.unlink(fh.name)
@@ -153,23 +182,38 @@ def _env() -> dict[str, str]:
     }
 
 
-MINIMAL, MINIMAL_APP = "minimal Flask endpoint", "bench.minimal_app:app"
+# The floors. Throughput is compared with an endpoint parsing the body with the
+# stdlib's json (as a plain Flask service would); latency with one using orjson,
+# the parser the service itself uses, so the gap shown is the service's own work.
+MINIMAL, MINIMAL_APP = "minimal Flask endpoint (stdlib json)", "bench.minimal_app:app"
+MINIMAL_ORJSON, MINIMAL_ORJSON_APP = "minimal Flask endpoint (orjson)", "bench.minimal_app:orjson_app"
 SERVICE, SERVICE_APP = "cdshooks order-select", "cdshooks.app:create_app()"
+SERVICE_BEFORE = "cdshooks order-select, before"
+
+
+def _services(before: Path | None, workers: int | None = None) -> list[Server]:
+    """The service as it is and, when given a tree of an older commit, as it was (production settings both)."""
+    out = [Server(SERVICE, SERVICE_APP, workers, recycle=True)]
+    if before is not None:
+        out.append(Server(SERVICE_BEFORE, SERVICE_APP, workers, root=before, recycle=True))
+    return out
 
 
 def run(
-    resources: int = 200, shapes: tuple[str, ...] = patients.SHAPES, rounds: int = ROUNDS, seconds: int = ROUND_S
+    resources: int = 200,
+    shapes: tuple[str, ...] = patients.SHAPES,
+    rounds: int = ROUNDS,
+    seconds: int = ROUND_S,
+    before: Path | None = None,
 ) -> list[HttpResult]:
-    """Per patient shape: the minimal endpoint and the service, each under its own gunicorn, in alternating rounds."""
+    """Per patient shape: the minimal endpoint and the service (and the service before), in alternating rounds."""
     workers = default_workers()
     results = []
     for shape in shapes:
         body = orjson.dumps(patients.request("order-select", resources, shape=shape))
-        runs = _measure_alternating(
-            {MINIMAL: (MINIMAL_APP, workers), SERVICE: (SERVICE_APP, workers)},
-            body, _env(), rounds, seconds,
-        )
-        results += [summarize(name, shape, workers, runs[name]) for name in (MINIMAL, SERVICE)]
+        plan = [Server(MINIMAL, MINIMAL_APP, workers), *_services(before, workers)]
+        runs = _measure_alternating(plan, body, _env(), rounds, seconds)
+        results += [summarize(server.name, shape, workers, runs[server.name]) for server in plan]
     return results
 
 
@@ -186,27 +230,126 @@ def scaling(
 ) -> list[ScalingResult]:
     """The service's throughput with 1, 2, ... workers (EHR-shaped patient): does it scale with workers?"""
     body = orjson.dumps(patients.request("order-select", resources, shape="ehr"))
-    runs = _measure_alternating({str(w): (SERVICE_APP, w) for w in worker_counts}, body, _env(), rounds, seconds)
+    plan = [Server(str(w), SERVICE_APP, w) for w in worker_counts]
+    runs = _measure_alternating(plan, body, _env(), rounds, seconds)
     summaries = [summarize(SERVICE, "ehr", w, runs[str(w)]) for w in worker_counts]
     base = summaries[0].requests_per_s
     return [ScalingResult(s.workers, s.requests_per_s, s.p50_ms, round(s.requests_per_s / base, 2)) for s in summaries]
 
 
-def throughput_ratios(rows: list[dict]) -> dict[str, float]:
-    """Per shape: service requests/s over the minimal endpoint's, the median of the ratios round by round.
+def throughput_ratios(rows: list[dict], service: str = SERVICE) -> dict[str, float]:
+    """Per shape: `service` requests/s over the minimal endpoint's, the median of the ratios round by round.
 
     A round's two runs are next to each other in time, so their ratio is what a
     slow spell on the shared machine disturbs least.
     """
     out = {}
     for shape in dict.fromkeys(r["shape"] for r in rows):
-        minimal = next(r for r in rows if r["shape"] == shape and r["name"] == MINIMAL)
-        service = next(r for r in rows if r["shape"] == shape and r["name"] == SERVICE)
+        minimal = next((r for r in rows if r["shape"] == shape and r["name"] == MINIMAL), None)
+        measured = next((r for r in rows if r["shape"] == shape and r["name"] == service), None)
+        if minimal is None or measured is None:
+            continue
         pairs = [
             s / m
-            for m, s in zip(minimal["requests_per_s_by_round"], service["requests_per_s_by_round"])
+            for m, s in zip(minimal["requests_per_s_by_round"], measured["requests_per_s_by_round"])
             if m
         ]
         if pairs:
             out[shape] = round(statistics.median(pairs), 2)
     return out
+
+
+# Sequential latency: one request at a time, so the time is the service's own, not a queue's.
+LATENCY_REQUESTS = {200: 400, 1000: 120}  # per server, after warm-up
+WARMUP_REQUESTS = 40  # per server: every worker answers a few before timing starts
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    """p50 of sequential POSTs over loopback HTTP, against the stdlib json.loads of the same body."""
+
+    name: str
+    resources: int
+    body_bytes: int
+    requests: int
+    p50_ms: float
+    p90_ms: float
+    json_loads_p50_ms: float
+    ratio: float  # p50 / json_loads p50
+
+
+def _raw_post(url: str, body: bytes) -> bytes:
+    """The bytes of one POST (built once: the client's own cost is the same for every server)."""
+    parts = urlsplit(url)
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def timed_post(address: tuple[str, int], raw: bytes) -> float:
+    """Milliseconds from connecting to the last byte of a complete 200 response."""
+    start = time.perf_counter_ns()
+    with socket.create_connection(address) as sock:
+        sock.sendall(raw)
+        received = bytearray()
+        length = None
+        while True:
+            piece = sock.recv(262144)
+            if not piece:
+                break
+            received += piece
+            if length is None and b"\r\n\r\n" in received:
+                head = bytes(received[: received.index(b"\r\n\r\n")]).decode("latin-1")
+                if not head.startswith("HTTP/1.1 200"):
+                    raise RuntimeError(f"benchmark request answered {head.splitlines()[0]!r}")
+                found = re.search(r"^content-length:\s*(\d+)", head, re.IGNORECASE | re.MULTILINE)
+                length = len(head) + 4 + int(found.group(1)) if found else None
+            if length is not None and len(received) >= length:
+                break
+    return (time.perf_counter_ns() - start) / 1e6
+
+
+def latency(
+    resources: int = 200, requests: int | None = None, before: Path | None = None
+) -> list[LatencyResult]:
+    """Each server answers the same body one request at a time, rotating server by server, with a
+    json.loads of the body timed in between (so drift on a shared machine moves all alike)."""
+    body = orjson.dumps(patients.request("order-select", resources, shape="ehr"))
+    requests = requests or LATENCY_REQUESTS.get(resources, 200)
+    plan = [Server(MINIMAL_ORJSON, MINIMAL_ORJSON_APP, default_workers()), *_services(before)]
+    times: dict[str, list[float]] = {s.name: [] for s in plan}
+    floor: list[float] = []
+    with serving(plan, _env(), body) as urls:
+        targets = {name: (_raw_post(url, body), _address(url)) for name, url in urls.items()}
+        names = list(targets)
+        for name in names:
+            for _ in range(WARMUP_REQUESTS):
+                timed_post(targets[name][1], targets[name][0])
+        for i in range(requests):
+            t = time.perf_counter_ns()
+            json.loads(body)
+            floor.append((time.perf_counter_ns() - t) / 1e6)
+            for name in names if i % 2 == 0 else reversed(names):  # ABBA, as the throughput rounds
+                raw, address = targets[name]
+                times[name].append(timed_post(address, raw))
+    floor_p50 = statistics.median(floor)
+    return [
+        LatencyResult(
+            name=name,
+            resources=resources,
+            body_bytes=len(body),
+            requests=len(values),
+            p50_ms=round(statistics.median(values), 3),
+            p90_ms=round(sorted(values)[int(0.9 * (len(values) - 1))], 3),
+            json_loads_p50_ms=round(floor_p50, 3),
+            ratio=round(statistics.median(values) / floor_p50, 2),
+        )
+        for name, values in times.items()
+    ]
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80

@@ -33,10 +33,13 @@ def wait_until_answering(url: str, timeout: float = 30.0, data: bytes | None = N
 
 
 @contextlib.contextmanager
-def process(cmd: Sequence[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def process(
+    cmd: Sequence[str], env: dict[str, str] | None = None, cwd: str | None = None
+) -> Iterator[subprocess.Popen]:
     proc = subprocess.Popen(
         list(cmd),
         env={**os.environ, **(env or {})},
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -50,16 +53,17 @@ def process(cmd: Sequence[str], env: dict[str, str] | None = None) -> Iterator[s
             proc.kill()
 
 
-def gunicorn_cmd(app_spec: str, port: int, workers: int) -> list[str]:
-    """gunicorn with the production settings (cdshooks.gunicorn_conf), for either app."""
-    return [
-        sys.executable, "-m", "gunicorn",
-        "-c", "python:cdshooks.gunicorn_conf",
-        # A 10 s run at ~1000 req/s would recycle workers (max_requests): that
-        # measures restarts, not requests.
-        "--max-requests", "0",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--log-level", "warning",
-        app_spec,
-    ]
+def gunicorn_cmd(app_spec: str, port: int, workers: int | None, recycle: bool = False) -> list[str]:
+    """gunicorn with the production settings (cdshooks.gunicorn_conf), for either app.
+
+    `workers` None keeps the production default. Worker recycling (max_requests)
+    is off unless `recycle`: the service is measured with it, as it runs in
+    production; the minimal endpoints without, since each recycled worker
+    would load the service's warm-up that they never use.
+    """
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:cdshooks.gunicorn_conf"]
+    if not recycle:
+        cmd += ["--max-requests", "0"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    return [*cmd, "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
