@@ -93,6 +93,36 @@ def failed_answer(value: Any, *, search: bool = True) -> bool:
     return bool(outcomes) and not all(benign_outcome(o) for o in outcomes)
 
 
+def usable_resources(value: Any, *, search: bool = True) -> list[dict[str, Any]] | None:
+    """The resources of a prefetch value or FHIR response, or None when it is a failed answer.
+
+    The same as `None if failed_answer(value) else resources_of(value)`, in one
+    pass over a Bundle's entries instead of two (a prefetch Bundle may hold
+    thousands of them).
+    """
+    if not is_bundle(value):
+        if failed_answer(value, search=search):
+            return None
+        return [] if is_outcome(value) else [value]
+    resources: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
+    others = False
+    for entry in as_list(value.get("entry")):
+        if isinstance(entry, dict):
+            resource = entry.get("resource")
+            if isinstance(resource, dict):
+                if resource.get("resourceType") == "OperationOutcome":
+                    outcomes.append(resource)
+                    continue
+                resources.append(resource)
+            others = True
+    if outcomes and (
+        any(_has_error(o) for o in outcomes) if others else not all(benign_outcome(o) for o in outcomes)
+    ):
+        return None
+    return resources
+
+
 def _has_error(outcome: dict[str, Any]) -> bool:
     """An issue of severity error or fatal (or one that names no severity we know)."""
     for issue in as_list(outcome.get("issue")):

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 from cdshooks.data.allowlist import allowlist_for
-from cdshooks.data.bundles import failed_answer, is_bundle, next_link, resources_of
+from cdshooks.data.bundles import is_bundle, next_link, usable_resources
 from cdshooks.data.fhir_client import (
     BUDGET_SPENT,
     FetchError,
@@ -147,9 +147,7 @@ def _read_prefetch(value: object, *, search: bool = True) -> list[dict[str, Any]
         return []
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         return None
-    if failed_answer(value, search=search):
-        return None
-    return resources_of(value)  # an information-only outcome gives no resources: an empty result
+    return usable_resources(value, search=search)  # an information-only outcome gives no resources
 
 
 def gather(
