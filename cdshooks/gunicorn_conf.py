@@ -4,7 +4,7 @@
 
 Workers default to 2 x CPUs + 1 (capped), overridable with WEB_CONCURRENCY.
 Every variable read here (HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT,
-GUNICORN_GRACEFUL_TIMEOUT) and every CDSHOOKS_* setting is parsed strictly
+GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_MAX_REQUESTS) and every CDSHOOKS_* setting is parsed strictly
 (`cdshooks.config`): loaded as a config file, a bad value stops gunicorn
 before any worker starts, with one line naming the variable, its value and
 what is accepted.
@@ -64,9 +64,9 @@ def options(
         # On SIGTERM (docker stop, rolling deploy) finish in-flight calls first.
         "graceful_timeout": server.graceful_timeout,
         "keepalive": 5,
-        # Recycle workers now and then so slow leaks never build up.
-        "max_requests": 2000,
-        "max_requests_jitter": 200,
+        # Recycle workers now and then so slow leaks never build up (jittered: not all at once).
+        "max_requests": server.max_requests,
+        "max_requests_jitter": server.max_requests // 10,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",

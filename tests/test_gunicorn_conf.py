@@ -64,6 +64,7 @@ def test_module_works_as_a_gunicorn_config_file():
         ({"GUNICORN_TIMEOUT": "-1"}, "GUNICORN_TIMEOUT='-1' is out of range: use an integer >= 1"),
         ({"GUNICORN_TIMEOUT": "0"}, "GUNICORN_TIMEOUT='0' is out of range: use an integer >= 1"),
         ({"GUNICORN_GRACEFUL_TIMEOUT": "soon"}, "GUNICORN_GRACEFUL_TIMEOUT='soon' is not a whole number"),
+        ({"GUNICORN_MAX_REQUESTS": "-1"}, "GUNICORN_MAX_REQUESTS='-1' is out of range: use an integer >= 0"),
         ({"PORT": "http"}, "PORT='http' is not a port number: use 1-65535"),
     ],
 )
@@ -77,6 +78,12 @@ def test_good_gunicorn_variables_are_read():
     env = {"WEB_CONCURRENCY": " 3 ", "GUNICORN_TIMEOUT": "60", "GUNICORN_GRACEFUL_TIMEOUT": "0", "HOST": " "}
     opts = options(env=env)
     assert (opts["workers"], opts["timeout"], opts["graceful_timeout"], opts["bind"]) == (3, 60, 0, "0.0.0.0:8080")
+
+
+def test_workers_are_recycled_rarely_and_jittered_unless_told_otherwise():
+    assert (options(env={})["max_requests"], options(env={})["max_requests_jitter"]) == (20_000, 2_000)
+    assert (options(env={"GUNICORN_MAX_REQUESTS": "0"})["max_requests"]) == 0  # gunicorn's "never"
+    assert options(env={"GUNICORN_MAX_REQUESTS": "5000"})["max_requests_jitter"] == 500
 
 
 @pytest.mark.parametrize(
