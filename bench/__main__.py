@@ -52,7 +52,7 @@ def _table(title: str, rows: list[dict], columns: list[str]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parts = ["inprocess", "ledger", "store", "http", "fallback", "coldstart", "cql"]
+    parts = ["inprocess", "ledger", "store", "http", "workers", "fallback", "coldstart", "cql"]
     p.add_argument("--only", choices=parts, action="append")
     p.add_argument("--quick", action="store_true", help="fewer sizes and iterations (smoke run)")
     p.add_argument("--output", help="where to write the JSON (default: bench/results/bench-<UTC time>.json, not committed)")
@@ -151,6 +151,16 @@ def _run(args: argparse.Namespace, only: set[str], old: Path | None) -> tuple[di
                 f"Scaling with workers (EHR-shaped, wrk {http.CONNECTIONS} connections on the same {os.cpu_count()} cores)",
                 scaled, ["workers", "requests_per_s", "p50_ms", "speedup"],
             ))
+    if "workers" in only:
+        from bench import http, workers
+
+        scaled_workers = [asdict(r) for r in (workers.run(rounds=1, seconds=3) if args.quick else workers.run())]
+        report["workers"] = scaled_workers
+        texts.append(_table(
+            f"Sync workers on {os.cpu_count()} cores: throughput with full prefetch and with FHIR fallback"
+            f" (a delayed loopback FHIR stub), wrk {http.CONNECTIONS} connections",
+            scaled_workers, ["case", "workers", "requests_per_s", "p50_ms", "p99_ms", "non_2xx"],
+        ))
     if "fallback" in only:
         from bench import fallback
 
