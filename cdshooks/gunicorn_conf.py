@@ -46,7 +46,8 @@ def default_workers(env: Mapping[str, str] | None = None) -> int:
     return configured or min(2 * cpu_count() + 1, MAX_WORKERS)
 
 
-# Path without the query string (%(U)s), status, size, duration in seconds.
+# Path without the query string (%(U)s), status, size, duration in seconds. Written only for
+# requests the app did not log itself (gunicorn's refusals): see cdshooks.web.gunicorn_log.
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
 
 

@@ -12,6 +12,13 @@ would (bad chunk sizes, header lines without a colon, a half-close).
 `log_after(mark)` returns what was logged after `mark = server.log_mark()`, once
 a sentinel request sent after the test's own requests has been logged: with one
 worker, requests are handled in order, so nothing the test caused is missed.
+The sentinel is found by the service's own request line (`"service":
+"log-sentinel-<uuid>"`), since a request the app logs gets no gunicorn access
+line; it is the last line written for that request, so nothing of it leaks into
+the next test's log.
+
+`args` adds gunicorn command-line options, which win over the config file's
+(e.g. `--logger-class`, `--access-logformat`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from cdshooks.web.gunicorn_log import RedactingLogger
+from cdshooks.web.request_log import LOGGED
 
 STARTUP_SECONDS = 30.0
 APP = "cdshooks.app:create_app()"
@@ -55,7 +67,9 @@ def serve_command() -> list[str]:
 class GunicornServer:
     """One gunicorn master with one sync worker, or `workers` (`cli=True`: started by `cdshooks serve`)."""
 
-    def __init__(self, tmp: Path, *, cli: bool = False, workers: int = 1, **env: str) -> None:
+    def __init__(
+        self, tmp: Path, *, cli: bool = False, workers: int = 1, args: Sequence[str] = (), **env: str
+    ) -> None:
         self.tmp = tmp
         self.log_path = tmp / "gunicorn.log"
         defaults = {
@@ -65,7 +79,9 @@ class GunicornServer:
             "CDSHOOKS_JTI_CACHE": "memory",
         }
         self.env = clean_env(**{**defaults, **env})  # a test may turn auth on or name its own files
-        self.command = serve_command() if cli else gunicorn_command("-b", "127.0.0.1:0")
+        assert not (cli and args), "`cdshooks serve` takes no gunicorn options"
+        self.args = tuple(args)
+        self.command = serve_command() if cli else gunicorn_command(*self.args, "-b", "127.0.0.1:0")
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -113,7 +129,7 @@ class GunicornServer:
     def restart(self) -> GunicornServer:
         """Start again on the same port (after kill or stop), so clients keep their URL."""
         assert self.command[-1] == APP, "only the gunicorn -c form binds a port given here"
-        self.command = gunicorn_command("-b", f"127.0.0.1:{self.port}")
+        self.command = gunicorn_command(*self.args, "-b", f"127.0.0.1:{self.port}")
         self.port = 0
         return self.start()
 
@@ -160,9 +176,10 @@ class GunicornServer:
         return self.log_path.stat().st_size
 
     def log_after(self, mark: int, timeout: float = 5.0) -> str:
-        """What was logged since `mark`, up to and including a sentinel request's access line."""
-        sentinel = f"/log-sentinel-{uuid.uuid4().hex}"
-        self.send(f"GET {sentinel} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        """What was logged since `mark`, up to (not including) the sentinel request's request line."""
+        # A service id is the one part of a path the request line logs (vetted: a uuid passes).
+        sentinel = f"log-sentinel-{uuid.uuid4().hex}"
+        self.send(f"GET /cds-services/{sentinel} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
         deadline = time.monotonic() + timeout
         while True:
             with open(self.log_path, "rb") as log:
@@ -173,6 +190,21 @@ class GunicornServer:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the sentinel request was never logged:\n{text}")
             time.sleep(0.02)
+
+
+class LoggerWithoutEarlyReturn(RedactingLogger):  # type: ignore[misc]
+    """RedactingLogger as if it had no early return: an access line for every request, logged or not.
+
+    For tests of the tests (`args=["--logger-class", LOGGER_WITHOUT_EARLY_RETURN]`): a check that
+    an app-handled request gets no access line must fail against this logger.
+    """
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        unmarked = {k: v for k, v in (environ or {}).items() if k != LOGGED}
+        super().access(resp, req, unmarked, request_time)
+
+
+LOGGER_WITHOUT_EARLY_RETURN = f"{__name__}.{LoggerWithoutEarlyReturn.__name__}"
 
 
 def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:

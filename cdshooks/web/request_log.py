@@ -1,13 +1,21 @@
 """One structured JSON log line per request (logger `cdshooks.requests`).
 
-Fields: method, path kind, service id, hook, hookInstance, status, duration in
-ms, card count, auth outcome category (on a 401 also `authDetail`, e.g. the
-expected and received `aud`); on a 412 `missingPrefetch` (and
-`missingOptionalPrefetch`): each prefetch key that could not be had -> why.
-Never headers, tokens, JWTs, fhirAuthorization, or resource contents. Views
-add what only they know with `note(hook=..., hook_instance=..., card_count=...,
-missing_prefetch=...)`; otherwise hook and hookInstance come from the body the
-web layer parsed (`g.json_body`).
+Fields: time the request arrived (ISO 8601, UTC), client address, method,
+path kind, service id, hook, hookInstance, status, response body size in bytes
+(when declared), duration in ms, card count, auth outcome category (on a 401
+also `authDetail`, e.g. the expected and received `aud`); on a 412
+`missingPrefetch` (and `missingOptionalPrefetch`): each prefetch key that could
+not be had -> why. Never the path itself (it can carry tokens or patient ids:
+`kind` and a vetted service id stand for it), headers, tokens, JWTs,
+fhirAuthorization, or resource contents. Views add what only they know with
+`note(hook=..., hook_instance=..., card_count=..., missing_prefetch=...)`;
+otherwise hook and hookInstance come from the body the web layer parsed
+(`g.json_body`).
+
+This line is the request's only line under gunicorn: once it is written, the
+WSGI environ is marked (`LOGGED`) and gunicorn's logger writes no access line
+for it (`cdshooks.web.gunicorn_log`). Requests gunicorn refuses itself never
+reach the app, so they keep gunicorn's access line.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _NOTE_KEY = "request_log_note"
 _MAX_REASON = 200
 _MAX_KEYS = 20
+# Set in the WSGI environ once this request's line is written: gunicorn then skips its access line.
+LOGGED = "cdshooks.logged"
 
 
 def _safe(value: Any) -> str | None:
@@ -80,20 +90,32 @@ def _card_count(response: Response) -> int | None:
     return len(cards) if isinstance(cards, list) else None
 
 
-def record(response: Response, seconds: float) -> dict[str, Any]:
-    """The log record for the finished request, which took `seconds`."""
+def _iso_utc(epoch: float) -> str:
+    """`2026-01-15T12:00:00.123Z`: sortable, and the same in every worker and host whatever their zone."""
+    # strftime on gmtime: cheaper than datetime.isoformat, and this runs on every request.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
+
+
+def record(response: Response, seconds: float, arrived: float | None = None) -> dict[str, Any]:
+    """The log record for the finished request, which took `seconds` and arrived at `arrived` (epoch)."""
     service, kind = _service_and_kind(request.path)
     noted = dict(g.get(_NOTE_KEY, {}))
     if kind == "service":
         _from_body(noted)
     entry: dict[str, Any] = {
         "event": "request",
+        "time": _iso_utc(time.time() - seconds if arrived is None else arrived),
+        # The peer gunicorn accepted (a proxy's address behind one), as its access line had; vetted
+        # like any id, since a WSGI middleware could have set it from a header.
+        "client": _safe(request.environ.get("REMOTE_ADDR")),
         "method": request.method,
         "kind": kind,
         "service": service,
         "hook": _safe(noted.get("hook")),
         "hookInstance": _safe(noted.get("hook_instance")),
         "status": response.status_code,
+        # What the response declares (Content-Length); a streamed body has none and the field is left out.
+        "bytes": response.content_length,
         "durationMs": round(seconds * 1000, 1),
         "cards": noted["card_count"]
         if "card_count" in noted
@@ -117,11 +139,16 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     def start() -> None:
         g.request_started = time.perf_counter()
+        g.request_arrived = time.time()  # wall clock for the line's time; perf_counter for its duration
 
     def finish(response: Response) -> Response:
         seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
         try:
-            logger.info(orjson.dumps(record(response, seconds)).decode())
+            # Only a line that is written stands in for gunicorn's: with INFO off for this logger
+            # the environ stays unmarked and gunicorn's access line is kept.
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(orjson.dumps(record(response, seconds, g.get("request_arrived"))).decode())
+                request.environ[LOGGED] = True
             if settings.metrics_enabled:  # the same measurement as the log line's
                 metrics.observe(response.status_code, seconds)
         except Exception:  # logging must never turn a good answer into a 500

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from flask import Flask, g, jsonify, request
 
@@ -85,3 +88,87 @@ def test_feedback_and_unknown_paths(caplog):
     assert (feedback["kind"], feedback["service"], feedback["status"]) == ("feedback", "svc", 200)
     assert "cards" not in feedback
     assert (other["kind"], other["status"]) == ("other", 404)
+
+
+def test_the_line_has_client_time_and_size_and_marks_the_environ(caplog):
+    """What gunicorn's access line gave an operator, now that the app's line is the only one."""
+    caplog.set_level(logging.INFO, logger="cdshooks.requests")
+    app = app_with_log()
+    with app.test_client() as client:
+        resp = client.post(
+            "/cds-services/svc?patient=Patient/secret-id", json={"hook": "order-select"},
+            environ_base={"REMOTE_ADDR": "10.1.2.3"},
+        )
+        environ = request.environ
+    (line,) = lines(caplog)
+    assert line["client"] == "10.1.2.3"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"]), line
+    assert line["bytes"] == len(resp.get_data()) > 0
+    assert environ[request_log.LOGGED] is True  # what tells gunicorn's logger to skip its line
+    assert "secret-id" not in caplog.text and "/cds-services" not in caplog.text  # never the path
+
+
+def test_the_time_is_utc_whatever_the_zone():
+    assert request_log._iso_utc(1768478400.1234) == "2026-01-15T12:00:00.123Z"
+    assert datetime.fromisoformat(request_log._iso_utc(0)) == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_an_odd_client_address_is_not_echoed(caplog):
+    """REMOTE_ADDR is gunicorn's peer, but a WSGI middleware could set it from a header."""
+    caplog.set_level(logging.INFO, logger="cdshooks.requests")
+    app_with_log().test_client().get("/x", environ_base={"REMOTE_ADDR": "1.2.3.4\n{\"forged\": 1}"})
+    (line,) = lines(caplog)
+    assert line["client"] == "<invalid>" and "forged" not in caplog.text
+
+
+def test_no_line_written_no_mark_so_gunicorn_keeps_its_access_line(caplog):
+    """With the request logger turned down, gunicorn's line is the only trace left: it must stay."""
+    caplog.set_level(logging.WARNING, logger="cdshooks.requests")
+    with app_with_log().test_client() as client:
+        client.get("/x")
+        assert request_log.LOGGED not in request.environ
+    assert lines(caplog) == []
+
+
+class _Resp:
+    """The attributes of gunicorn's Response its logger reads."""
+
+    status = "200 OK"
+    sent = 15
+    headers: ClassVar[list[tuple[str, str]]] = [("Content-Type", "application/json")]
+
+
+class _Req:
+    """The attributes of gunicorn's Request its logger reads."""
+
+    headers: ClassVar[list[tuple[str, str]]] = [("HOST", "t")]
+
+
+def gunicorn_access_lines(environ: dict) -> list[str]:
+    """What RedactingLogger writes to the access log for one request with this environ."""
+    from gunicorn.config import Config
+
+    from cdshooks.gunicorn_conf import ACCESS_LOG_FORMAT
+    from cdshooks.web.gunicorn_log import RedactingLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+    log = RedactingLogger(cfg)
+    written: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: written.append(record.getMessage())  # type: ignore[method-assign]
+    log.access_log.addHandler(handler)
+    try:
+        log.access(_Resp(), _Req(), environ, timedelta(microseconds=1500))
+    finally:
+        log.access_log.removeHandler(handler)
+    return written
+
+
+def test_gunicorns_logger_skips_the_access_line_of_a_logged_request_only():
+    environ = {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "GET", "RAW_URI": "/healthz",
+               "PATH_INFO": "/healthz", "SERVER_PROTOCOL": "HTTP/1.1"}
+    (line,) = gunicorn_access_lines(environ)  # not logged by the app (gunicorn refused it): kept
+    assert '"GET /healthz HTTP/1.1" 200 15 0.001500' in line
+    assert gunicorn_access_lines({**environ, request_log.LOGGED: True}) == []
