@@ -52,16 +52,21 @@ def _flatten(resources: Iterable[Any], skipped: list[SkippedResource]) -> list[d
 
 def _by_type(gathered: Gathered, skipped: list[SkippedResource]) -> dict[str, list[dict[str, Any]]]:
     """All gathered resources grouped by resourceType, first occurrence of each id kept."""
-    seen: set[tuple[str, str]] = set()
     grouped: dict[str, list[dict[str, Any]]] = {}
+    seen: dict[str, set[str]] = {}  # ids met, by type (no (type, id) tuple per resource)
     for key in gathered.resources:
         for r in _flatten(gathered.resources[key], skipped):
             rtype, rid = r["resourceType"], r.get("id")
+            group = grouped.get(rtype)
+            if group is None:
+                group, ids = grouped[rtype], seen[rtype] = [], set()
+            else:
+                ids = seen[rtype]
             if isinstance(rid, str) and rid:
-                if (rtype, rid) in seen:
+                if rid in ids:
                     continue
-                seen.add((rtype, rid))
-            grouped.setdefault(rtype, []).append(r)
+                ids.add(rid)
+            group.append(r)
     return grouped
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast, overload
 
+from cdshooks.data.dates import parse_datetime
 from cdshooks.data.elements import codings, text
 from cdshooks.data.parsers import Unreadable, observation_counts, observation_time, read_lab
 from cdshooks.data.record import Coding, LabResult
@@ -88,7 +89,8 @@ class ObservationIndex(Sequence[LabResult]):
 
     def add(self, resource: dict[str, Any]) -> None:
         """Index one Observation (left out if its status does not count); Unreadable if it has no code."""
-        if not observation_counts(resource):
+        # The usual final result skips the lenient status reading (a call per Observation matters here).
+        if resource.get("status") != "final" and not observation_counts(resource):
             return
         code = resource.get("code")
         key = group_key(code)
@@ -106,7 +108,9 @@ class ObservationIndex(Sequence[LabResult]):
         members.append(len(self._resources))
         self._resources.append(resource)
         self._keys.append(key)
-        self._dates.append(observation_time(resource))
+        # effectiveDateTime is how nearly every lab result is dated: read it first, the rest if it fails.
+        effective = parse_datetime(resource.get("effectiveDateTime"))
+        self._dates.append(effective if effective is not None else observation_time(resource))
         self._read.append(_UNREAD)
 
     def groups(self) -> dict[Hashable, ObservationGroup]:
