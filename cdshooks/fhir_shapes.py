@@ -93,7 +93,9 @@ def _date_time(v: Any) -> bool:
 
 def _decimal(v: Any) -> bool:
     # bool is an int in Python, not a number in JSON; str() is the form the models check
-    return type(v) in (int, float) and math.isfinite(v) and _DECIMAL.fullmatch(str(v)) is not None
+    if not (type(v) is int or (type(v) is float and math.isfinite(v))):
+        return False
+    return _DECIMAL.fullmatch(str(v)) is not None
 
 
 def _positive_int(v: Any) -> bool:
@@ -171,7 +173,8 @@ class ShapeCheck:
         """True only when the resource is valid R4 as the full validation judges it (False: ask it)."""
         if not isinstance(resource, dict):
             return False
-        shape = self.shapes.get(resource.get("resourceType"))  # type: ignore[arg-type]
+        rtype = resource.get("resourceType")
+        shape = self.shapes.get(rtype) if isinstance(rtype, str) else None
         if shape is None:
             return False
         return self.fits_object(resource, shape, resource=True)
