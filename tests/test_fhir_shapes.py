@@ -246,7 +246,8 @@ def _lenient(**forms: Callable[[Any], bool]) -> Callable[[], ShapeCheck]:
     _NoRequired,
     _NoValueSets,
     _NoUnknownElements,
-], ids=["code", "dateTime", "dateTime-calendar", "string", "decimal", "positiveInt", "id", "required", "value-sets", "unknown-elements"])
+], ids=["code", "dateTime", "dateTime-calendar", "string", "decimal", "positiveInt", "id",
+        "required", "value-sets", "unknown-elements"])
 def test_a_too_lenient_check_is_caught(make, samples):
     assert counterexamples(make(), samples, limit=1) != []
 
