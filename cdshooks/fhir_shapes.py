@@ -71,7 +71,15 @@ _MAX_INT = 2_147_483_647
 
 
 def _string(v: Any) -> bool:
-    return isinstance(v, str) and _GRAPHIC.search(v) is not None
+    if not isinstance(v, str) or _GRAPHIC.search(v) is None:
+        return False
+    if v.isascii():
+        return True
+    try:  # a lone surrogate is no Unicode text: the models refuse it, and it could not be sent as JSON
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _matches(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
@@ -95,7 +103,11 @@ def _decimal(v: Any) -> bool:
     # bool is an int in Python, not a number in JSON; str() is the form the models check
     if not (type(v) is int or (type(v) is float and math.isfinite(v))):
         return False
-    return _DECIMAL.fullmatch(str(v)) is not None
+    try:
+        text = str(v)
+    except ValueError:  # an int past Python's limit on digits converted to text: the models refuse it too
+        return False
+    return _DECIMAL.fullmatch(text) is not None
 
 
 def _positive_int(v: Any) -> bool:

@@ -141,11 +141,13 @@ def test_a_shape_unlike_its_model_is_refused(shape, message):
 # --- mutations -------------------------------------------------------------------------------------------
 
 # Values of the wrong form for one element or another: empty and blank strings, whitespace a code may
-# not have, impossible or zone-less dates, numbers out of range, booleans, nulls, empty and wrong containers.
+# not have, lone surrogates (no Unicode text), impossible or zone-less dates, numbers out of range,
+# booleans, nulls, empty and wrong containers.
 WRONG = (
     "", " ", "\t", "a  b", " lead", "trail ", "line\nbreak", "not a code!", "x" * 65, "Patient/ p1", "#contained",
     "2026-02-30", "2026-13-01", "2026-01-15T12:00:00", "2026-01-15T24:00:00Z", "2026-01-15T12:00Z",
-    "2026-01-15T12:00:60Z", "2026-01-15T12:00:00+15:00", "0000-01-01", "2026-1-5", "26-01-15", "5", "abc",
+    "a\ud800b", "\udfff", "2026-01-15T12:00:60Z", "2026-01-15T12:00:00+15:00", "0000-01-01", "2026-1-5",
+    "26-01-15", "5", "abc",
     0, -1, 1.5, 2**31, 10**400, True, False, None, [], {}, [""], [None], {"text": "x"}, {"coding": "x"},
     {"reference": 5}, [{"text": ""}], float("inf"),
 )
@@ -240,13 +242,14 @@ def _lenient(**forms: Callable[[Any], bool]) -> Callable[[], ShapeCheck]:
     _lenient(dateTime=lambda v: isinstance(v, str)),
     _lenient(dateTime=lambda v: isinstance(v, str) and fhir_shapes._DATE_TIME.fullmatch(v) is not None),
     _lenient(string=lambda v: isinstance(v, str)),
+    _lenient(string=lambda v: isinstance(v, str) and fhir_shapes._GRAPHIC.search(v) is not None),
     _lenient(decimal=lambda v: isinstance(v, (int, float, str))),
     _lenient(positiveInt=lambda v: isinstance(v, int)),
     _lenient(id=lambda v: isinstance(v, str)),
     _NoRequired,
     _NoValueSets,
     _NoUnknownElements,
-], ids=["code", "dateTime", "dateTime-calendar", "string", "decimal", "positiveInt", "id",
+], ids=["code", "dateTime", "dateTime-calendar", "string", "string-unicode", "decimal", "positiveInt", "id",
         "required", "value-sets", "unknown-elements"])
 def test_a_too_lenient_check_is_caught(make, samples):
     assert counterexamples(make(), samples, limit=1) != []
@@ -260,8 +263,11 @@ _DATE_TIMES = st.builds(
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 30)), _OFFSETS,
     st.sampled_from(["seconds", "milliseconds", "microseconds", "minutes"]),
 )
-_STRINGS = st.one_of(st.text(max_size=8), st.sampled_from([w for w in WRONG if isinstance(w, str)]), _DATE_TIMES,
-                     st.dates().map(str), st.sampled_from(["draft", "order", "d", "wk", "mg", "Patient/p-1"]))
+_STRINGS = st.one_of(
+    st.text(max_size=8), st.sampled_from([w for w in WRONG if isinstance(w, str)]), _DATE_TIMES, st.dates().map(str),
+    st.sampled_from(["draft", "order", "d", "wk", "mg", "Patient/p-1", "é", "ü\ud83d"]),
+    st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=4),  # lone surrogates too
+)
 _JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), _STRINGS),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
