@@ -39,7 +39,8 @@ A `Phrase` key with a dot (`dose_notes.stacked`) names wording several cards
 share, in cards/_phrases.toml.
 
 Suggestion resources are validated here, the one place that does (FHIR R4,
-`cdshooks.fhir_validation`): an `Action.fallback` is used when the resource is
+`cdshooks.fhir_shapes`: a cheap check of the shapes the service builds, the full
+`cdshooks.fhir_validation` for anything else): an `Action.fallback` is used when the resource is
 not valid, and an `optional` action without a valid resource leaves its
 suggestion out (the card still shows); any other invalid resource fails the card.
 """
@@ -271,7 +272,8 @@ def _identity_ignores(topic: str) -> Collection[str]:
 
 def render_card(finding: Finding, patient_id: str = "") -> dict[str, Any]:
     """One CDS Hooks card (no null or empty fields); its uuid is stable (cdshooks.card_identity)."""
-    from cdshooks.fhir_validation import validate_resource  # deferred: pydantic import cost
+    # deferred: the check loads the models (pydantic import cost) when first used
+    from cdshooks.fhir_shapes import validate_emitted
 
     t = template(finding.topic)
     v = finding.variant
@@ -304,7 +306,7 @@ def render_card(finding: Finding, patient_id: str = "") -> dict[str, Any]:
         if detail:
             card["detail"] = detail
     suggestions = [
-        _render_suggestion(t, v, s, finding.facts, validate_resource, suggestion_uuid(card_id, s.key, i))
+        _render_suggestion(t, v, s, finding.facts, validate_emitted, suggestion_uuid(card_id, s.key, i))
         for i, s in enumerate(finding.suggestions)
     ]
     if any(s is not None for s in suggestions):

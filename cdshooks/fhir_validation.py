@@ -2,7 +2,9 @@
 
 Only suggestion resources (a few per response) and `cdshooks validate` go
 through here: full pydantic validation costs ~0.7 ms per resource, too much
-for every incoming resource on the hot path.
+for every incoming resource on the hot path. Suggestion resources of the shapes
+the service builds skip it (`cdshooks.fhir_shapes`, a cheap check that sends
+anything outside those shapes here).
 
 The models check structure and datatypes but not codes: `Observation.status`
 "done" validates. `code_problems` adds the required bindings: each `code`

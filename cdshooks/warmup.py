@@ -21,12 +21,14 @@ import gc
 
 from cdshooks import cards
 from cdshooks.clinical import engine
+from cdshooks.fhir_shapes import default_check
 from cdshooks.fhir_validation import validate_resource
 from cdshooks.terminology import lookup
 
 GC_THRESHOLD = (100_000, 50, 100)  # allocations between young collections; then as gc.set_threshold
 
-# The resource types suggestions carry, so their models are imported and built now.
+# The resource types suggestions carry, so their models are imported and built now
+# (the shapes of cdshooks.fhir_shapes are checked against the same models).
 _SAMPLES = (
     {
         "resourceType": "ServiceRequest",
@@ -53,8 +55,9 @@ def prepare_for_serving() -> None:
     cards.evidence()
     for topic in cards.topics():
         cards.template(topic)
-    for sample in _SAMPLES:
+    for sample in _SAMPLES:  # the full validation, which a resource outside the shapes takes
         validate_resource(sample)
+    default_check()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)

@@ -87,6 +87,7 @@ CLIENT_FACING = {
     "cdshooks.clinical.rules.pregnancy": "pregnancy status answer texts and displays",
     "cdshooks.feedback": "feedback outcomeTimestamp",
     "cdshooks.security.redact": "request lines and headers gunicorn logs",
+    "cdshooks.fhir_shapes": "values of a client's draft copied into a suggested MedicationRequest",
 }
 NOT_CLIENT_FACING = {
     "cdshooks.cli.date_roll": "dates of fixture files, rolled by replay",
@@ -303,7 +304,17 @@ def redact_line(s: str) -> Any:
     return redact.clean("Authorization Bearer " + s)
 
 
+def suggestion_resource(s: str) -> Any:
+    from cdshooks.fhir_shapes import PRIMITIVES, default_check
+
+    order = {"resourceType": "MedicationRequest", "id": "d1", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/" + s}, "authoredOn": "2026-01-15" + s,
+             "medicationCodeableConcept": {"coding": [{"system": s, "code": s}], "text": s}}
+    return [check(s) for check in PRIMITIVES.values()], default_check().fits(order)
+
+
 CASES = [
+    Case("cdshooks.fhir_shapes", suggestion_resource, (_repeat("a "), _repeat("a", "", "  "), _repeat("1", "0."))),
     Case("cdshooks.clinical.rules.pregnancy", pregnancy_status, (_repeat("not "), _repeat(" ", "not"), _repeat("may ", "be"))),
     Case("cdshooks.feedback", feedback_timestamp, (_repeat("0"), _repeat(".0"))),
     Case("cdshooks.security.redact", redact_line, (_repeat("a"), _repeat("eyJ."), _repeat("bearer "), _repeat(" \t"))),
