@@ -37,7 +37,7 @@ FORBIDDEN = (
           ("cdshooks.terminology",), OURS, allowed=("cdshooks.terminology", "cdshooks.memo")),
     Arrow("clinical never imports cards, an output adapter, web, security, config or cli",
           ("cdshooks.clinical",),
-          ("cdshooks.cards", "cdshooks.markdown", "cdshooks.fhir_validation", "cdshooks.web",
+          ("cdshooks.cards", "cdshooks.markdown", "cdshooks.fhir_validation", "cdshooks.fhir_shapes", "cdshooks.web",
            "cdshooks.security", "cdshooks.config", "cdshooks.cli", "cdshooks.pipeline", "cdshooks.app")),
     Arrow("clinical reads data only through data/record.py",
           ("cdshooks.clinical",), ("cdshooks.data",), allowed=("cdshooks.data.record",)),
