@@ -80,17 +80,7 @@ def failed_answer(value: Any, *, search: bool = True) -> bool:
         return not (search and benign_outcome(value))
     if not is_bundle(value):
         return False
-    outcomes, others = [], False
-    for entry in as_list(value.get("entry")):
-        if isinstance(entry, dict):
-            resource = entry.get("resource")
-            if is_outcome(resource):
-                outcomes.append(resource)
-            else:
-                others = True
-    if others:
-        return any(_has_error(o) for o in outcomes)
-    return bool(outcomes) and not all(benign_outcome(o) for o in outcomes)
+    return usable_resources(value, search=search) is None  # one reading of a Bundle's entries, there
 
 
 def usable_resources(value: Any, *, search: bool = True) -> list[dict[str, Any]] | None:

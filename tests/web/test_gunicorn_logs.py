@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import jwt
@@ -113,13 +114,18 @@ def test_a_line_break_in_a_refused_request_line_cannot_forge_a_log_line(gunicorn
 WITH_HEADERS = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s {%({user-agent}i)s} {%({authorization}i)s}'
 
 
-@pytest.fixture(scope="module")
-def printing_headers(tmp_path_factory):
-    server = GunicornServer(tmp_path_factory.mktemp("headers"), args=["--access-logformat", WITH_HEADERS]).start()
+def _module_server(tmp_path_factory, name: str, **options) -> Iterator[GunicornServer]:
+    """A gunicorn of its own for a module's tests, stopped after them."""
+    server = GunicornServer(tmp_path_factory.mktemp(name), **options).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def printing_headers(tmp_path_factory):
+    yield from _module_server(tmp_path_factory, "headers", args=["--access-logformat", WITH_HEADERS])
 
 
 def test_control_characters_in_a_refused_requests_access_line_are_escaped(printing_headers):
@@ -189,12 +195,7 @@ def test_a_request_gunicorn_refuses_keeps_its_warning_and_access_line(gunicorn_s
 
 @pytest.fixture(scope="module")
 def without_early_return(tmp_path_factory):
-    args = ["--logger-class", LOGGER_WITHOUT_EARLY_RETURN]
-    server = GunicornServer(tmp_path_factory.mktemp("no-early-return"), args=args).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _module_server(tmp_path_factory, "no-early-return", args=["--logger-class", LOGGER_WITHOUT_EARLY_RETURN])
 
 
 def test_the_one_line_check_fails_when_gunicorn_logs_app_requests_too(without_early_return):
@@ -212,13 +213,7 @@ def test_the_one_line_check_fails_when_gunicorn_logs_app_requests_too(without_ea
 
 @pytest.fixture(scope="module")
 def served_by_cli(tmp_path_factory):
-    from tests.gunicorn_server import GunicornServer
-
-    server = GunicornServer(tmp_path_factory.mktemp("serve"), cli=True).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _module_server(tmp_path_factory, "serve", cli=True)
 
 
 def test_cdshooks_serve_logs_through_the_same_logger(served_by_cli):
