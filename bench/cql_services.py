@@ -279,7 +279,7 @@ def run(checkout: str | None = None, resources: int = 200, iterations: int = ITE
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(_cql_services(checkout, their_port))
-            our_urls = stack.enter_context(bench_http.serving(ours, bench_http._env(), ours_body))
+            our_urls = stack.enter_context(bench_http.serving(ours, bench_http._env(), ours_body, our_hook))
             ports = {name: int(urlsplit(url).port or 80) for name, url in our_urls.items()}
             servers.wait_until_answering(f"http://127.0.0.1:{their_port}/cds-services", timeout=60)
             services = _get_json(their_port, "/cds-services").get("services", [])

@@ -124,9 +124,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(servers_to_start: Sequence[Server], env: dict[str, str], body: bytes) -> Iterator[dict[str, str]]:
-    """Start every server at once; yield name -> order-select URL once each answers the body."""
-    url_path = f"/cds-services/{patients.SERVICE['order-select']}"
+def serving(servers_to_start: Sequence[Server], env: dict[str, str], body: bytes,
+            hook: str = "order-select") -> Iterator[dict[str, str]]:
+    """Start every server at once; yield name -> the URL of the hook's service once each answers the body.
+
+    The body must be a call of that hook: the wait is for a 200 (another hook's
+    call answers 400 and the wait would time out).
+    """
+    url_path = f"/cds-services/{patients.SERVICE[hook]}"
     with contextlib.ExitStack() as stack:
         urls = {}
         for server in servers_to_start:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import orjson
 import pytest
 
 from bench import http
@@ -69,3 +70,14 @@ def test_the_throughput_ratio_pairs_the_runs_of_each_round():
     other_service = http.summarize(http.SERVICE, "skeletal", 5, _runs(300, 250))
     rows = [asdict(r) for r in (minimal, service, other, other_service)]
     assert http.throughput_ratios(rows) == {"ehr": 0.5, "skeletal": round((300 / 900 + 250 / 1000) / 2, 2)}
+
+
+def test_servers_are_awaited_on_the_service_of_the_hook_whose_call_they_are_given():
+    # A patient-view call posted to the order-select service answers 400, so a
+    # wait on the wrong service would time out (the CQL comparison's own failure).
+    from bench import patients
+
+    body = orjson.dumps(patients.request("patient-view", 5, shape="ehr"))
+    server = http.Server("ours", http.SERVICE_APP, workers=1)
+    with http.serving([server], http._env(), body, hook="patient-view") as urls:
+        assert urls["ours"].endswith(f"/cds-services/{patients.SERVICE['patient-view']}")
