@@ -8,6 +8,7 @@ result. Days are calendar days (UTC dates); day 0 is the start day.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -25,24 +26,36 @@ class Schedule:
 
 
 def monitoring_schedule(
-    results: list[Result],
+    results: Iterable[Result],
     start: datetime,
     now: datetime,
     first_day: int,
     last_day: int,
     repeat_days: int | None,
 ) -> Schedule:
-    """The schedule of one test; `repeat_days=None` for a test needed only once."""
-    counted = [r for r in results if days_between(start, r.when) >= first_day and r.when <= now]
+    """The schedule of one test from its results newest first; `repeat_days=None` for a test needed only once."""
+    last = _newest_counted(results, start, now, first_day)
     window_closes = start.date() + timedelta(days=last_day)
     today = now.date()
-    if not counted:
+    if last is None:
         return Schedule(window_closes, today > window_closes, None, today > window_closes)
-    last = counted[0]
     if repeat_days is None:
         return Schedule(None, False, last, False)
     due = max(last.when.date() + timedelta(days=repeat_days), window_closes)
     return Schedule(due, today > due, last, False)
+
+
+def _newest_counted(results: Iterable[Result], start: datetime, now: datetime, first_day: int) -> Result | None:
+    """The newest result from day `first_day` of therapy on and not after `now`.
+
+    Newest first, so the first result before that day ends the search: every
+    one after it is older still (only as many results are read as that takes).
+    """
+    for r in results:
+        if r.when > now:
+            continue
+        return r if days_between(start, r.when) >= first_day else None
+    return None
 
 
 def interval_due(last: Result | None, now: datetime, interval_days: int) -> tuple[bool, date]:

@@ -22,6 +22,7 @@ count is derived beside it.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Hashable, Iterable, Iterator
 from datetime import UTC, date, datetime
@@ -243,6 +244,13 @@ class _TestResults:
         self._read_until(None)
         return list(self._read)
 
+    def newest_first(self) -> Iterator[Result]:
+        """The results newest first, converting further only as the caller goes on."""
+        i = 0
+        while (result := self.at(i)) is not None:
+            yield result
+            i += 1
+
 
 ALC = "lymphocytes-absolute"
 LYMPHOCYTE_PERCENT = "lymphocytes-percent"
@@ -359,6 +367,24 @@ def results_any(record: PatientRecord, tests: tuple[str, ...]) -> list[Result]:
     out = [r for t in tests for r in results(record, t)]
     out.sort(key=lambda r: r.when, reverse=True)
     return out
+
+
+def newest_first_any(record: PatientRecord, tests: tuple[str, ...]) -> Iterator[Result]:
+    """What `results_any` gives, in its order, read only as far as the caller iterates.
+
+    For a rule that wants the newest result meeting a condition and can stop
+    there: a patient on therapy has a year or more of each monitored test.
+    Each test's results are newest first, and `heapq.merge` is stable (on equal
+    times the earlier test's results come first), as the sort of `results_any` is.
+    """
+    streams = [_results_of(record, test).newest_first() for test in tests]
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=_when, reverse=True)
+
+
+def _when(result: Result) -> datetime:
+    return result.when
 
 
 def days_between(earlier: datetime, later: datetime) -> int:

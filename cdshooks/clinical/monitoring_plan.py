@@ -42,7 +42,7 @@ def plan(record: PatientRecord, th: Thresholds) -> list[PlannedTest] | None:
     ]
     out = []
     for name, tests, repeat in groups:
-        results = labs.results_any(record, tests)
+        results = labs.newest_first_any(record, tests)  # read back only to the result the schedule rests on
         schedule = monitoring_schedule(results, start, record.now, first, last, repeat)
         order = tests if len(tests) == 1 else LIPID_TESTS
         out.append(PlannedTest(name, tests, order, repeat, schedule))

@@ -284,3 +284,18 @@ def allergy(aid: str, texts: Iterable[str] = (), codings: Iterable[tuple[str | N
 def administration(aid: str, name: str, days_ago: float, *, status="completed"):
     """A MedicationAdministration of `name` (text only), given `days_ago`."""
     return k.administration(aid, name, None, days_ago, status=status, pid=PATIENT_ID)
+
+
+def count_lab_reads(monkeypatch: Any) -> list[str]:
+    """The ids of the Observations read into LabResults from now on, in reading order (the index reads lazily)."""
+    from cdshooks.data import observations
+
+    read: list[str] = []
+    original = observations.read_lab
+
+    def counting(resource: dict[str, Any], *args: Any) -> Any:
+        read.append(resource["id"])
+        return original(resource, *args)
+
+    monkeypatch.setattr(observations, "read_lab", counting)
+    return read

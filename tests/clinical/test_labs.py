@@ -1,12 +1,13 @@
 """Lab results: selection by test, ordering, windows, presence reading."""
 
+import random
 from datetime import UTC, datetime, timezone
 
 import pytest
 
 from cdshooks.clinical import labs
 from cdshooks.data.record import Coding
-from tests.clinical.records import build, observation
+from tests.clinical.records import build, count_lab_reads, observation
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LOINC = "http://loinc.org"
@@ -216,3 +217,36 @@ def test_pending_cancelled_and_entered_in_error_are_not_results(status):
 def test_tst_induration_mm(kwargs, mm):
     (r,) = labs.results(record(lab("t", None, 3, text="Tuberculin skin test", **kwargs)), "tst")
     assert labs.induration_mm(r) == mm
+
+
+def _mixed_series(seed):
+    """CMV results in IU and in copies on a few shared days (ties across the two tests), in random arrival order."""
+    rng = random.Random(seed)
+    obs = [lab(f"iu{i}", "72493-0", rng.choice([1, 2, 3, 5, 8, 13]), 100 + i, "IU/mL") for i in range(rng.randint(0, 6))]
+    obs += [lab(f"cp{i}", "29604-6", rng.choice([1, 2, 3, 5, 8, 13]), 300 + i, "copies/mL") for i in range(rng.randint(0, 6))]
+    rng.shuffle(obs)
+    return record(*obs)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_newest_first_any_gives_what_results_any_gives_in_its_order(seed):
+    tests = ("cmv-dna-quant", "cmv-dna-copies")
+    lazily = [r.lab.id for r in labs.newest_first_any(_mixed_series(seed), tests)]
+    assert lazily == [r.lab.id for r in labs.results_any(_mixed_series(seed), tests)]
+
+
+def test_on_equal_times_the_earlier_test_comes_first_as_in_results_any():
+    rec = record(lab("cp", "29604-6", 3, 900, "copies/mL"), lab("iu", "72493-0", 3, 300, "IU/mL"))
+    assert [r.lab.id for r in labs.newest_first_any(rec, ("cmv-dna-quant", "cmv-dna-copies"))] == ["iu", "cp"]
+    assert [r.lab.id for r in labs.results_any(rec, ("cmv-dna-quant", "cmv-dna-copies"))] == ["iu", "cp"]
+
+
+def test_newest_first_any_reads_only_as_far_as_it_is_taken(monkeypatch):
+    read = count_lab_reads(monkeypatch)
+    rec = record(*[lab(f"alc{d}", "731-0", d, 1.2, "10*3/uL") for d in range(1, 31)])
+    stream = labs.newest_first_any(rec, ("lymphocytes-absolute",))
+    assert next(stream).lab.id == "alc1"
+    assert read == ["alc1"]
+    assert [r.lab.id for r in stream][:2] == ["alc2", "alc3"]
+    assert len(read) == 30  # taken to the end: every one read, each once
+    assert len(set(read)) == 30

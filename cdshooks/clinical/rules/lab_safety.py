@@ -99,7 +99,7 @@ def pretreatment_hb(record: PatientRecord, th: Thresholds) -> Result | None:
     start = tofacitinib.start_date(record)
     if start is None:
         return None
-    for r in labs.results(record, "hemoglobin"):
+    for r in labs.newest_first_any(record, ("hemoglobin",)):  # read back only to the start
         if r.when < start and r.measurement is not None:
             return r if labs.days_between(r.when, start) <= th.pretreatment_hb_lookback_days else None
     return None

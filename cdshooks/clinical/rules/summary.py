@@ -54,11 +54,10 @@ def _renal_row(record: PatientRecord, th: Thresholds) -> tuple[Any, ...]:
 def _result_rows(record: PatientRecord, th: Thresholds) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for name, tests in SHOWN_TESTS:
-        found = labs.results_any(record, tests)
-        if not found:
+        r = next(labs.newest_first_any(record, tests), None)  # the newest only: read no further back
+        if r is None:
             rows.append((name, Phrase("none_on_record"), None))
         else:
-            r = found[0]
             value = Phrase("preliminary_value", {"value": r.value_label}) if r.preliminary else r.value_label
             rows.append((name, value, r.when))
         if tests == ("creatinine",):
