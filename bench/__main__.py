@@ -138,11 +138,15 @@ def _run(args: argparse.Namespace, only: set[str], old: Path | None) -> tuple[di
                                     else http.run(before=old))]
         report["http"] = rows
         report["http_throughput_ratio"] = http.throughput_ratios(rows)
+        report["http_cpu_ratio"] = http.cpu_ratios(rows)
         ratios = ", ".join(f"{shape} {ratio}" for shape, ratio in report["http_throughput_ratio"].items())
+        cpu = ", ".join(f"{shape} {ratio}" for shape, ratio in report["http_cpu_ratio"].items()) or "not measured"
         texts.append(_table(
             f"HTTP throughput under gunicorn, wrk {http.CONNECTIONS} connections, 200-resource order-select, medians of"
-            f" alternating {http.ROUND_S} s rounds (throughput ratio to the minimal endpoint {ratios}; target >= 0.65)",
-            rows, ["name", "shape", "workers", "connections", "rounds", "requests_per_s", "p50_ms", "p99_ms", "non_2xx"],
+            f" alternating {http.ROUND_S} s rounds (throughput ratio to the minimal endpoint {ratios}; target >= 0.65;"
+            f" the minimal endpoint's server CPU per request over the service's {cpu})",
+            rows, ["name", "shape", "workers", "connections", "rounds", "requests_per_s", "p50_ms", "p99_ms", "non_2xx",
+                   "cpu_ms_per_request"],
         ))
         if not args.quick:
             scaled = [asdict(r) for r in http.scaling()]

@@ -12,8 +12,8 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +37,8 @@ class WrkRun:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    requests: int = 0  # completed in the run
+    cpu_ms_per_request: float | None = None  # the server's CPU (master and workers) over the run / requests
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class HttpResult:
     p99_ms: float
     non_2xx: int  # over all rounds
     requests_per_s_by_round: tuple[float, ...]
+    # The server's CPU per request (median over the rounds; None where /proc cannot tell): at 10
+    # connections both cores are busy, so this is what req/s is the inverse of, less the client's share.
+    cpu_ms_per_request: float | None = None
+    cpu_ms_per_request_by_round: tuple[float | None, ...] = ()
 
 
 def ensure_wrk() -> str:
@@ -83,7 +89,18 @@ def parse_wrk(out: str) -> WrkRun:
     if not rps:
         raise ValueError(f"no Requests/sec in wrk output:\n{out}")
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return WrkRun(float(rps.group(1)), _latency_ms(out, "50"), _latency_ms(out, "99"), int(non2xx.group(1)) if non2xx else 0)
+    done = re.search(r"^\s*(\d+) requests in ", out, re.MULTILINE)
+    return WrkRun(
+        float(rps.group(1)), _latency_ms(out, "50"), _latency_ms(out, "99"), int(non2xx.group(1)) if non2xx else 0,
+        requests=int(done.group(1)) if done else 0,
+    )
+
+
+def _with_cpu(run: WrkRun, cpu_before: float | None, cpu_after: float | None) -> WrkRun:
+    """The run with the server's CPU per request, from two readings of its process tree around it."""
+    if cpu_before is None or cpu_after is None or not run.requests:
+        return run
+    return replace(run, cpu_ms_per_request=round((cpu_after - cpu_before) * 1000 / run.requests, 3))
 
 
 def _wrk(url: str, body_file: str, seconds: int) -> WrkRun:
@@ -123,9 +140,17 @@ class Server:
     recycle: bool = False  # worker recycling as in production (the services), or off (the minimal endpoints)
 
 
+class Running(dict[str, str]):
+    """Servers started by `serving`: name -> the URL of the hook's service, and each one's gunicorn master pid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pids: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def serving(servers_to_start: Sequence[Server], env: dict[str, str], body: bytes,
-            hook: str = "order-select") -> Iterator[dict[str, str]]:
+            hook: str = "order-select") -> Iterator[Running]:
     """Start every server at once; yield name -> the URL of the hook's service once each answers the body.
 
     The body must be a call of that hook: the wait is for a 200 (another hook's
@@ -133,7 +158,7 @@ def serving(servers_to_start: Sequence[Server], env: dict[str, str], body: bytes
     """
     url_path = f"/cds-services/{patients.SERVICE[hook]}"
     with contextlib.ExitStack() as stack:
-        urls = {}
+        urls = Running()
         for server in servers_to_start:
             port = servers.free_port()
             urls[server.name] = f"http://127.0.0.1:{port}{url_path}"
@@ -141,7 +166,8 @@ def serving(servers_to_start: Sequence[Server], env: dict[str, str], body: bytes
             if server.root is not None:
                 run_env["PYTHONPATH"] = str(server.root)
             cmd = servers.gunicorn_cmd(server.app_spec, port, server.workers, recycle=server.recycle)
-            stack.enter_context(servers.process(cmd, env=run_env, cwd=str(server.root or ROOT)))
+            proc = stack.enter_context(servers.process(cmd, env=run_env, cwd=str(server.root or ROOT)))
+            urls.pids[server.name] = proc.pid
         for url in urls.values():
             servers.wait_until_answering(url, data=body)
         yield urls
@@ -157,7 +183,10 @@ def _measure_alternating(
     try:
         with serving(servers_to_start, env, body) as urls:
             for name in alternating_order(list(urls), rounds):
-                runs[name].append(_wrk(urls[name], fh.name, seconds))
+                pid = urls.pids[name]
+                cpu_before = servers.tree_cpu_seconds(pid)
+                run = _wrk(urls[name], fh.name, seconds)
+                runs[name].append(_with_cpu(run, cpu_before, servers.tree_cpu_seconds(pid)))
     finally:
         os.unlink(fh.name)
     return runs
@@ -176,7 +205,14 @@ def summarize(name: str, shape: str, workers: int, runs: Sequence[WrkRun]) -> Ht
         p99_ms=round(statistics.median(r.p99_ms for r in runs), 2),
         non_2xx=sum(r.non_2xx for r in runs),
         requests_per_s_by_round=tuple(r.requests_per_s for r in runs),
+        cpu_ms_per_request=_median_or_none([r.cpu_ms_per_request for r in runs]),
+        cpu_ms_per_request_by_round=tuple(r.cpu_ms_per_request for r in runs),
     )
+
+
+def _median_or_none(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
 
 
 def _env() -> dict[str, str]:
@@ -248,17 +284,35 @@ def throughput_ratios(rows: list[dict], service: str = SERVICE) -> dict[str, flo
     A round's two runs are next to each other in time, so their ratio is what a
     slow spell on the shared machine disturbs least.
     """
+    return _paired_ratios(rows, service, "requests_per_s_by_round", lambda minimal, measured: measured / minimal)
+
+
+def cpu_ratios(rows: list[dict], service: str = SERVICE) -> dict[str, float]:
+    """Per shape: the minimal endpoint's CPU per request over `service`'s, paired by round as throughput_ratios.
+
+    The throughput ratio the servers' own CPU alone would allow: what remains
+    between the two is the client's share of the cores.
+    """
+    return _paired_ratios(rows, service, "cpu_ms_per_request_by_round", lambda minimal, measured: minimal / measured)
+
+
+def _paired_ratios(
+    rows: list[dict], service: str, field: str, ratio: Callable[[float, float], float]
+) -> dict[str, float]:
     out = {}
     for shape in dict.fromkeys(r["shape"] for r in rows):
         minimal = next((r for r in rows if r["shape"] == shape and r["name"] == MINIMAL), None)
         measured = next((r for r in rows if r["shape"] == shape and r["name"] == service), None)
         if minimal is None or measured is None:
             continue
-        pairs = [
-            s / m
-            for m, s in zip(minimal["requests_per_s_by_round"], measured["requests_per_s_by_round"])
-            if m
-        ]
+        pairs = []
+        for m, s in zip(minimal.get(field, ()), measured.get(field, ())):
+            if m is None or s is None:  # a round /proc could not measure
+                continue
+            try:
+                pairs.append(ratio(m, s))
+            except ZeroDivisionError:  # a round with nothing to divide by says nothing
+                continue
         if pairs:
             out[shape] = round(statistics.median(pairs), 2)
     return out

@@ -53,6 +53,50 @@ def process(
             proc.kill()
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+    except OSError:  # gone, or no /proc (not Linux)
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by a server process and all its workers, dead or alive.
+
+    A worker that exited and was reaped (gunicorn recycles workers) has its time
+    added to the master's children counters, so nothing done for a request is
+    lost between two readings. None where /proc cannot tell (not Linux, or gone).
+    """
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    ticks = _own_and_reaped_ticks(fields)
+    for child in _children(pid):
+        child_fields = _stat_fields(child)
+        if child_fields is not None:  # a worker that exited between the two reads is in the master's counters
+            ticks += _own_and_reaped_ticks(child_fields)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _own_and_reaped_ticks(fields: list[str]) -> int:
+    # Counted from the state field: utime, stime, cutime, cstime are the 12th to 15th (proc(5)).
+    return sum(int(f) for f in fields[11:15])
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of pid (gunicorn's workers)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields is not None and fields[1] == str(pid):
+                out.append(int(entry))
+    return out
+
+
 def gunicorn_cmd(app_spec: str, port: int, workers: int | None, recycle: bool = False) -> list[str]:
     """gunicorn with the production settings (cdshooks.gunicorn_conf), for either app.
 

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import orjson
 import pytest
 
-from bench import http
+from bench import http, servers
 
 WRK_REPORT = """Running 5s test @ http://127.0.0.1:8123/cds-services/tofacitinib-order-select
   2 threads and 10 connections
@@ -28,7 +28,14 @@ Transfer/sec:    842.38KB
 
 def test_a_wrk_report_is_read_with_its_units():
     run = http.parse_wrk(WRK_REPORT)
-    assert run == http.WrkRun(requests_per_s=313.57, p50_ms=30.51, p99_ms=1020.0, non_2xx=3)
+    assert run == http.WrkRun(requests_per_s=313.57, p50_ms=30.51, p99_ms=1020.0, non_2xx=3, requests=1571)
+
+
+def test_the_cpu_per_request_is_the_servers_cpu_over_the_run_divided_by_its_requests():
+    run = http.parse_wrk(WRK_REPORT)
+    assert http._with_cpu(run, 10.0, 20.0).cpu_ms_per_request == round(10_000 / 1571, 3)
+    assert http._with_cpu(run, None, 20.0).cpu_ms_per_request is None  # /proc could not tell
+    assert http._with_cpu(http.WrkRun(0.0, 1.0, 1.0, 0), 10.0, 20.0).cpu_ms_per_request is None  # nothing answered
 
 
 def test_a_wrk_report_without_errors_has_no_non_2xx():
@@ -62,6 +69,30 @@ def test_a_summary_takes_medians_so_one_slow_round_does_not_decide():
     assert result.requests_per_s_by_round == (300, 100, 310, 305)
 
 
+def test_a_summary_takes_the_median_cpu_of_the_rounds_that_have_one():
+    runs = [http.WrkRun(300, 10, 20, 0, 1500, cpu) for cpu in (6.0, None, 8.0, 7.0)]
+    result = http.summarize("x", "ehr", 5, runs)
+    assert result.cpu_ms_per_request == 7.0
+    assert result.cpu_ms_per_request_by_round == (6.0, None, 8.0, 7.0)
+    assert http.summarize("x", "ehr", 5, _runs(300, 310)).cpu_ms_per_request is None
+
+
+def test_the_cpu_ratio_pairs_rounds_and_skips_the_ones_without_a_reading():
+    def row(name: str, cpu: tuple) -> dict:
+        return {"name": name, "shape": "ehr", "requests_per_s_by_round": (1.0,) * len(cpu),
+                "cpu_ms_per_request_by_round": cpu}
+
+    rows = [row(http.MINIMAL, (3.0, 3.0, None, 4.0)), row(http.SERVICE, (6.0, 5.0, 7.0, None))]
+    assert http.cpu_ratios(rows) == {"ehr": round((0.5 + 0.6) / 2, 2)}
+    assert http.cpu_ratios([row(http.MINIMAL, (3.0,)), row(http.SERVICE, (None,))]) == {}
+
+
+def test_a_round_where_the_service_answered_nothing_still_counts_in_the_throughput_ratio():
+    minimal = http.summarize(http.MINIMAL, "ehr", 5, _runs(600, 600, 600))
+    service = http.summarize(http.SERVICE, "ehr", 5, _runs(0, 0, 300))
+    assert http.throughput_ratios([asdict(minimal), asdict(service)]) == {"ehr": 0.0}
+
+
 def test_the_throughput_ratio_pairs_the_runs_of_each_round():
     # Round 2 ran during a slow spell for both: paired, it gives the same ratio as the others.
     minimal = http.summarize(http.MINIMAL, "ehr", 5, _runs(600, 300, 620, 610))
@@ -81,3 +112,5 @@ def test_servers_are_awaited_on_the_service_of_the_hook_whose_call_they_are_give
     server = http.Server("ours", http.SERVICE_APP, workers=1)
     with http.serving([server], http._env(), body, hook="patient-view") as urls:
         assert urls["ours"].endswith(f"/cds-services/{patients.SERVICE['patient-view']}")
+        # and the master's pid, whose process tree has done the work of the call awaited
+        assert (servers.tree_cpu_seconds(urls.pids["ours"]) or 0) > 0
