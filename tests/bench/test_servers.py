@@ -41,17 +41,21 @@ def test_a_child_that_exited_and_was_reaped_still_counts_in_its_parents_tree():
         parent.communicate("")
 
 
+# A worker that renames itself (as /proc shows it) to a name that would break a naive split of
+# the stat line, burns CPU, then waits; and the master that starts it and waits for it.
+RENAMED_WORKER = "open('/proc/self/comm', 'w').write('w) 1 (x')\n" + BURN.format(s=0.4) + (
+    "import sys\nprint('burnt', flush=True)\nsys.stdin.read()\n"
+)
+WAITING_MASTER = (
+    "import subprocess, sys\n"
+    f"child = subprocess.Popen([sys.executable, '-c', {RENAMED_WORKER!r}], stdin=subprocess.PIPE, stdout=sys.stdout)\n"
+    "sys.stdin.read()\nchild.communicate('')\n"
+)
+
+
 def test_a_live_child_is_counted_and_a_name_with_parentheses_and_spaces_is_read():
-    # The child renames itself (as /proc shows it) to a name that would break a naive split of the stat line.
     parent = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import subprocess, sys\n"
-            "child = subprocess.Popen([sys.executable, '-c', "
-            f"\"open('/proc/self/comm', 'w').write('w) 1 (x')\\n\" + {BURN.format(s=0.4)!r} + \"print('burnt', flush=True)\\nimport sys\\nsys.stdin.read()\\n\"], "
-            "stdin=subprocess.PIPE, stdout=sys.stdout)\n"
-            "sys.stdin.read()\nchild.communicate('')\n"
-        )],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", WAITING_MASTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert parent.stdout.readline().strip() == "burnt"
